@@ -1,0 +1,71 @@
+"""The configuration model: what an Apache-style config file (or Python) builds.
+
+A ``Config`` holds the server-wide settings (``ServerConfig``) and the
+sections. Each section carries a list of ``Directive`` entries in file order;
+merging them per request is ``_lookup``'s job.
+"""
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Directive:
+    """One configuration line: name as written, its arguments, where it was."""
+    name: str
+    args: list
+    filename: str = "<python>"
+    lineno: int = 0
+    # directory the directive was found in (for Python*Handler sys.path);
+    # the section's directory for <Directory>, the DocumentRoot otherwise
+    directory: str = ""
+
+    @property
+    def key(self):
+        return self.name.lower()
+
+
+@dataclass
+class Section:
+    """A <Directory>, <DirectoryMatch>, <Files>, <FilesMatch>, <Location> or
+    <LocationMatch> block (kind is the lower-cased tag); the server-wide
+    directives are a section of kind "server"."""
+    kind: str
+    pattern: str = ""
+    regex: bool = False
+    directives: list = field(default_factory=list)
+    filename: str = "<python>"
+    lineno: int = 0
+    # <Files> nested inside a <Directory> applies only under that directory
+    parent: "Section | None" = None
+
+
+@dataclass
+class ServerConfig:
+    """Settings the transport needs; defaults are Apache 2.4's."""
+    listen: list = field(default_factory=lambda: [("127.0.0.1", 8080)])
+    timeout: float = 60.0                 # Timeout
+    keep_alive: bool = True               # KeepAlive
+    keep_alive_timeout: float = 5.0       # KeepAliveTimeout
+    max_keep_alive_requests: int = 100    # MaxKeepAliveRequests (0 = unlimited)
+    limit_request_line: int = 8190        # LimitRequestLine
+    limit_request_fieldsize: int = 8190   # LimitRequestFieldSize
+    limit_request_fields: int = 100       # LimitRequestFields
+    limit_request_body: int = 0           # LimitRequestBody (0 = unlimited)
+    server_name: str = ""                 # ServerName
+    server_admin: str = ""                # ServerAdmin
+    server_tokens: str = "fastdispatch"   # value of the Server header
+    error_log: str = ""                   # ErrorLog ("" = stderr)
+    access_log: str = ""                  # CustomLog/TransferLog ("" = stderr)
+    log_level: str = "warn"               # LogLevel
+    max_connections_per_worker: int = 10000
+
+
+@dataclass
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    document_root: str = ""
+    sections: list = field(default_factory=list)
+    # server-level directives that are not sections (AddHandler at top level...)
+    global_section: Section = field(default_factory=lambda: Section(kind="server"))
+    aliases: list = field(default_factory=list)     # (url_prefix, path) in order
+    python_imports: list = field(default_factory=list)  # Directive of PythonImport
+    source: str = "<python>"

@@ -1,0 +1,30 @@
+"""The one exception family of fastdispatch's protocol layer.
+
+Parsers (compiled or pure) raise HTTPError(status); the server turns it into a
+response in one place. It is not mod_python's SERVER_RETURN (see apache.py).
+"""
+
+
+class HTTPError(Exception):
+    """A request that must be answered with ``status`` (and usually a close)."""
+
+    def __init__(self, status, detail=""):
+        super().__init__(status, detail)
+        self.status = status
+        self.detail = detail
+
+    def __str__(self):
+        return "%d %s" % (self.status, self.detail)
+
+
+class ConfigError(Exception):
+    """A configuration line that cannot be accepted; names its file and line."""
+
+    def __init__(self, message, filename=None, lineno=None):
+        self.message = message
+        self.filename = filename
+        self.lineno = lineno
+        where = ""
+        if filename is not None:
+            where = "%s:%s: " % (filename, lineno if lineno is not None else "?")
+        super().__init__(where + message)
