@@ -1,0 +1,61 @@
+"""What a transport hands the dispatcher, and what it gets back.
+
+The builtin server, the WSGI/ASGI adapters and the sans-IO connection all
+speak to ``Dispatcher.handle`` through these small types (see
+docs/internals.md, "Server <-> dispatcher").
+"""
+
+
+class ConnInfo:
+    """The connection a request came on."""
+    __slots__ = ("remote_ip", "remote_port", "local_ip", "local_port", "is_https")
+
+    def __init__(self, remote_ip="127.0.0.1", remote_port=0, local_ip="127.0.0.1",
+                 local_port=0, is_https=False):
+        self.remote_ip = remote_ip
+        self.remote_port = remote_port
+        self.local_ip = local_ip
+        self.local_port = local_port
+        self.is_https = is_https
+
+
+class Outcome:
+    """What the dispatcher did with one request, for the transport and its log."""
+    __slots__ = ("status", "bytes_sent", "keep_alive", "user")
+
+    def __init__(self, status, bytes_sent=0, keep_alive=True, user=None):
+        self.status = status
+        self.bytes_sent = bytes_sent
+        self.keep_alive = keep_alive
+        self.user = user
+
+    def __repr__(self):
+        return "Outcome(status=%r, bytes_sent=%r, keep_alive=%r, user=%r)" % (
+            self.status, self.bytes_sent, self.keep_alive, self.user)
+
+
+class BytesBody:
+    """A request body that is already whole in memory (tests, adapters)."""
+
+    def __init__(self, data=b""):
+        self._data = data
+        self._pos = 0
+
+    def read(self, n=-1):
+        if n is None or n < 0:
+            n = len(self._data) - self._pos
+        chunk = self._data[self._pos:self._pos + n]
+        self._pos += len(chunk)
+        return chunk
+
+    def readline(self, limit=-1):
+        end = self._data.find(b"\n", self._pos)
+        end = len(self._data) if end < 0 else end + 1
+        if limit is not None and limit >= 0:
+            end = min(end, self._pos + limit)
+        chunk = self._data[self._pos:end]
+        self._pos = end
+        return chunk
+
+    def remaining_known(self):
+        return len(self._data) - self._pos
