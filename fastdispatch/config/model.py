@@ -53,6 +53,8 @@ class ServerConfig:
     server_name: str = ""                 # ServerName
     server_admin: str = ""                # ServerAdmin
     server_tokens: str = "fastdispatch"   # value of the Server header
+    server_tokens_mode: str = "full"      # ServerTokens
+    server_signature: str = "on"          # ServerSignature (error page <address>)
     error_log: str = ""                   # ErrorLog ("" = stderr)
     access_log: str = ""                  # CustomLog/TransferLog ("" = stderr)
     log_level: str = "warn"               # LogLevel

@@ -1,0 +1,5 @@
+import sys
+
+from fastdispatch.cli import main
+
+sys.exit(main())

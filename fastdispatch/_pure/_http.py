@@ -1,0 +1,473 @@
+"""HTTP/1.1 request head parsing and chunked body decoding (pure-Python twin).
+
+This module is the readable specification of ``fastdispatch._http`` (compiled
+from ``src/_http.pyx``); both expose the same names and behave the same, which
+the test-suite checks input by input. See docs/internals.md, section ``_http``.
+
+Strictness, per RFC 9112 (the lines below are the whole policy):
+
+* The head ends at the first empty line. Lines end with CRLF or a bare LF
+  (RFC 9112 2.2); a CR anywhere else is an error. Up to ``MAX_BLANK_LINES``
+  empty lines before the request line are skipped (RFC 9112 2.2; Apache's
+  bound); one more is an error.
+* Request line: ``method SP request-target SP HTTP-version``, exactly one SP
+  between parts. The method is a token; the target is one or more visible
+  ASCII or obs-text (0x80-0xFF) bytes, as Apache's strict mode allows; the
+  version is ``HTTP/1.1`` or ``HTTP/1.0``. ``HTTP/x.y`` with major >= 2 is
+  505; any other version (HTTP/0.9 lines, ``HTTP/1.2``, lower case) is 400.
+* Field lines: ``token ":" OWS value OWS``; no whitespace before the colon, no
+  line starting with SP/HT (obs-fold), value bytes are VCHAR, obs-text, SP or
+  HT (so NUL, DEL and other controls are errors). Names are kept as sent;
+  values have their surrounding OWS removed.
+* Framing: at most one ``Content-Length`` (several are 400 even when equal),
+  ``1*DIGIT`` below 10**18 (larger: 413); ``Transfer-Encoding`` must be exactly
+  ``chunked`` (an unknown coding is 501, as Apache; a known one that we do not
+  decode before ``chunked`` is 501; a final coding other than ``chunked``, or
+  ``chunked`` twice, is 400); ``Content-Length`` with ``Transfer-Encoding`` is
+  400, and so is ``Transfer-Encoding`` in an HTTP/1.0 request (RFC 9112 6.1).
+* ``Host``: required in HTTP/1.1, never more than one (RFC 9112 3.2).
+* Limits: a request line longer than ``max_line`` is 414, reported as soon as
+  that many bytes have arrived without a line end; a field line longer than
+  ``max_field_size`` or more than ``max_fields`` field lines is 400, also
+  reported before the head is complete. Lengths exclude the line ending.
+
+Everything is decoded as latin-1. The first error in the order above (request
+line, then field lines in order, then the head as a whole) is the one raised.
+"""
+import re
+
+from fastdispatch.errors import HTTPError
+
+__all__ = [
+    "LIMIT_REQUEST_LINE", "LIMIT_REQUEST_FIELDSIZE", "LIMIT_REQUEST_FIELDS",
+    "MAX_BLANK_LINES", "RequestHead", "parse_head", "ChunkedReader",
+]
+
+LIMIT_REQUEST_LINE = 8190        # Apache's defaults
+LIMIT_REQUEST_FIELDSIZE = 8190
+LIMIT_REQUEST_FIELDS = 100
+MAX_BLANK_LINES = 10             # Apache's DEFAULT_LIMIT_BLANK_LINES
+
+# Content-Length values at or above this are refused with 413 (and fit an int64).
+MAX_CONTENT_LENGTH = 10 ** 18
+
+# Transfer codings registered for HTTP (RFC 9110 / IANA) that we recognise.
+# Only "chunked" is decoded; the others are "not implemented" (501).
+KNOWN_CODINGS = frozenset(
+    ("chunked", "compress", "deflate", "gzip", "x-compress", "x-gzip"))
+
+_TCHAR = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
+_VCHAR_OBS = rb"\x21-\x7e\x80-\xff"
+
+_REQUEST_LINE = re.compile(
+    rb"([" + _TCHAR + rb"]+) ([" + _VCHAR_OBS + rb"]+) (HTTP/1\.[01])\Z")
+_ANY_HTTP_VERSION = re.compile(rb"HTTP/([0-9])\.[0-9]\Z")
+_FIELD_LINE = re.compile(
+    rb"([" + _TCHAR + rb"]+):[ \t]*"
+    rb"((?:[" + _VCHAR_OBS + rb"]+(?:[ \t]+[" + _VCHAR_OBS + rb"]+)*)?)"
+    rb"[ \t]*\Z")
+_TOKEN = re.compile(rb"[" + _TCHAR + rb"]+\Z")
+_TARGET = re.compile(rb"[" + _VCHAR_OBS + rb"]+\Z")
+
+
+class RequestHead:
+    """A parsed request head: plain attributes, one object per request."""
+
+    __slots__ = ("method", "target", "version", "version_num", "headers",
+                 "content_length", "chunked", "keep_alive", "expect_continue",
+                 "request_line")
+
+    def __init__(self, method="GET", target="/", version="HTTP/1.1", version_num=11,
+                 headers=None, content_length=-1, chunked=False, keep_alive=True,
+                 expect_continue=False, request_line=None):
+        self.method = method
+        self.target = target
+        self.version = version
+        self.version_num = version_num
+        self.headers = [] if headers is None else headers
+        self.content_length = content_length
+        self.chunked = chunked
+        self.keep_alive = keep_alive
+        self.expect_continue = expect_continue
+        if request_line is None:
+            request_line = "%s %s %s" % (method, target, version)
+        self.request_line = request_line
+
+    def __repr__(self):
+        return "<RequestHead %r headers=%d content_length=%d chunked=%r keep_alive=%r>" % (
+            self.request_line, len(self.headers), self.content_length, self.chunked,
+            self.keep_alive)
+
+
+def _bad(detail, status=400):
+    return HTTPError(status, detail)
+
+
+# ---------------------------------------------------------------------------
+# finding lines
+
+def _skip_blank_lines(buf, pos, n):
+    """Index of the request line's first byte, or -1 when more data is needed."""
+    blanks = 0
+    while pos < n:
+        c = buf[pos]
+        if c == 0x0A:                                  # bare LF
+            step = 1
+        elif c == 0x0D:
+            if pos + 1 >= n:
+                return -1                              # CR, LF may follow
+            if buf[pos + 1] != 0x0A:
+                return pos                             # bare CR: an error later
+            step = 2
+        else:
+            return pos
+        blanks += 1
+        if blanks > MAX_BLANK_LINES:
+            raise _bad("too many empty lines before the request line")
+        pos += step
+    return -1
+
+
+def _find_head_end(buf, pos):
+    """Index just past the empty line that ends the head, or -1.
+
+    ``pos`` is the start of a non-empty request line, so every line after it
+    begins right after an LF: the first empty line is the first LF followed by
+    LF or by CRLF.
+    """
+    crlf = buf.find(b"\n\r\n", pos)
+    limit = len(buf) if crlf < 0 else crlf + 2
+    lf = buf.find(b"\n\n", pos, limit)
+    if lf >= 0:
+        return lf + 2
+    if crlf >= 0:
+        return crlf + 3
+    return -1
+
+
+def _line_content_end(buf, lf):
+    """End of a line's content: its LF, or the CR right before it."""
+    if lf > 0 and buf[lf - 1] == 0x0D:
+        return lf - 1
+    return lf
+
+
+def _check_incomplete(buf, pos, max_line, max_field_size, max_fields):
+    """Limits that can be judged before the head is complete (no waiting).
+
+    The request line, once whole, is also parsed so that its errors are
+    reported as they would be with the whole head at hand.
+    """
+    n = len(buf)
+    lf = buf.find(b"\n", pos)
+    if lf < 0:
+        # The line is at least n - pos bytes, the last one possibly a CR.
+        if n - pos > max_line + 1:
+            raise _bad("request line too long", 414)
+        return
+    end = _line_content_end(buf, lf)
+    if end - pos > max_line:
+        raise _bad("request line too long", 414)
+    _parse_request_line(bytes(buf[pos:end]))
+    pos = lf + 1
+    fields = 0
+    while True:
+        lf = buf.find(b"\n", pos)
+        if lf < 0:
+            if n - pos > max_field_size + 1:
+                raise _bad("header field too long")
+            return
+        if _line_content_end(buf, lf) - pos > max_field_size:
+            raise _bad("header field too long")
+        fields += 1
+        if fields > max_fields:
+            raise _bad("too many header fields")
+        pos = lf + 1
+
+
+# ---------------------------------------------------------------------------
+# the request line and field lines
+
+def _parse_request_line(line):
+    m = _REQUEST_LINE.match(line)
+    if m is not None:
+        return m.group(1), m.group(2), m.group(3)
+    parts = line.split(b" ")
+    if len(parts) == 3 and parts[0] and parts[1]:
+        v = _ANY_HTTP_VERSION.match(parts[2])
+        if (v is not None and v.group(1) >= b"2" and _TOKEN.match(parts[0])
+                and _TARGET.match(parts[1])):
+            raise _bad("HTTP version not supported", 505)
+    raise _bad("malformed request line")
+
+
+def _parse_field_line(line):
+    m = _FIELD_LINE.match(line)
+    if m is None:
+        if line[:1] in (b" ", b"\t"):
+            raise _bad("obsolete line folding")
+        raise _bad("malformed header field")
+    return m.group(1).decode("latin-1"), m.group(2).decode("latin-1")
+
+
+def _comma_list(values):
+    """Elements of a comma-separated list field, lower-cased, empty ones dropped."""
+    out = []
+    for value in values:
+        for item in value.split(","):
+            item = item.strip(" \t").lower()
+            if item:
+                out.append(item)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# parse_head
+
+def parse_head(buf, start=0, max_line=LIMIT_REQUEST_LINE,
+               max_field_size=LIMIT_REQUEST_FIELDSIZE, max_fields=LIMIT_REQUEST_FIELDS):
+    """Parse the request head at ``buf[start:]``.
+
+    Returns ``(head, end)``, ``end`` being the index just past the empty line
+    that ends the head, or ``(None, start)`` when the head is not complete.
+    Raises HTTPError for a request that must be refused.
+    """
+    n = len(buf)
+    pos = _skip_blank_lines(buf, start, n)
+    if pos < 0:
+        return None, start
+    end = _find_head_end(buf, pos)
+    if end < 0:
+        _check_incomplete(buf, pos, max_line, max_field_size, max_fields)
+        return None, start
+
+    # Lines of the head, without the empty line; each may still end in CR.
+    lines = bytes(buf[pos:end]).split(b"\n")[:-2]
+    lines = [line[:-1] if line[-1:] == b"\r" else line for line in lines]
+
+    line = lines[0]
+    if len(line) > max_line:
+        raise _bad("request line too long", 414)
+    if b"\r" in line:
+        raise _bad("bare CR in request line")
+    method, target, version = _parse_request_line(line)
+    version_num = 11 if version == b"HTTP/1.1" else 10
+
+    headers = []
+    content_lengths = []
+    transfer_encodings = []
+    connection = []
+    hosts = 0
+    expect_continue = False
+    for index, line in enumerate(lines[1:]):
+        if len(line) > max_field_size:
+            raise _bad("header field too long")
+        if index >= max_fields:
+            raise _bad("too many header fields")
+        if b"\r" in line:
+            raise _bad("bare CR in header field")
+        name, value = _parse_field_line(line)
+        headers.append((name, value))
+        lname = name.lower()
+        if lname == "content-length":
+            content_lengths.append(value)
+        elif lname == "transfer-encoding":
+            transfer_encodings.append(value)
+        elif lname == "connection":
+            connection.append(value)
+        elif lname == "host":
+            hosts += 1
+        elif lname == "expect":
+            if value.lower() == "100-continue":
+                expect_continue = True
+
+    # The head as a whole.
+    if hosts > 1:
+        raise _bad("more than one Host header")
+    if hosts == 0 and version_num == 11:
+        raise _bad("HTTP/1.1 request without Host")
+
+    content_length = -1
+    if content_lengths:
+        if len(content_lengths) > 1:
+            raise _bad("more than one Content-Length")
+        value = content_lengths[0]
+        if not (value.isascii() and value.isdigit()):
+            raise _bad("invalid Content-Length")
+        content_length = int(value)
+        if content_length >= MAX_CONTENT_LENGTH:
+            raise _bad("Content-Length too large", 413)
+
+    chunked = False
+    if transfer_encodings:
+        if content_lengths:
+            raise _bad("Content-Length with Transfer-Encoding")
+        if version_num == 10:
+            raise _bad("Transfer-Encoding in an HTTP/1.0 request")
+        codings = _comma_list(transfer_encodings)
+        if not codings:
+            raise _bad("empty Transfer-Encoding")
+        for coding in codings:
+            if coding not in KNOWN_CODINGS:
+                raise _bad("unknown transfer coding", 501)
+        if codings[-1] != "chunked" or codings.count("chunked") > 1:
+            raise _bad("chunked is not the final transfer coding")
+        if len(codings) > 1:
+            raise _bad("transfer coding not implemented", 501)
+        chunked = True
+
+    tokens = _comma_list(connection)
+    if version_num == 11:
+        keep_alive = "close" not in tokens
+    else:
+        keep_alive = "keep-alive" in tokens and "close" not in tokens
+        expect_continue = False
+
+    head = RequestHead(method.decode("latin-1"), target.decode("latin-1"),
+                       version.decode("latin-1"), version_num, headers,
+                       content_length, chunked, keep_alive, expect_continue,
+                       lines[0].decode("latin-1"))
+    return head, end
+
+
+# ---------------------------------------------------------------------------
+# chunked bodies
+
+_HEXDIGITS = frozenset(b"0123456789abcdefABCDEF")
+_MAX_CHUNK_SIZE_DIGITS = 16
+# What may follow the size digits: optional BWS, ";", then extension bytes
+# that are not controls (HT allowed). Extensions are not interpreted.
+_CHUNK_EXT = re.compile(rb"[ \t]*;[\t\x20-\x7e\x80-\xff]*\Z")
+
+# ChunkedReader states
+_SIZE, _DATA, _DATA_END, _TRAILER, _DONE = range(5)
+
+
+class ChunkedReader:
+    """Incremental decoder of a chunked request body (RFC 9112 7.1).
+
+    ``feed(data)`` returns the body bytes decoded from what has arrived so far
+    (``data`` plus anything buffered); once the last chunk and the trailer
+    section have been read, ``done`` is true, ``trailers`` holds the trailer
+    fields and ``unused`` the bytes received past the end (the next pipelined
+    request). Data fed after that is appended to ``unused``.
+
+    Chunk framing lines must end with CRLF (no bare LF: framing is where
+    request smuggling lives). A chunk-size line is ``1*16HEXDIG``, then
+    optionally ``*(SP/HT) ";"`` and an extension, at most ``max_chunk_ext``
+    bytes for all that follows the digits, ignored, without control bytes but
+    HT. Trailer fields follow the header-field syntax; their total size
+    (lines with CRLF) is at most ``max_trailers_size``. Errors are
+    HTTPError(400), raised as soon as they are certain: an over-long size,
+    extension or trailer section is refused before its line end arrives.
+    """
+
+    __slots__ = ("max_chunk_ext", "max_trailers_size", "done", "unused", "trailers",
+                 "_buf", "_state", "_remaining", "_trailer_bytes")
+
+    def __init__(self, max_chunk_ext=4096, max_trailers_size=8190):
+        self.max_chunk_ext = max_chunk_ext
+        self.max_trailers_size = max_trailers_size
+        self.done = False
+        self.unused = b""
+        self.trailers = []
+        self._buf = bytearray()
+        self._state = _SIZE
+        self._remaining = 0
+        self._trailer_bytes = 0
+
+    def feed(self, data):
+        if self._state == _DONE:
+            self.unused += bytes(data)
+            return b""
+        buf = self._buf
+        buf += data
+        out = []
+        pos = 0
+        n = len(buf)
+        while pos < n:
+            state = self._state
+            if state == _DATA:
+                take = min(self._remaining, n - pos)
+                out.append(bytes(buf[pos:pos + take]))
+                pos += take
+                self._remaining -= take
+                if self._remaining == 0:
+                    self._state = _DATA_END
+            elif state == _DATA_END:
+                if buf[pos] != 0x0D or (n - pos >= 2 and buf[pos + 1] != 0x0A):
+                    raise _bad("missing CRLF after chunk data")
+                if n - pos < 2:
+                    break
+                pos += 2
+                self._state = _SIZE
+            elif state == _SIZE:
+                nxt = self._size_line(buf, pos)
+                if nxt < 0:
+                    break
+                pos = nxt
+            elif state == _TRAILER:
+                nxt = self._trailer_line(buf, pos)
+                if nxt < 0:
+                    break
+                pos = nxt
+            else:  # _DONE
+                self.unused = bytes(buf[pos:])
+                pos = n
+        del buf[:pos]
+        return b"".join(out)
+
+    def _size_line(self, buf, pos):
+        """Consume one chunk-size line: the index after it, or -1 if incomplete."""
+        lf = buf.find(b"\n", pos)
+        line_end = len(buf) if lf < 0 else lf
+        digits_end = pos
+        while digits_end < line_end and buf[digits_end] in _HEXDIGITS:
+            digits_end += 1
+        if digits_end - pos > _MAX_CHUNK_SIZE_DIGITS:
+            raise _bad("chunk size too long")
+        if lf < 0:
+            # Only what is certain already: the extension (and its CR) is too long.
+            if line_end - digits_end > self.max_chunk_ext + 1:
+                raise _bad("chunk extension too long")
+            return -1
+        if lf == pos or buf[lf - 1] != 0x0D:
+            raise _bad("chunk size line not ended by CRLF")
+        if digits_end == pos:
+            raise _bad("invalid chunk size")
+        rest = bytes(buf[digits_end:lf - 1])
+        if rest:
+            if len(rest) > self.max_chunk_ext:
+                raise _bad("chunk extension too long")
+            if _CHUNK_EXT.match(rest) is None:
+                raise _bad("invalid chunk extension")
+        size = int(bytes(buf[pos:digits_end]), 16)
+        if size == 0:
+            self._state = _TRAILER
+        else:
+            self._state = _DATA
+            self._remaining = size
+        return lf + 1
+
+    def _trailer_line(self, buf, pos):
+        """Consume one trailer line: the index after it, or -1 if incomplete."""
+        lf = buf.find(b"\n", pos)
+        if lf < 0:
+            # The line will count at least its bytes so far + 1 (CRLF, one CR seen).
+            if self._trailer_bytes + (len(buf) - pos) > self.max_trailers_size + 2:
+                raise _bad("trailer section too large")
+            return -1
+        if lf == pos or buf[lf - 1] != 0x0D:
+            raise _bad("trailer line not ended by CRLF")
+        line = bytes(buf[pos:lf - 1])
+        if not line:
+            self._state = _DONE
+            self.done = True
+            return lf + 1
+        self._trailer_bytes += len(line) + 2
+        if self._trailer_bytes > self.max_trailers_size:
+            raise _bad("trailer section too large")
+        if b"\r" in line:
+            raise _bad("bare CR in trailer")
+        self.trailers.append(_parse_field_line(line))
+        return lf + 1

@@ -1,0 +1,196 @@
+"""fastdispatch's ``mod_python.apache``: return codes, SERVER_RETURN, table,
+log_error, import_module and the other module-level names handlers use.
+"""
+import logging
+
+from fastdispatch import _speedups
+
+# Return codes of a handler (mod_python / Apache).
+OK = 0
+DECLINED = -1
+DONE = -2
+SUSPENDED = -3
+PROG_TRACEBACK = "PROG_TRACEBACK"
+
+HTTP_CONTINUE = 100
+HTTP_SWITCHING_PROTOCOLS = 101
+HTTP_PROCESSING = 102
+HTTP_OK = 200
+HTTP_CREATED = 201
+HTTP_ACCEPTED = 202
+HTTP_NON_AUTHORITATIVE = 203
+HTTP_NO_CONTENT = 204
+HTTP_RESET_CONTENT = 205
+HTTP_PARTIAL_CONTENT = 206
+HTTP_MULTI_STATUS = 207
+HTTP_MULTIPLE_CHOICES = 300
+HTTP_MOVED_PERMANENTLY = 301
+HTTP_MOVED_TEMPORARILY = 302
+HTTP_SEE_OTHER = 303
+HTTP_NOT_MODIFIED = 304
+HTTP_USE_PROXY = 305
+HTTP_TEMPORARY_REDIRECT = 307
+HTTP_BAD_REQUEST = 400
+HTTP_UNAUTHORIZED = 401
+HTTP_PAYMENT_REQUIRED = 402
+HTTP_FORBIDDEN = 403
+HTTP_NOT_FOUND = 404
+HTTP_METHOD_NOT_ALLOWED = 405
+HTTP_NOT_ACCEPTABLE = 406
+HTTP_PROXY_AUTHENTICATION_REQUIRED = 407
+HTTP_REQUEST_TIME_OUT = 408
+HTTP_CONFLICT = 409
+HTTP_GONE = 410
+HTTP_LENGTH_REQUIRED = 411
+HTTP_PRECONDITION_FAILED = 412
+HTTP_REQUEST_ENTITY_TOO_LARGE = 413
+HTTP_REQUEST_URI_TOO_LARGE = 414
+HTTP_UNSUPPORTED_MEDIA_TYPE = 415
+HTTP_RANGE_NOT_SATISFIABLE = 416
+HTTP_EXPECTATION_FAILED = 417
+HTTP_IM_A_TEAPOT = 418
+HTTP_UNPROCESSABLE_ENTITY = 422
+HTTP_LOCKED = 423
+HTTP_FAILED_DEPENDENCY = 424
+HTTP_UPGRADE_REQUIRED = 426
+HTTP_INTERNAL_SERVER_ERROR = 500
+HTTP_NOT_IMPLEMENTED = 501
+HTTP_BAD_GATEWAY = 502
+HTTP_SERVICE_UNAVAILABLE = 503
+HTTP_GATEWAY_TIME_OUT = 504
+HTTP_VERSION_NOT_SUPPORTED = 505
+HTTP_VARIANT_ALSO_VARIES = 506
+HTTP_INSUFFICIENT_STORAGE = 507
+HTTP_NOT_EXTENDED = 510
+
+# Log levels (values as Apache's APLOG_*).
+APLOG_EMERG = 0
+APLOG_ALERT = 1
+APLOG_CRIT = 2
+APLOG_ERR = 3
+APLOG_WARNING = 4
+APLOG_NOTICE = 5
+APLOG_INFO = 6
+APLOG_DEBUG = 7
+APLOG_NOERRNO = 0
+_APLOG_NAMES = {0: "emerg", 1: "alert", 2: "crit", 3: "error", 4: "warn",
+                5: "notice", 6: "info", 7: "debug"}
+_APLOG_TO_LOGGING = {0: logging.CRITICAL, 1: logging.CRITICAL, 2: logging.CRITICAL,
+                     3: logging.ERROR, 4: logging.WARNING, 5: logging.INFO,
+                     6: logging.INFO, 7: logging.DEBUG}
+
+# Method numbers (request.method_number, allow_methods()).
+METHODS = ("GET", "PUT", "POST", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+           "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK",
+           "VERSION-CONTROL", "CHECKOUT", "UNCHECKOUT", "CHECKIN", "UPDATE", "LABEL",
+           "REPORT", "MKWORKSPACE", "MKACTIVITY", "BASELINE-CONTROL", "MERGE")
+for _i, _m in enumerate(METHODS):
+    globals()["M_" + _m.replace("-", "_")] = _i
+M_INVALID = len(METHODS)
+METHODS_BY_NUMBER = dict(enumerate(METHODS))
+del _i, _m
+
+# mpm_query codes and answers.
+AP_MPMQ_NOT_SUPPORTED = 0
+AP_MPMQ_STATIC = 1
+AP_MPMQ_DYNAMIC = 2
+AP_MPMQ_MAX_DAEMON_USED = 1
+AP_MPMQ_IS_THREADED = 2
+AP_MPMQ_IS_FORKED = 3
+AP_MPMQ_HARD_LIMIT_DAEMONS = 4
+AP_MPMQ_HARD_LIMIT_THREADS = 5
+AP_MPMQ_MAX_THREADS = 6
+AP_MPMQ_MIN_SPARE_DAEMONS = 7
+AP_MPMQ_MIN_SPARE_THREADS = 8
+AP_MPMQ_MAX_SPARE_DAEMONS = 9
+AP_MPMQ_MAX_SPARE_THREADS = 10
+AP_MPMQ_MAX_REQUESTS_DAEMON = 11
+AP_MPMQ_MAX_DAEMONS = 12
+
+mod_python_version = "3.5.0 (fastdispatch)"
+version = mod_python_version
+interpreter = "main_interpreter"
+main_server = None  # set by the dispatcher to its server object
+
+# The mp_table type: case-insensitive and multi-valued (hot path: _headers).
+table = _speedups.headers.Table
+make_table = table
+
+
+class SERVER_RETURN(Exception):
+    """Raise with an HTTP status (or OK/DONE/DECLINED) to end a handler, as
+    ``raise apache.SERVER_RETURN(apache.HTTP_FORBIDDEN)``."""
+
+
+_error_logger = logging.getLogger("fastdispatch.error")
+
+
+def log_error(message, level=APLOG_ERR, server=None):
+    """Write ``message`` to the error log at Apache level ``level``."""
+    level = level & 0x0F if isinstance(level, int) else APLOG_ERR
+    _error_logger.log(_APLOG_TO_LOGGING.get(level, logging.ERROR), "%s", message,
+                      extra={"aplevel": _APLOG_NAMES.get(level, "error"),
+                             "module": "python"})
+
+
+def import_module(module_name, autoreload=None, log=False, path=None):
+    """mod_python's importer: import by name or file path, re-importing a
+    module whose file changed when ``autoreload`` is true."""
+    from fastdispatch import loader
+    return loader.import_module(module_name, autoreload=autoreload, log=log, path=path)
+
+
+def allow_methods(req, *methods):
+    """Compatibility form: add methods to ``req.allowed``; ``req.allow_methods``
+    is the usual spelling."""
+    req.allow_methods(list(methods))
+
+
+def exists_config_define(name):
+    return False
+
+
+exists_config = exists_config_define
+
+
+_child_cleanups = []
+
+
+def register_cleanup(callable_, data=None):
+    """Run ``callable_(data)`` when the worker process exits."""
+    _child_cleanups.append((callable_, data))
+
+
+def run_child_cleanups():
+    while _child_cleanups:
+        fn, data = _child_cleanups.pop(0)
+        try:
+            fn(data) if data is not None else fn()
+        except Exception:
+            _error_logger.exception("child cleanup %r failed", fn)
+
+
+def mpm_query(code):
+    import os
+    if code == AP_MPMQ_IS_THREADED:
+        return AP_MPMQ_STATIC
+    if code == AP_MPMQ_IS_FORKED:
+        return AP_MPMQ_STATIC
+    if code in (AP_MPMQ_MAX_DAEMONS, AP_MPMQ_HARD_LIMIT_DAEMONS):
+        return os.cpu_count() or 1
+    return AP_MPMQ_NOT_SUPPORTED
+
+
+def server_root():
+    import os
+    return os.getcwd()
+
+
+def parse_qs(qs, keep_blank_values=0, strict_parsing=0):
+    from fastdispatch import util
+    return util.parse_qs(qs, keep_blank_values, strict_parsing)
+
+
+def parse_qsl(qs, keep_blank_values=0, strict_parsing=0):
+    from fastdispatch import util
+    return util.parse_qsl(qs, keep_blank_values, strict_parsing)

@@ -1,0 +1,228 @@
+"""The directives fastdispatch knows: their arity, where they are allowed, and
+how server-wide ones land in ServerConfig. Per-directory ones are merged per
+request by merge.py."""
+import os
+
+from fastdispatch.errors import ConfigError
+
+# Python*Handler directives in Apache's phase order: (phase key, directive).
+PHASES = (
+    ("postreadrequest", "PythonPostReadRequestHandler"),
+    ("trans", "PythonTransHandler"),
+    ("headerparser", "PythonHeaderParserHandler"),
+    ("init", "PythonInitHandler"),
+    ("access", "PythonAccessHandler"),
+    ("authen", "PythonAuthenHandler"),
+    ("authz", "PythonAuthzHandler"),
+    ("type", "PythonTypeHandler"),
+    ("fixup", "PythonFixupHandler"),
+    ("handler", "PythonHandler"),
+    ("log", "PythonLogHandler"),
+    ("cleanup", "PythonCleanupHandler"),
+)
+PHASE_OF_DIRECTIVE = {d.lower(): p for p, d in PHASES}
+DIRECTIVE_OF_PHASE = dict(PHASES)
+
+
+def default_object(directive):
+    """PythonAuthenHandler -> authenhandler (mod_python's rule)."""
+    return directive.lower().replace("python", "", 1)
+
+
+class Spec:
+    def __init__(self, min_args=1, max_args=1, server_only=False, ignored=False,
+                 paths=(), flag=False, choices=None):
+        self.min_args = min_args
+        self.max_args = max_args          # None = unlimited
+        self.server_only = server_only
+        self.ignored = ignored
+        self.paths = paths                # indexes of arguments that are paths
+        self.flag = flag                  # On/Off
+        self.choices = choices
+
+    def check(self, name, args, filename, lineno):
+        n = len(args)
+        if n < self.min_args or (self.max_args is not None and n > self.max_args):
+            if self.max_args == self.min_args:
+                want = "exactly %d argument%s" % (self.min_args, "" if self.min_args == 1 else "s")
+            elif self.max_args is None:
+                want = "at least %d argument%s" % (self.min_args, "" if self.min_args == 1 else "s")
+            else:
+                want = "%d to %d arguments" % (self.min_args, self.max_args)
+            raise ConfigError("%s takes %s, %d given" % (name, want, n), filename, lineno)
+        if self.flag and args[0].lower() not in ("on", "off"):
+            raise ConfigError("%s must be On or Off" % name, filename, lineno)
+        if self.choices and args[0].lower() not in self.choices:
+            raise ConfigError("%s must be one of %s" % (name, ", ".join(sorted(self.choices))),
+                              filename, lineno)
+
+    def normalize(self, args, base):
+        if not self.paths:
+            return list(args)
+        out = list(args)
+        for i in self.paths:
+            if i < len(out) and not out[i].startswith("|"):
+                p = os.path.expanduser(out[i])
+                out[i] = os.path.normpath(p if os.path.isabs(p) else os.path.join(base, p))
+        return out
+
+
+def _handler_spec():
+    return Spec(1, None)
+
+
+def _int_spec():
+    return Spec(1, 1)
+
+
+KNOWN = {
+    # server-wide
+    "listen": Spec(1, 2, server_only=True),
+    "servername": Spec(1, 1, server_only=True),
+    "serveradmin": Spec(1, 1, server_only=True),
+    "serversignature": Spec(1, 1, server_only=True, choices={"on", "off", "email"}),
+    "servertokens": Spec(1, 1, server_only=True),
+    "documentroot": Spec(1, 1, server_only=True, paths=(0,)),
+    "timeout": Spec(1, 1, server_only=True),
+    "keepalive": Spec(1, 1, server_only=True, flag=True),
+    "keepalivetimeout": Spec(1, 1, server_only=True),
+    "maxkeepaliverequests": Spec(1, 1, server_only=True),
+    "limitrequestline": Spec(1, 1, server_only=True),
+    "limitrequestfieldsize": Spec(1, 1, server_only=True),
+    "limitrequestfields": Spec(1, 1, server_only=True),
+    "errorlog": Spec(1, 1, server_only=True, paths=(0,)),
+    "customlog": Spec(1, 3, server_only=True, paths=(0,)),
+    "transferlog": Spec(1, 1, server_only=True, paths=(0,)),
+    "loglevel": Spec(1, None, server_only=True),
+    "alias": Spec(2, 2, server_only=True, paths=(1,)),
+    "pythonimport": Spec(2, 2, server_only=True),
+    "pythonpostreadrequesthandler": Spec(1, None, server_only=True),
+    "pythontranshandler": Spec(1, None, server_only=True),
+    # per directory (also allowed server-wide)
+    "addhandler": Spec(2, None),
+    "removehandler": Spec(1, None),
+    "sethandler": Spec(1, 1),
+    "addtype": Spec(2, None),
+    "forcetype": Spec(1, 1),
+    "defaulttype": Spec(1, 1),
+    "adddefaultcharset": Spec(1, 2),
+    "directoryindex": Spec(1, None),
+    "errordocument": Spec(2, 2),
+    "limitrequestbody": Spec(1, 1),
+    "authtype": Spec(1, 1),
+    "authname": Spec(1, 1),
+    "require": Spec(1, None),
+    "authbasicauthoritative": Spec(1, 1, flag=True),
+    "authauthoritative": Spec(1, 1, flag=True),
+    "pythondebug": Spec(1, 1, flag=True),
+    "pythonautoreload": Spec(1, 1, flag=True),
+    "pythonenablepdb": Spec(1, 1, flag=True),
+    "pythonpath": Spec(1, 1),
+    "pythonoption": Spec(1, 2),
+    "pythoninterpreter": Spec(1, 1),
+    "pythoninterpperdirectory": Spec(1, 1, flag=True),
+    "pythoninterpperdirective": Spec(1, 1, flag=True),
+    "pythonoptimize": Spec(1, 1, flag=True),
+    "pythonhandlermodule": Spec(1, 1),
+}
+for _phase, _directive in PHASES:
+    KNOWN.setdefault(_directive.lower(), _handler_spec())
+
+# Apache-only directives that mean nothing here: accepted with one warning.
+for _name in ("loadmodule", "user", "group", "pidfile", "options", "allowoverride",
+              "serverroot", "mutex", "startservers", "minspareservers", "maxspareservers",
+              "maxrequestworkers", "maxclients", "maxconnectionsperchild",
+              "maxrequestsperchild", "threadsperchild", "serverlimit", "threadlimit",
+              "minsparethreads", "maxsparethreads", "hostnamelookups", "usecanonicalname",
+              "typesconfig", "defaultruntimedir", "logformat", "order", "allow", "deny",
+              "satisfy", "enablesendfile", "enablemmap", "fileetag", "accessfilename",
+              "addoutputfilterbytype", "setenvif", "browsermatch", "addlanguage",
+              "addcharset", "languagepriority", "forcelanguagepriority", "traceenable",
+              "serverpath", "namevirtualhost", "addicon", "indexoptions",
+              "scriptalias", "authuserfile", "authgroupfile", "authbasicprovider",
+              "pythoninputfilter", "pythonoutputfilter", "pythonconnectionhandler",
+              "addinputfilter", "addoutputfilter", "setinputfilter", "setoutputfilter",
+              "acceptfilter", "httpprotocoloptions", "header", "requestheader"):
+    KNOWN.setdefault(_name, Spec(0, None, ignored=True))
+
+
+def _int(d, minimum=0):
+    try:
+        value = int(d.args[0])
+    except ValueError:
+        raise ConfigError("%s: %r is not a number" % (d.name, d.args[0]),
+                          d.filename, d.lineno) from None
+    if value < minimum:
+        raise ConfigError("%s must be >= %d" % (d.name, minimum), d.filename, d.lineno)
+    return value
+
+
+def parse_listen(d):
+    arg = d.args[0]
+    if arg.startswith("["):
+        host, _, port = arg[1:].partition("]:")
+    elif ":" in arg:
+        host, _, port = arg.rpartition(":")
+    else:
+        host, port = "0.0.0.0", arg
+    try:
+        port = int(port)
+        if not 0 <= port <= 65535:
+            raise ValueError
+    except ValueError:
+        raise ConfigError("Listen: bad port in %r" % arg, d.filename, d.lineno) from None
+    return host or "0.0.0.0", port
+
+
+def apply_server(config, d):
+    """A directive outside any section."""
+    key = d.key
+    srv = config.server
+    if key == "listen":
+        addr = parse_listen(d)
+        if getattr(config, "_listen_set", False):
+            srv.listen.append(addr)
+        else:
+            srv.listen = [addr]
+            config._listen_set = True
+    elif key == "servername":
+        srv.server_name = d.args[0]
+    elif key == "serveradmin":
+        srv.server_admin = d.args[0]
+    elif key == "serversignature":
+        srv.server_signature = d.args[0].lower()
+    elif key == "servertokens":
+        srv.server_tokens_mode = d.args[0].lower()
+    elif key == "documentroot":
+        if not os.path.isdir(d.args[0]):
+            raise ConfigError("DocumentRoot '%s' is not a directory, or is not readable"
+                              % d.args[0], d.filename, d.lineno)
+        config.document_root = d.args[0].rstrip("/") or "/"
+    elif key == "timeout":
+        srv.timeout = float(_int(d, 1))
+    elif key == "keepalive":
+        srv.keep_alive = d.args[0].lower() == "on"
+    elif key == "keepalivetimeout":
+        srv.keep_alive_timeout = float(_int(d, 0))
+    elif key == "maxkeepaliverequests":
+        srv.max_keep_alive_requests = _int(d)
+    elif key == "limitrequestline":
+        srv.limit_request_line = _int(d, 1)
+    elif key == "limitrequestfieldsize":
+        srv.limit_request_fieldsize = _int(d, 1)
+    elif key == "limitrequestfields":
+        srv.limit_request_fields = _int(d)
+    elif key == "errorlog":
+        srv.error_log = d.args[0]
+    elif key in ("customlog", "transferlog"):
+        srv.access_log = d.args[0]
+    elif key == "loglevel":
+        srv.log_level = d.args[0].lower()
+    elif key == "alias":
+        config.aliases.append((d.args[0], d.args[1]))
+    elif key == "pythonimport":
+        config.python_imports.append(d)
+    else:
+        if key == "limitrequestbody":
+            srv.limit_request_body = _int(d)
+        config.global_section.directives.append(d)

@@ -1,0 +1,219 @@
+"""Per-directory configuration: the directives of the sections that apply to
+a request, merged in Apache's order into one DirConfig.
+
+Merging is done once per distinct combination of sections (the lookup caches
+it), never per request.
+"""
+import os
+
+from fastdispatch.config.directives import PHASE_OF_DIRECTIVE, PHASES, default_object
+from fastdispatch.errors import ConfigError
+
+
+class HandlerEntry:
+    """One handler of a Python*Handler line."""
+    __slots__ = ("module", "object", "directory", "exts", "directive", "phase",
+                 "filename", "lineno", "silent", "python_path")
+
+    def __init__(self, spec, directive, phase, directory, exts=None, filename="<python>",
+                 lineno=0, silent=False):
+        module, sep, obj = spec.partition("::")
+        if not module or (sep and not obj):
+            raise ConfigError("bad handler %r (want module[::object])" % spec, filename, lineno)
+        self.module = module
+        self.object = obj if sep else default_object(directive)
+        self.directory = directory or None
+        self.exts = exts
+        self.directive = directive
+        self.phase = phase
+        self.filename = filename
+        self.lineno = lineno
+        self.silent = silent  # PythonHandlerModule: a missing object declines
+
+    @property
+    def name(self):
+        return self.module if self.object == default_object(self.directive) \
+            else "%s::%s" % (self.module, self.object)
+
+    def applies_to(self, filename):
+        if self.exts is None:
+            return True
+        ext = os.path.splitext(filename or "")[1]
+        return ext in self.exts
+
+    def __repr__(self):
+        return "<HandlerEntry %s %s::%s>" % (self.directive, self.module, self.object)
+
+
+def _split_handlers(args):
+    """'a b | .py .psp' -> (['a', 'b'], ('.py', '.psp') or None)."""
+    if "|" in args:
+        i = args.index("|")
+        return args[:i], tuple(args[i + 1:]) or None
+    return args, None
+
+
+def _on(d):
+    return d.args[0].lower() == "on"
+
+
+class DirConfig:
+    """The merged per-directory configuration in force for a request."""
+
+    def __init__(self):
+        self.handlers = {}            # phase -> [HandlerEntry]
+        self.debug = False
+        self.autoreload = True
+        self.python_path = None       # list of str (PythonPath) or None
+        self.options = {}             # PythonOption
+        self.interpreter = None
+        self.add_handler = {}         # ".py" -> "mod_python"
+        self.set_handler = None
+        self.add_type = {}            # ".html" -> "text/html"
+        self.force_type = None
+        self.default_type = None
+        self.default_charset = None
+        self.directory_index = ["index.html"]
+        self.error_documents = {}     # 404 -> "/missing.html" or '"text'
+        self.limit_request_body = None
+        self.auth_type = None
+        self.auth_name = None
+        self.requires = []            # [["valid-user"], ["user", "a", "b"]]
+        self.auth_authoritative = True
+        self.config_table = {}        # for req.get_config()
+        self.sections = ()
+
+    def apply(self, section_directives, kind):
+        """Overlay one section's directives, as Apache merges a more specific
+        section over a less specific one."""
+        seen_phase = set()
+        seen_require = False
+        for d in section_directives:
+            key = d.key
+            phase = PHASE_OF_DIRECTIVE.get(key)
+            if phase is not None:
+                # mod_python: a section's handler list for a phase replaces the
+                # inherited one; several lines in one section stack.
+                names, exts = _split_handlers(d.args)
+                entries = [HandlerEntry(n, d.name, phase, d.directory, exts, d.filename,
+                                        d.lineno) for n in names]
+                if phase not in seen_phase:
+                    seen_phase.add(phase)
+                    self.handlers[phase] = entries
+                else:
+                    self.handlers[phase] = self.handlers[phase] + entries
+                continue
+            if key == "pythonhandlermodule":
+                for phase, directive in PHASES:
+                    if phase in seen_phase:
+                        continue
+                    self.handlers[phase] = [HandlerEntry(d.args[0], directive, phase,
+                                                         d.directory, None, d.filename,
+                                                         d.lineno, silent=True)]
+                continue
+            if key == "require":
+                if not seen_require:
+                    self.requires = []
+                    seen_require = True
+                self.requires.append([a for a in d.args])
+                continue
+            self._simple(d, key)
+
+    def _simple(self, d, key):
+        a = d.args
+        if key == "pythondebug":
+            self.debug = _on(d)
+        elif key == "pythonautoreload":
+            self.autoreload = _on(d)
+        elif key == "pythonpath":
+            self.python_path = _eval_python_path(d)
+        elif key == "pythonoption":
+            if len(a) == 1:
+                self.options.pop(a[0], None)
+            else:
+                self.options[a[0]] = a[1]
+        elif key == "pythoninterpreter":
+            self.interpreter = a[0]
+        elif key == "addhandler":
+            for ext in a[1:]:
+                self.add_handler[_ext(ext)] = a[0]
+        elif key == "removehandler":
+            for ext in a:
+                self.add_handler.pop(_ext(ext), None)
+        elif key == "sethandler":
+            self.set_handler = None if a[0].lower() == "none" else a[0]
+        elif key == "addtype":
+            for ext in a[1:]:
+                self.add_type[_ext(ext)] = a[0]
+        elif key == "forcetype":
+            self.force_type = None if a[0].lower() == "none" else a[0]
+        elif key == "defaulttype":
+            self.default_type = None if a[0].lower() == "none" else a[0]
+        elif key == "adddefaultcharset":
+            v = a[0].lower()
+            self.default_charset = None if v == "off" else ("ISO-8859-1" if v == "on" else a[0])
+        elif key == "directoryindex":
+            self.directory_index = [] if a[0].lower() == "disabled" else list(a)
+        elif key == "errordocument":
+            try:
+                self.error_documents[int(a[0])] = a[1]
+            except ValueError:
+                raise ConfigError("ErrorDocument: %r is not a status code" % a[0],
+                                  d.filename, d.lineno) from None
+        elif key == "limitrequestbody":
+            try:
+                self.limit_request_body = int(a[0])
+            except ValueError:
+                raise ConfigError("LimitRequestBody: %r is not a number" % a[0],
+                                  d.filename, d.lineno) from None
+        elif key == "authtype":
+            self.auth_type = None if a[0].lower() == "none" else a[0]
+        elif key == "authname":
+            self.auth_name = a[0]
+        elif key in ("authbasicauthoritative", "authauthoritative"):
+            self.auth_authoritative = _on(d)
+        if key.startswith("python") and key not in ("pythonoption",):
+            self.config_table[d.name] = " ".join(a) if key != "pythondebug" else (
+                "1" if self.debug else "0")
+
+    def handler_name_for(self, filename):
+        """r->handler: SetHandler, else AddHandler by extension(s)."""
+        if self.set_handler:
+            return self.set_handler
+        if self.add_handler and filename:
+            base = os.path.basename(filename)
+            # Apache's mod_mime looks at every extension of the name.
+            for part in reversed(base.split(".")[1:]):
+                h = self.add_handler.get("." + part.lower())
+                if h:
+                    return h
+        return None
+
+
+def _ext(e):
+    e = e.lower()
+    return e if e.startswith(".") else "." + e
+
+
+def _eval_python_path(d):
+    """PythonPath takes a Python expression evaluating to a list, usually
+    "sys.path+['/dir']"."""
+    import sys
+    try:
+        value = eval(d.args[0], {"sys": sys, "__builtins__": {}}, {})
+    except Exception as exc:
+        raise ConfigError("PythonPath: cannot evaluate %r: %s" % (d.args[0], exc),
+                          d.filename, d.lineno) from None
+    if not isinstance(value, (list, tuple)) or not all(isinstance(p, str) for p in value):
+        raise ConfigError("PythonPath must evaluate to a list of strings", d.filename, d.lineno)
+    return list(value)
+
+
+def merge(global_directives, sections):
+    """DirConfig of the server-wide directives overlaid by ``sections`` in order."""
+    cfg = DirConfig()
+    cfg.apply(global_directives, "server")
+    for s in sections:
+        cfg.apply(s.directives, s.kind)
+    cfg.sections = tuple(sections)
+    return cfg

@@ -1,0 +1,508 @@
+"""The phase pipeline: one request through Apache's phases with mod_python's
+return-code rules.
+
+post_read_request, trans, (map to storage, directive lookup), header_parser
+and init, access, authen and authz (when Require is in force), type_checker,
+fixup, handler, log, cleanup. Phases named RUN_FIRST stop at the first
+handler that does not decline; the others run every handler while they
+return OK or DECLINED. Any other code ends the request: DONE as it stands,
+an HTTP_* code with the server's error page.
+"""
+import logging
+import os
+import sys
+import traceback
+
+from fastdispatch import _speedups, apache, errorpages, loader
+from fastdispatch.config.directives import DIRECTIVE_OF_PHASE, PHASE_OF_DIRECTIVE
+from fastdispatch.config.merge import HandlerEntry, merge
+from fastdispatch.errors import HTTPError
+from fastdispatch.handlers import static
+from fastdispatch.request import Request, ServerInfo
+from fastdispatch.transport import Outcome
+
+_uri = _speedups.uri
+_headers = _speedups.headers
+
+log = logging.getLogger("fastdispatch.error")
+
+OK, DECLINED, DONE = apache.OK, apache.DECLINED, apache.DONE
+RUN_FIRST = frozenset(("trans", "authen", "authz", "type"))
+MAX_REDIRECTS = 10
+
+
+class _Abort(Exception):
+    """Ends request processing with a status (DONE or an HTTP code)."""
+
+    def __init__(self, status):
+        self.status = status
+
+
+class HList:
+    """``req.hlist``: the handler being run."""
+
+    def __init__(self, entry):
+        self.handler = entry.module if entry.object == "" else entry.name
+        self.directory = entry.directory
+        self.parent = None
+        self.silent = entry.silent
+        self.is_location = 0
+
+
+class Dispatcher:
+    """mod_python's request pipeline over a Config. Hosted by the builtin
+    server (``handle``), and by the adapters."""
+
+    def __init__(self, config):
+        loader.install_aliases()
+        self.config = config
+        srv = config.server
+        self.server_config = srv
+        self.server_info = ServerInfo(config, self)
+        apache.main_server = self.server_info
+        mode = getattr(srv, "server_tokens_mode", "full")
+        from fastdispatch import __version__
+        self.server_header = "fastdispatch" if mode in ("prod", "productonly") \
+            else "fastdispatch/%s" % __version__
+        self.document_root = config.document_root
+        self.global_dir = merge(config.global_section.directives, [])
+        sections = config.sections
+        specs = [_speedups.lookup.SectionSpec(s.kind, s.pattern, s.regex,
+                                              sections.index(s.parent) if s.parent else -1)
+                 for s in sections]
+        self.lookup = _speedups.lookup.Lookup(
+            specs, lambda idx: merge(config.global_section.directives,
+                                     [sections[i] for i in idx]))
+        self._location_handlers = any(
+            s.kind == "location" and any(d.key in PHASE_OF_DIRECTIVE for d in s.directives)
+            for s in sections)
+        self._aliases = sorted(config.aliases, key=lambda a: -len(a[0]))
+        for d in config.python_imports:
+            self._python_import(d)
+
+    @classmethod
+    def from_config(cls, path):
+        from fastdispatch.config.parser import parse_config
+        return cls(parse_config(path))
+
+    def _python_import(self, d):
+        module = d.args[0]
+        try:
+            if module.endswith(".py") or os.path.isabs(module):
+                loader.import_module(module)
+            else:
+                __import__(module)
+        except Exception:
+            log.error("%s:%d: PythonImport %s failed:\n%s", d.filename, d.lineno, module,
+                      traceback.format_exc())
+
+    # ------------------------------------------------------------ transport API
+    def handle(self, head, body, conn, send):
+        try:
+            path_raw, query = _uri.split_target(head.target)
+            if path_raw == "*":
+                return self._options_star(head, conn, send)
+            path = _uri.normalize_path(_uri.unquote_path(path_raw))
+        except HTTPError as exc:
+            data = self.error_response(exc.status, head)
+            send(data)
+            return Outcome(exc.status, 0, exc.status not in errorpages.DROPS_CONNECTION)
+        req = Request(head, body, conn, send, self, path, query, self.server_info)
+        status = self._process(req)
+        if not req._head_sent:
+            req._finish()
+        return Outcome(status, req.bytes_sent, not req._close, req.user)
+
+    def error_response(self, status, head):
+        """A whole error response for a request that never reached a handler
+        (a protocol error); the connection is closed after it."""
+        method = head.method if head is not None else "GET"
+        body = errorpages.error_page(status, method=method,
+                                     server_admin=self.server_info.server_admin,
+                                     signature=self._signature(None))
+        send_body = b"" if method == "HEAD" else body
+        return _headers.build_response_head(
+            11, status, (), content_length=len(body), keep_alive=False,
+            server=self.server_header, content_type="text/html; charset=iso-8859-1",
+            body=send_body)
+
+    def keep_alive_for(self, req):
+        srv = self.server_config
+        if not srv.keep_alive or req.status in errorpages.DROPS_CONNECTION:
+            return False
+        maxreq = srv.max_keep_alive_requests
+        if maxreq and req.connection.keepalives + 1 >= maxreq:
+            return False
+        return True
+
+    def keep_alive_header(self, req):
+        srv = self.server_config
+        maxreq = srv.max_keep_alive_requests
+        left = maxreq - req.connection.keepalives if maxreq else 100
+        return "timeout=%d, max=%d" % (srv.keep_alive_timeout, left)
+
+    def _signature(self, req):
+        srv = self.server_config
+        if srv.server_signature == "off":
+            return ""
+        if req is not None:
+            host, port = req.hostname, req.server_port()
+        else:
+            host, port = self.server_info.server_hostname, self.server_info.port
+        return "%s Server at %s Port %d" % (self.server_header, escape_html(host), port)
+
+    def _options_star(self, head, conn, send):
+        data = _headers.build_response_head(
+            11, 200, [("Allow", "GET,POST,OPTIONS,HEAD")], content_length=0,
+            keep_alive=head.keep_alive, server=self.server_header,
+            keep_alive_header="timeout=%d, max=%d" % (self.server_config.keep_alive_timeout,
+                                                      self.server_config.max_keep_alive_requests))
+        send(data)
+        return Outcome(200, 0, head.keep_alive)
+
+    # ------------------------------------------------------------ the phases
+    def _process(self, req, redirects=0):
+        try:
+            self._run(req)
+            status = req.status
+        except _Abort as abort:
+            status = self._answer(req, abort.status)
+        finally:
+            self._log_and_cleanup(req)
+        return status
+
+    def _run(self, req):
+        gd = self.global_dir
+        req._dir_config = gd
+        self._phase(req, "postreadrequest", gd.handlers.get("postreadrequest"))
+        rc = self._phase(req, "trans", gd.handlers.get("trans"))
+        if rc == DECLINED:
+            self._translate(req)
+        dc = req._dir_config = self.lookup.match(req.uri, req.filename)
+        if req.filename:
+            req.canonical_filename = req.filename
+        self._phase(req, "init", dc.handlers.get("init"))
+        self._phase(req, "headerparser", dc.handlers.get("headerparser"))
+        self._phase(req, "access", dc.handlers.get("access"))
+        if dc.requires:
+            self._authenticate(req, dc)
+        self._type_check(req, dc)
+        self._phase(req, "fixup", dc.handlers.get("fixup"))
+        self._fixup_dir(req, dc)
+        self._respond(req, dc)
+
+    def _translate(self, req):
+        """Apache's default translate_name and map_to_storage: Alias or
+        DocumentRoot, then the directory walk (filename + path_info)."""
+        uri = req.uri
+        root, rel = self.document_root, uri
+        for prefix, target in self._aliases:
+            if uri == prefix or uri.startswith(prefix.rstrip("/") + "/") or \
+                    (prefix.endswith("/") and uri.startswith(prefix)):
+                root, rel = target, "/" + uri[len(prefix):].lstrip("/")
+                break
+        if self._location_handlers and self._location_has_handler(uri):
+            # mod_python skips map_to_storage for a <Location> it handles
+            req.filename = root.rstrip("/") + rel
+            req.path_info = ""
+            return
+        req.filename, req.path_info = _uri.map_to_storage(root, rel)
+
+    def _location_has_handler(self, uri):
+        cfg = self.lookup.match(uri, None)
+        for s in cfg.sections:
+            if s.kind == "location" and any(d.key in PHASE_OF_DIRECTIVE for d in s.directives):
+                return True
+        return False
+
+    def _authenticate(self, req, dc):
+        if not dc.auth_type:
+            log.error("[client %s] AuthType not set for %s: Require has no effect",
+                      req.connection.remote_ip, req.uri)
+            raise _Abort(apache.HTTP_INTERNAL_SERVER_ERROR)
+        if not dc.auth_name:
+            log.error("[client %s] need AuthName: %s", req.connection.remote_ip, req.uri)
+            raise _Abort(apache.HTTP_INTERNAL_SERVER_ERROR)
+        entries = dc.handlers.get("authen")
+        rc = self._phase(req, "authen", entries, abort=False)
+        if rc == apache.HTTP_UNAUTHORIZED:
+            self._note_auth_failure(req, dc)
+            raise _Abort(rc)
+        if rc == DECLINED:
+            # nothing authenticated the user: mod_auth_basic's answer
+            if req.user is None:
+                self._note_auth_failure(req, dc)
+                raise _Abort(apache.HTTP_UNAUTHORIZED)
+        elif rc != OK:
+            raise _Abort(rc)
+        rc = self._phase(req, "authz", dc.handlers.get("authz"), abort=False)
+        if rc == OK:
+            return
+        if rc != DECLINED:
+            if rc == apache.HTTP_UNAUTHORIZED:
+                self._note_auth_failure(req, dc)
+            raise _Abort(rc)
+        if not _requirements_met(req, dc.requires):
+            self._note_auth_failure(req, dc)
+            raise _Abort(apache.HTTP_UNAUTHORIZED)
+
+    def _note_auth_failure(self, req, dc):
+        if dc.auth_type and dc.auth_type.lower() == "basic":
+            req.err_headers_out["WWW-Authenticate"] = \
+                _speedups.auth.basic_challenge(dc.auth_name or "")
+
+    def _type_check(self, req, dc):
+        rc = self._phase(req, "type", dc.handlers.get("type"), abort=False)
+        if rc not in (OK, DECLINED):
+            raise _Abort(rc)
+        if rc == DECLINED:
+            static.set_content_type(req, dc)
+        if req.handler is None:
+            req.handler = dc.handler_name_for(req.filename)
+
+    def _fixup_dir(self, req, dc):
+        """mod_dir: a directory URL without a slash is redirected; with one, the
+        first DirectoryIndex file that exists is served instead."""
+        if req.path_info or not req.filename or not static.is_dir(req.filename):
+            return
+        if not req.uri.endswith("/"):
+            location = req.construct_url(req.uri + "/")
+            if req.args:
+                location += "?" + req.args
+            req.err_headers_out["Location"] = location
+            raise _Abort(apache.HTTP_MOVED_PERMANENTLY)
+        for name in dc.directory_index:
+            if os.path.isfile(os.path.join(req.filename, name)):
+                self.internal_redirect(req, req.uri + name + ("?" + req.args if req.args else ""))
+                raise _Abort(DONE)
+
+    def _respond(self, req, dc):
+        rc = DECLINED
+        if req.handler in ("mod_python", "python-program"):
+            rc = self._phase(req, "handler", dc.handlers.get("handler"), abort=False)
+        if rc == DECLINED:
+            rc = static.serve(req, dc)
+        if rc not in (OK, DECLINED):
+            raise _Abort(rc)
+
+    def _phase(self, req, phase, entries, abort=True):
+        """Run one phase's handlers; returns the phase's code. With ``abort``,
+        a code other than OK/DECLINED ends the request (_Abort)."""
+        if not entries:
+            return DECLINED
+        rc = DECLINED
+        run_first = phase in RUN_FIRST
+        any_ok = False
+        for entry in entries:
+            if entry.exts is not None and not entry.applies_to(req.filename):
+                continue
+            rc = self._call(req, entry)
+            if run_first:
+                if rc != DECLINED:
+                    break
+            elif rc == OK:
+                any_ok = True
+            elif rc != DECLINED:
+                break
+        if not run_first and phase != "handler" and rc == DECLINED and any_ok:
+            rc = OK
+        if abort and rc not in (OK, DECLINED):
+            raise _Abort(rc)
+        return rc
+
+    def _call(self, req, entry):
+        """Call one handler as mod_python does; exceptions become 500 (with
+        the traceback in the page under PythonDebug On)."""
+        dc = req._dir_config
+        req.phase = entry.directive
+        req.hlist = HList(entry)
+        try:
+            try:
+                obj = loader.resolve(entry, req, autoreload=dc.autoreload,
+                                     python_path=dc.python_path)
+            except loader.HandlerNotFound:
+                if entry.silent:
+                    return DECLINED
+                raise
+            result = obj(req)
+            if not isinstance(result, int) or isinstance(result, bool):
+                raise TypeError("Handler '%s' returned invalid return code." % entry.name)
+            return result
+        except apache.SERVER_RETURN as exc:
+            value = exc.args[0] if exc.args else apache.HTTP_INTERNAL_SERVER_ERROR
+            if isinstance(value, tuple):
+                value, status = value[0], value[1] if len(value) > 1 else None
+                if status:
+                    req.status = status
+            return value if isinstance(value, int) else apache.HTTP_INTERNAL_SERVER_ERROR
+        except _Abort:
+            raise
+        except Exception:
+            return self._report_exception(req, entry, dc)
+
+    def _report_exception(self, req, entry, dc):
+        etype, evalue, tb = sys.exc_info()
+        tb_text = "".join(traceback.format_exception(etype, evalue, tb))
+        log.error("[client %s] %s: Traceback (most recent call last) in %s (%s):\n%s",
+                  req.connection.remote_ip, entry.directive, entry.name, req.uri, tb_text)
+        if entry.phase in ("log", "cleanup"):
+            return OK
+        if dc.debug and not req._head_sent:
+            req.status = apache.HTTP_INTERNAL_SERVER_ERROR
+            req.content_type = "text/html"
+            req.headers_out.clear()
+            req._buffer, req._buffered = [], 0
+            req.write(errorpages.debug_page(req, entry.directive, entry.name, tb_text), 0)
+            req._close = True
+            return DONE
+        if dc.debug:
+            req.write(errorpages.debug_page(req, entry.directive, entry.name, tb_text))
+            return DONE
+        return apache.HTTP_INTERNAL_SERVER_ERROR
+
+    # ------------------------------------------------------------ answers
+    def _answer(self, req, status):
+        """Finish a request that ended with ``status`` (DONE or an HTTP code)."""
+        if status in (DONE, OK, DECLINED):
+            return req.status
+        if req._head_sent:
+            log.error("[client %s] handler returned %d after the response head was sent: %s",
+                      req.connection.remote_ip, status, req.uri)
+            req._close = True
+            return req.status
+        self._send_error(req, status)
+        return status
+
+    def _send_error(self, req, status, recursion=0):
+        dc = req._dir_config or self.global_dir
+        doc = dc.error_documents.get(status)
+        req.status = status
+        req.headers_out.clear()
+        req._buffer, req._buffered = [], 0
+        if doc and recursion == 0:
+            if doc.startswith('"'):
+                req.content_type = "text/html"
+                req.write(doc[1:], 0)
+                req._send_head(final=True)
+                return
+            if doc.startswith("/"):
+                self._error_document_redirect(req, doc, status)
+                return
+            if "://" in doc:
+                req.err_headers_out["Location"] = doc
+                status = req.status = apache.HTTP_MOVED_TEMPORARILY
+        location = req.err_headers_out.get("Location")
+        body = errorpages.error_page(status, method=req.method, uri=req.uri, location=location,
+                                     server_admin=self.server_info.server_admin,
+                                     signature=self._signature(req))
+        req.content_type = "text/html; charset=iso-8859-1"
+        req._dir_config = None  # no AddDefaultCharset on error pages
+        req.write(body, 0)
+        req._send_head(final=True)
+
+    def _error_document_redirect(self, req, doc, status):
+        sub = self._subrequest(req, doc)
+        sub.subprocess_env["REDIRECT_STATUS"] = str(status)
+        sub.status = status
+        sub.method = "GET" if req.method != "HEAD" else "HEAD"
+        try:
+            self._run(sub)
+        except _Abort as abort:
+            if abort.status not in (DONE, OK, DECLINED):
+                self._send_error(sub, abort.status, recursion=1)
+        if not sub._head_sent:
+            sub._finish()
+        req._head_sent = True
+        req._close = sub._close
+        req.bytes_sent = sub.bytes_sent
+
+    def internal_redirect(self, req, new_uri):
+        """req.internal_redirect(): process ``new_uri`` as a new request on the
+        same connection; its response is this request's response."""
+        depth = getattr(req, "_redirects", 0) + 1
+        if depth > MAX_REDIRECTS:
+            raise _Abort(apache.HTTP_INTERNAL_SERVER_ERROR)
+        sub = self._subrequest(req, new_uri)
+        sub._redirects = depth
+        try:
+            self._run(sub)
+        except _Abort as abort:
+            self._answer(sub, abort.status)
+        if not sub._head_sent:
+            sub._finish()
+        req._head_sent = True
+        req._close = sub._close
+        req.bytes_sent = sub.bytes_sent
+        req.status = sub.status
+        req.next = sub
+
+    def _subrequest(self, req, new_uri):
+        path_raw, query = _uri.split_target(new_uri)
+        path = _uri.normalize_path(_uri.unquote_path(path_raw))
+        sub = Request.__new__(Request)
+        sub.__dict__.update(req.__dict__)
+        sub.uri, sub.args = path, query
+        sub.headers_out = _headers.Table()
+        sub.err_headers_out = _headers.Table()
+        sub.notes = _headers.Table()
+        sub.subprocess_env = _headers.Table()
+        sub._buffer, sub._buffered, sub._cleanups = [], 0, []
+        sub.status, sub.content_type, sub.handler = 200, None, None
+        sub.filename, sub.path_info = None, ""
+        sub.prev, sub.next = req, None
+        return sub
+
+    def add_handler(self, req, htype, handler, directory=None):
+        phase = PHASE_OF_DIRECTIVE.get(htype.lower())
+        if phase is None or phase == "cleanup":
+            raise ValueError("Invalid handler type %r" % htype)
+        dc = req._dir_config
+        entry = HandlerEntry(handler, DIRECTIVE_OF_PHASE[phase], phase,
+                             directory or (req.hlist.directory if req.hlist else None))
+        new = _copy_dir_config(dc)
+        new.handlers[phase] = list(dc.handlers.get(phase, ())) + [entry]
+        req._dir_config = new
+
+    def _log_and_cleanup(self, req):
+        dc = req._dir_config or self.global_dir
+        try:
+            self._phase(req, "log", dc.handlers.get("log"), abort=False)
+        except _Abort:
+            pass
+        for fn, data in req._cleanups:
+            try:
+                fn(data) if data is not None else fn()
+            except Exception:
+                log.error("cleanup %r failed:\n%s", fn, traceback.format_exc())
+        entries = dc.handlers.get("cleanup")
+        if entries:
+            for entry in entries:
+                try:
+                    self._call(req, entry)
+                except _Abort:
+                    pass
+
+
+def _copy_dir_config(dc):
+    import copy
+    new = copy.copy(dc)
+    new.handlers = dict(dc.handlers)
+    return new
+
+
+def _requirements_met(req, requires):
+    """Require lines of Apache 2.4's core providers; any one met grants."""
+    for req_line in requires:
+        kind = req_line[0].lower()
+        if kind == "valid-user" and req.user is not None:
+            return True
+        if kind == "user" and req.user is not None and req.user in req_line[1:]:
+            return True
+        if kind == "all" and len(req_line) > 1 and req_line[1].lower() == "granted":
+            return True
+    return False
+
+
+def escape_html(s):
+    from html import escape
+    return escape(s or "", quote=False)

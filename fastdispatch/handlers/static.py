@@ -1,0 +1,167 @@
+"""The default handler: files that no handler claims are served as Apache's
+core does (MIME type, Last-Modified, ETag, conditional GET, single ranges,
+HEAD), never from outside the mapped root."""
+import mimetypes
+import os
+import stat as _stat
+
+from fastdispatch import _speedups, apache
+
+_http_date = _speedups.headers.http_date
+
+_types = mimetypes.MimeTypes()
+for _f in ("/etc/mime.types", "/etc/apache2/mime.types"):
+    if os.path.exists(_f):
+        _types.read(_f)
+
+
+def guess_type(filename, dc=None):
+    """Content type as mod_mime: ForceType, AddType by extension, the
+    mime.types table, DefaultType; every extension of the name counts, the
+    last known one wins."""
+    if dc is not None and dc.force_type:
+        return dc.force_type
+    base = os.path.basename(filename or "")
+    found = None
+    for part in base.split(".")[1:]:
+        ext = "." + part.lower()
+        t = dc.add_type.get(ext) if dc is not None else None
+        if t is None:
+            t = _types.types_map[True].get(ext) or _types.types_map[False].get(ext)
+        if t:
+            found = t
+    if found:
+        return found
+    return dc.default_type if dc is not None else None
+
+
+def set_content_type(req, dc):
+    """The type_checker default (mod_mime)."""
+    if req.content_type:
+        return
+    if req.filename and not req.path_info and is_dir(req.filename):
+        req.content_type = "httpd/unix-directory"
+        return
+    req.content_type = guess_type(req.filename, dc)
+
+
+def is_dir(path):
+    try:
+        return _stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def etag_for(st, request_time=None):
+    """Apache 2.4's default ETag (FileETag MTime Size): size and mtime in
+    microseconds, hex; weak when the file changed within the last second."""
+    mtime_us = int(st.st_mtime * 1000000)
+    tag = '"%x-%x"' % (st.st_size, mtime_us)
+    if request_time is not None and request_time - st.st_mtime <= 1:
+        tag = "W/" + tag
+    return tag
+
+
+def _not_modified(req, st, etag):
+    inm = req.headers_in.get("If-None-Match")
+    if inm is not None:
+        if inm.strip() == "*":
+            return True
+        tags = [t.strip() for t in inm.split(",")]
+        weak_ours = etag[2:] if etag.startswith("W/") else etag
+        return any((t[2:] if t.startswith("W/") else t) == weak_ours for t in tags)
+    ims = req.headers_in.get("If-Modified-Since")
+    if ims is not None:
+        from email.utils import parsedate_to_datetime
+        try:
+            since = parsedate_to_datetime(ims).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return False
+        return int(st.st_mtime) <= since and since <= req.request_time
+    return False
+
+
+def _parse_range(value, size):
+    """A single 'bytes=a-b' range -> (start, end) inclusive, 'unsatisfiable',
+    or None to serve the whole file (several ranges, or a malformed one)."""
+    if not value or not value.startswith("bytes=") or "," in value:
+        return None
+    spec = value[6:].strip()
+    first, sep, last = spec.partition("-")
+    if not sep:
+        return None
+    try:
+        if first == "":
+            n = int(last)
+            if n <= 0:
+                return "unsatisfiable"
+            return max(0, size - n), size - 1
+        start = int(first)
+        end = int(last) if last else size - 1
+    except ValueError:
+        return None
+    if start >= size:
+        return "unsatisfiable"
+    if end < start:
+        return None
+    return start, min(end, size - 1)
+
+
+def serve(req, dc):
+    """Serve req.filename; returns an apache code."""
+    if req.method not in ("GET", "HEAD", "POST", "OPTIONS"):
+        req.allow_methods(["GET", "HEAD", "POST", "OPTIONS"])
+        req.err_headers_out["Allow"] = "GET,POST,OPTIONS,HEAD"
+        return apache.HTTP_METHOD_NOT_ALLOWED
+    filename = req.filename
+    if not filename:
+        return apache.HTTP_NOT_FOUND
+    try:
+        st = os.stat(filename)
+    except (OSError, ValueError):
+        return apache.HTTP_NOT_FOUND
+    if _stat.S_ISDIR(st.st_mode):
+        return apache.HTTP_FORBIDDEN  # no directory listings
+    if not _stat.S_ISREG(st.st_mode):
+        return apache.HTTP_FORBIDDEN
+    if req.path_info:
+        return apache.HTTP_NOT_FOUND  # AcceptPathInfo Default: not for files
+    if req.method == "OPTIONS":
+        req.headers_out["Allow"] = "GET,POST,OPTIONS,HEAD"
+        req.set_content_length(0)
+        return apache.OK
+    if req.method == "POST":
+        req.err_headers_out["Allow"] = "GET,POST,OPTIONS,HEAD"
+        return apache.HTTP_METHOD_NOT_ALLOWED
+    if not os.access(filename, os.R_OK):
+        return apache.HTTP_FORBIDDEN
+    req.finfo = st
+    req.mtime = st.st_mtime
+    etag = etag_for(st, req.request_time)
+    out = req.headers_out
+    out["Last-Modified"] = _http_date(st.st_mtime)
+    out["ETag"] = etag
+    if _not_modified(req, st, etag):
+        req.status = apache.HTTP_NOT_MODIFIED
+        return apache.OK
+    out["Accept-Ranges"] = "bytes"
+    size = st.st_size
+    rng = _parse_range(req.headers_in.get("Range"), size) if "Range" in req.headers_in else None
+    if rng is not None and "If-Range" in req.headers_in:
+        if req.headers_in["If-Range"] not in (etag, out["Last-Modified"]):
+            rng = None
+    if rng == "unsatisfiable":
+        req.err_headers_out["Content-Range"] = "bytes */%d" % size
+        return apache.HTTP_RANGE_NOT_SATISFIABLE
+    if rng is not None:
+        start, end = rng
+        req.status = apache.HTTP_PARTIAL_CONTENT
+        out["Content-Range"] = "bytes %d-%d/%d" % (start, end, size)
+        req.set_content_length(end - start + 1)
+        if not req.header_only:
+            req.sendfile(filename, start, end - start + 1)
+        return apache.OK
+    req.set_content_length(size)
+    if not req.header_only:
+        req.sendfile(filename)
+    return apache.OK

@@ -1,0 +1,183 @@
+"""Handler loading: ``module[::object]`` resolution, import and autoreload,
+and the ``mod_python`` alias modules.
+
+A handler module found in the directive's directory is loaded from its file
+under a name unique to that file, so two directories that each have a
+``myscript.py`` get two modules (mod_python's importer mixes them up). It is
+re-imported when its file changes, while PythonAutoReload is on. Modules not
+found there are imported the ordinary way (``mod_python.publisher``,
+installed packages) after the directory is put on ``sys.path``.
+"""
+import hashlib
+import importlib
+import importlib.abc
+import importlib.util
+import inspect
+import logging
+import os
+import sys
+import threading
+
+log = logging.getLogger("fastdispatch.error")
+
+_lock = threading.RLock()
+_by_path = {}      # absolute file path -> (module, mtime)
+_added_paths = set()
+
+# ---------------------------------------------------------------- aliases
+
+ALIASES = {
+    "mod_python.apache": "fastdispatch.apache",
+    "mod_python.publisher": "fastdispatch.handlers.publisher",
+    "mod_python.util": "fastdispatch.util",
+}
+
+
+class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Resolves ``mod_python`` and ``mod_python.<x>`` to fastdispatch's own
+    modules. It sits last on sys.meta_path, so a real mod_python wins."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == "mod_python" or fullname in ALIASES:
+            return importlib.util.spec_from_loader(fullname, self,
+                                                   is_package=fullname == "mod_python")
+        return None
+
+    def create_module(self, spec):
+        if spec.name == "mod_python":
+            return None  # a fresh, empty package module
+        return importlib.import_module(ALIASES[spec.name])
+
+    def exec_module(self, module):
+        if module.__name__ == "mod_python":
+            module.__path__ = []
+            module.version = "3.5.0 (fastdispatch)"
+
+
+_finder = _AliasFinder()
+
+
+def install_aliases():
+    if _finder not in sys.meta_path:
+        sys.meta_path.append(_finder)
+
+
+# ---------------------------------------------------------------- importing
+
+def add_to_sys_path(directory):
+    """Prepend a handler directive's directory to sys.path, once."""
+    if directory and directory not in _added_paths:
+        with _lock:
+            if directory not in _added_paths:
+                _added_paths.add(directory)
+                if directory not in sys.path:
+                    sys.path.insert(0, directory)
+
+
+def _find_file(name, directories):
+    rel = name.replace(".", os.sep)
+    for d in directories:
+        if not d:
+            continue
+        for candidate in (os.path.join(d, rel + ".py"), os.path.join(d, rel, "__init__.py")):
+            if os.path.isfile(candidate):
+                return candidate
+    return None
+
+
+def _load_file(path, log_reload=False):
+    try:
+        mtime = os.stat(path).st_mtime_ns
+    except OSError:
+        raise ImportError("No module file at %s" % path, path=path) from None
+    name = "_fd_" + hashlib.md5(path.encode("utf-8", "surrogateescape")).hexdigest()
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    module.__mp_path__ = path
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    _by_path[path] = (module, mtime)
+    if log_reload:
+        log.info("fastdispatch: imported %s", path)
+    return module
+
+
+def import_module(module_name, autoreload=None, log=False, path=None):
+    """Import ``module_name`` (a dotted name or a path to a .py file),
+    looking first in ``path`` (a list of directories); re-import it when its
+    file changed and ``autoreload`` is true (the default)."""
+    if autoreload is None:
+        autoreload = True
+    if module_name.endswith(".py") or os.path.isabs(module_name):
+        filename = os.path.abspath(module_name)
+    else:
+        filename = _find_file(module_name, path or ())
+    if filename is None:
+        module = importlib.import_module(module_name)
+        if autoreload:
+            module = _maybe_reload_plain(module)
+        return module
+    with _lock:
+        cached = _by_path.get(filename)
+        if cached is not None:
+            module, mtime = cached
+            if not autoreload:
+                return module
+            try:
+                current = os.stat(filename).st_mtime_ns
+            except OSError:
+                return module
+            if current == mtime:
+                return module
+        return _load_file(filename, log_reload=log)
+
+
+def _maybe_reload_plain(module):
+    f = getattr(module, "__file__", None)
+    if not f or module.__name__.startswith(("fastdispatch", "mod_python")):
+        return module
+    with _lock:
+        try:
+            mtime = os.stat(f).st_mtime_ns
+        except OSError:
+            return module
+        seen = _by_path.get(f)
+        if seen is None:
+            _by_path[f] = (module, mtime)
+        elif seen[1] != mtime:
+            module = importlib.reload(module)
+            _by_path[f] = (module, mtime)
+    return module
+
+
+# ---------------------------------------------------------------- resolving
+
+class HandlerNotFound(Exception):
+    """The module imported but has no such object (silent handlers decline)."""
+
+
+def resolve(entry, req, autoreload=True, python_path=None):
+    """The callable for a HandlerEntry: import its module and walk the
+    dotted object, instantiating classes with ``req`` as mod_python does."""
+    directory = entry.directory
+    if python_path is not None:
+        for p in reversed(python_path):
+            add_to_sys_path(p)
+    elif directory:
+        add_to_sys_path(directory)
+    search = [directory] if directory else []
+    module = import_module(entry.module, autoreload=autoreload, path=search)
+    obj = module
+    for part in entry.object.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise HandlerNotFound("module '%s' contains no '%s'"
+                                  % (entry.module, entry.object)) from None
+        if inspect.isclass(obj):
+            obj = obj(req)
+    return obj

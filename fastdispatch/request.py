@@ -1,0 +1,481 @@
+"""The mod_python request object, with its connection and server objects.
+
+One Request per HTTP request. Handlers read what the client sent
+(``uri``, ``args``, ``headers_in``, ``read()``) and answer through it
+(``status``, ``content_type``, ``headers_out``, ``write()``); there is no
+response object. The head goes out on the first flush; header changes after
+that are ignored, as in mod_python.
+"""
+import os
+import time
+
+from fastdispatch import _speedups, apache
+
+Table = _speedups.headers.Table
+_build_head = _speedups.headers.build_response_head
+_parse_basic = _speedups.auth.parse_basic
+
+
+class ServerInfo:
+    """``req.server``: the (single, virtual-host-less) server."""
+
+    def __init__(self, cfg, dispatcher=None):
+        srv = cfg.server
+        host, port = srv.listen[0] if srv.listen else ("127.0.0.1", 80)
+        self.server_hostname = srv.server_name or (host if host not in ("0.0.0.0", "::", "")
+                                                  else "localhost")
+        self.port = port
+        self.server_admin = srv.server_admin or "[no address given]"
+        self.timeout = srv.timeout
+        self.keep_alive_timeout = srv.keep_alive_timeout
+        self.keep_alive_max = srv.max_keep_alive_requests
+        self.keep_alive = srv.keep_alive
+        self.limit_req_line = srv.limit_request_line
+        self.limit_req_fieldsize = srv.limit_request_fieldsize
+        self.limit_req_fields = srv.limit_request_fields
+        self.error_fname = srv.error_log or None
+        self.loglevel = srv.log_level
+        self.is_virtual = False
+        self.names = ()
+        self.wild_names = ()
+        self.defn_name = cfg.source
+        self.defn_line_number = 0
+        self.path = None
+        self.pathlen = 0
+        self.document_root = cfg.document_root
+        self._dispatcher = dispatcher
+
+    def get_config(self):
+        return Table()
+
+    def get_options(self):
+        return Table()
+
+    def log_error(self, message, level=apache.APLOG_ERR):
+        apache.log_error(message, level)
+
+    def register_cleanup(self, request, callable_, data=None):
+        apache.register_cleanup(callable_, data)
+
+
+class Connection:
+    """``req.connection``."""
+
+    def __init__(self, conn, server):
+        self.remote_ip = conn.remote_ip
+        self.client_ip = conn.remote_ip
+        self.remote_addr = (conn.remote_ip, conn.remote_port)
+        self.client_addr = self.remote_addr
+        self.local_ip = conn.local_ip
+        self.local_addr = (conn.local_ip, conn.local_port)
+        self.local_host = None
+        self.remote_host = None
+        self.remote_logname = None
+        self.aborted = False
+        self.keepalive = 0
+        self.keepalives = getattr(conn, "keepalives", 0)
+        self.double_reverse = 0
+        self.id = id(conn)
+        self.base_server = server
+        self.notes = Table()
+        self._conn = conn
+
+    def log_error(self, message, level=apache.APLOG_ERR):
+        apache.log_error("[client %s] %s" % (self.remote_ip, message), level)
+
+
+class Request:
+    """mod_python's request object (see pythonapi.rst, "Request Object")."""
+
+    def __init__(self, head, body, conn, send, dispatcher, uri, args, server):
+        self._send = send
+        self._body = body
+        self._dispatcher = dispatcher
+        self._head_sent = False
+        self._chunked = False
+        self._buffer = []
+        self._buffered = 0
+        self._cleanups = []
+        self._content_length = -1
+        self._close = not head.keep_alive
+        self._read_bytes = 0
+        self.bytes_sent = 0
+        self._dir_config = None
+
+        self.the_request = head.request_line
+        self.method = head.method
+        self.method_number = _METHOD_NUMBERS.get(head.method, apache.M_INVALID)
+        self.protocol = head.version
+        self.proto_num = 1001 if head.version_num == 11 else 1000
+        self.unparsed_uri = head.target
+        self.uri = uri
+        self.args = args
+        self.headers_in = Table(head.headers)
+        self.headers_out = Table()
+        self.err_headers_out = Table()
+        self.subprocess_env = Table()
+        self.notes = Table()
+        host = self.headers_in.get("Host")
+        if host:
+            host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        self.hostname = host or server.server_hostname
+        self.server = server
+        self.connection = Connection(conn, server)
+        self.header_only = head.method == "HEAD"
+        self.request_time = time.time()
+        self.status = 200
+        self.status_line = None
+        self.content_type = None
+        self.content_encoding = None
+        self.content_languages = ()
+        self.handler = None
+        self.user = None
+        self.ap_auth_type = None
+        self.filename = None
+        self.canonical_filename = None
+        self.path_info = ""
+        self.used_path_info = 0
+        self.finfo = None
+        self.mtime = 0
+        self.no_cache = 0
+        self.no_local_copy = 0
+        self.allowed = 0
+        self.allowed_xmethods = ()
+        self.allowed_methods = ()
+        self.phase = None
+        self.interpreter = apache.interpreter
+        self.hlist = None
+        self.main = None
+        self.prev = None
+        self.next = None
+        self.assbackwards = 0
+        self.proxyreq = 0
+        self.chunked = 1 if head.chunked else 0
+        self.clength = 0
+        self.read_chunked = self.chunked
+        self.expecting_100 = head.expect_continue
+        self.remaining = head.content_length if head.content_length >= 0 else 0
+        self.read_length = 0
+        self.range = None
+        self.vlist_validator = None
+        self.eos_sent = 0
+        self.useragent_ip = conn.remote_ip
+        self.useragent_addr = (conn.remote_ip, conn.remote_port)
+        self.parsed_uri = None
+
+    # ------------------------------------------------------------ config
+    def get_config(self):
+        t = Table()
+        if self._dir_config is not None:
+            for k, v in self._dir_config.config_table.items():
+                t[k] = v
+        return t
+
+    def get_options(self):
+        t = Table()
+        if self._dir_config is not None:
+            for k, v in self._dir_config.options.items():
+                t[k] = v
+        return t
+
+    def document_root(self):
+        return self.server.document_root
+
+    def auth_name(self):
+        return self._dir_config.auth_name if self._dir_config else None
+
+    def auth_type(self):
+        return self._dir_config.auth_type if self._dir_config else None
+
+    def requires(self):
+        if not self._dir_config:
+            return ()
+        return tuple(" ".join(r) for r in self._dir_config.requires)
+
+    # ------------------------------------------------------------ auth
+    def get_basic_auth_pw(self):
+        """The Basic password sent by the client (and sets ``req.user``), or
+        None when there are no (valid) Basic credentials."""
+        creds = _parse_basic(self.headers_in.get("Authorization"))
+        if creds is None:
+            return None
+        self.user, pw = creds
+        self.ap_auth_type = "Basic"
+        return pw
+
+    # ------------------------------------------------------------ input
+    def read(self, length=-1):
+        if length is None:
+            length = -1
+        data = self._body.read(length)
+        self._read_bytes += len(data)
+        self.read_length = self._read_bytes
+        return data
+
+    def readline(self, length=-1):
+        data = self._body.readline(-1 if length is None else length)
+        self._read_bytes += len(data)
+        return data
+
+    def readlines(self, sizehint=-1):
+        lines, total = [], 0
+        while True:
+            line = self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+            total += len(line)
+            if 0 < sizehint <= total:
+                return lines
+
+    def discard_request_body(self):
+        while self._body.read(65536):
+            pass
+        return apache.OK
+
+    # ------------------------------------------------------------ output
+    def write(self, data, flush=1):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        elif not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("req.write() argument must be str or bytes, not %s"
+                            % type(data).__name__)
+        if data:
+            self._buffer.append(bytes(data))
+            self._buffered += len(data)
+        if flush:
+            self.flush()
+
+    def flush(self):
+        if not self._head_sent:
+            self._send_head(final=False)
+        elif self._buffer:
+            self._send_body()
+
+    def set_content_length(self, length):
+        self._content_length = int(length)
+        self.clength = self._content_length
+        if not self._head_sent:
+            self.headers_out["Content-Length"] = str(self._content_length)
+
+    def sendfile(self, path, offset=0, length=-1):
+        """Send ``length`` bytes of the file at ``path`` from ``offset``."""
+        with open(path, "rb") as f:
+            if offset:
+                f.seek(offset)
+            remaining = length if length is not None and length >= 0 else None
+            while remaining is None or remaining > 0:
+                chunk = f.read(65536 if remaining is None else min(65536, remaining))
+                if not chunk:
+                    break
+                if remaining is not None:
+                    remaining -= len(chunk)
+                self.write(chunk, 0)
+                if self._buffered >= 262144:
+                    self.flush()
+        return self._buffered
+
+    def _headers_for_head(self):
+        items = list(self.headers_out.items())
+        if self.err_headers_out:
+            items.extend(self.err_headers_out.items())
+        return items
+
+    def _send_head(self, final):
+        """Send the head (and any buffered body). ``final``: the handler is
+        done, so the whole body is known and gets a Content-Length."""
+        self._head_sent = True
+        headers = self._headers_for_head()
+        version_num = 11 if self.proto_num >= 1001 else 10
+        content_length = -1
+        chunked = False
+        if final:
+            if self._content_length < 0:
+                content_length = self._buffered
+        elif self._content_length < 0 and not self.header_only:
+            if version_num == 11:
+                chunked = True
+            else:
+                self._close = True  # HTTP/1.0 stream: the close ends the body
+        if self._content_length >= 0:
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            content_length = self._content_length
+        ctype = self._content_type_header()
+        if self.status in (204, 304):
+            # no body, no entity headers (Apache keeps only these on a 304)
+            content_length, chunked, ctype = -1, False, None
+            headers = [(k, v) for k, v in headers if k.lower() in _KEPT_ON_304]
+            self._buffer, self._buffered = [], 0
+        if self.header_only:
+            body = b""
+        elif chunked and self._buffered:
+            body = b"%x\r\n%s\r\n" % (self._buffered, b"".join(self._buffer))
+        else:
+            body = b"".join(self._buffer)
+        self._chunked = chunked
+        keep_alive = not self._close and self._dispatcher.keep_alive_for(self)
+        self._close = not keep_alive
+        data = _build_head(version_num, self.status, headers,
+                           content_length=content_length, chunked=chunked,
+                           keep_alive=keep_alive, server=self._dispatcher.server_header,
+                           keep_alive_header=self._dispatcher.keep_alive_header(self),
+                           content_type=ctype, body=body)
+        self.bytes_sent += 0 if self.header_only else self._buffered
+        self._buffer = []
+        self._buffered = 0
+        self._send(data)
+
+    def _content_type_header(self):
+        ct = self.content_type
+        if not ct:
+            return None
+        cs = self._dir_config.default_charset if self._dir_config else None
+        if cs and (ct.startswith("text/plain") or ct.startswith("text/html")) \
+                and "charset" not in ct:
+            ct = "%s; charset=%s" % (ct, cs)
+        return ct
+
+    def _send_body(self):
+        data = b"".join(self._buffer)
+        n = len(data)
+        self._buffer = []
+        self._buffered = 0
+        if self.header_only or not n:
+            return
+        self.bytes_sent += n
+        if self._chunked:
+            self._send(b"%x\r\n%s\r\n" % (n, data))
+        else:
+            self._send(data)
+
+    def _finish(self):
+        """End the response after the handler phase."""
+        if not self._head_sent:
+            self._send_head(final=True)
+            return
+        if self._buffer:
+            self._send_body()
+        if self._chunked:
+            self._send(b"0\r\n\r\n")
+            self._chunked = False
+
+    # ------------------------------------------------------------ misc API
+    def log_error(self, message, level=apache.APLOG_ERR):
+        apache.log_error("[client %s:%s] %s" % (self.connection.remote_ip,
+                                                self.connection.remote_addr[1], message),
+                         level)
+
+    def register_cleanup(self, callable_, data=None):
+        self._cleanups.append((callable_, data))
+
+    def server_port(self):
+        """The port for self-referential URLs (UseCanonicalName Off): the one
+        in the Host header, else the connection's local port."""
+        host = self.headers_in.get("Host") or ""
+        if host.startswith("["):
+            _, _, port = host.partition("]:")
+        else:
+            _, _, port = host.partition(":")
+        if port.isdigit():
+            return int(port)
+        return self.connection.local_addr[1] or self.server.port
+
+    def construct_url(self, uri):
+        scheme = "https" if self.is_https() else "http"
+        port = self.server_port()
+        host = self.hostname
+        default = 443 if scheme == "https" else 80
+        if port and port != default:
+            return "%s://%s:%d%s" % (scheme, host, port, uri)
+        return "%s://%s%s" % (scheme, host, uri)
+
+    def is_https(self):
+        return 1 if self.connection._conn.is_https else 0
+
+    def ssl_var_lookup(self, var_name):
+        return None
+
+    def get_remote_host(self, type=None, str_is_ip=None):
+        if str_is_ip is not None:
+            return (self.connection.remote_ip, True)
+        return self.connection.remote_ip
+
+    def allow_methods(self, methods, reset=0):
+        if reset:
+            self.allowed = 0
+        for m in methods:
+            n = _METHOD_NUMBERS.get(m.upper()) if isinstance(m, str) else m
+            if n is not None:
+                self.allowed |= 1 << n
+
+    def add_common_vars(self):
+        env = self.subprocess_env
+        for k, v in self.headers_in.items():
+            env["HTTP_" + k.upper().replace("-", "_")] = v
+        srv = self.server
+        conn = self.connection
+        env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+        env["SERVER_SIGNATURE"] = ""
+        env["SERVER_SOFTWARE"] = self._dispatcher.server_header
+        env["SERVER_NAME"] = self.hostname
+        env["SERVER_ADDR"] = conn.local_ip
+        env["SERVER_PORT"] = str(conn.local_addr[1])
+        env["REMOTE_ADDR"] = conn.remote_ip
+        env["DOCUMENT_ROOT"] = srv.document_root
+        env["REQUEST_SCHEME"] = "https" if self.is_https() else "http"
+        env["CONTEXT_PREFIX"] = ""
+        env["CONTEXT_DOCUMENT_ROOT"] = srv.document_root
+        env["SERVER_ADMIN"] = srv.server_admin
+        env["SCRIPT_FILENAME"] = self.filename or ""
+        env["REMOTE_PORT"] = str(conn.remote_addr[1])
+        if self.user:
+            env["REMOTE_USER"] = self.user
+        if self.ap_auth_type:
+            env["AUTH_TYPE"] = self.ap_auth_type
+        ct = self.headers_in.get("Content-Type")
+        if ct:
+            env["CONTENT_TYPE"] = ct
+        cl = self.headers_in.get("Content-Length")
+        if cl:
+            env["CONTENT_LENGTH"] = cl
+
+    def add_cgi_vars(self):
+        self.add_common_vars()
+        env = self.subprocess_env
+        env["GATEWAY_INTERFACE"] = "CGI/1.1"
+        env["SERVER_PROTOCOL"] = self.protocol
+        env["REQUEST_METHOD"] = self.method
+        env["QUERY_STRING"] = self.args or ""
+        env["REQUEST_URI"] = self.unparsed_uri
+        script = self.uri[:len(self.uri) - len(self.path_info)] if self.path_info else self.uri
+        env["SCRIPT_NAME"] = script
+        if self.path_info:
+            env["PATH_INFO"] = self.path_info
+
+    def add_handler(self, htype, handler, dir=None):
+        self._dispatcher.add_handler(self, htype, handler, dir)
+
+    def internal_redirect(self, new_uri):
+        self._dispatcher.internal_redirect(self, new_uri)
+
+    def meets_conditions(self):
+        return apache.OK
+
+    def set_etag(self):
+        if self.finfo is not None:
+            from fastdispatch.handlers.static import etag_for
+            self.headers_out["ETag"] = etag_for(self.finfo)
+
+    def set_last_modified(self):
+        if self.mtime:
+            self.headers_out["Last-Modified"] = _speedups.headers.http_date(self.mtime)
+
+    def update_mtime(self, dependency_mtime):
+        if dependency_mtime > self.mtime:
+            self.mtime = dependency_mtime
+
+
+_KEPT_ON_304 = frozenset(("etag", "expires", "cache-control", "vary", "content-location",
+                          "warning", "www-authenticate", "proxy-authenticate", "set-cookie",
+                          "set-cookie2"))
+_METHOD_NUMBERS = {m: i for i, m in enumerate(apache.METHODS)}

@@ -1,0 +1,263 @@
+"""The server's two logs, in Apache's formats.
+
+* ``fastdispatch.error``: Apache 2.4 error-log lines,
+  ``[Thu Nov 26 10:00:00.123456 2026] [core:error] [pid 12:tid 34] [client 127.0.0.1:5555] msg``.
+  A record may carry ``extra={"client": "ip:port", "apache_module": "python"}``;
+  the module defaults to ``core``. A multi-line message (a traceback) becomes
+  one prefixed line per line, as mod_python writes them.
+* ``fastdispatch.access``: one combined-format line per request,
+  ``%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"``.
+
+``setup_logging(cfg)`` attaches ``ErrorLog`` / ``CustomLog`` files (or stderr)
+to those loggers. Their handler writes each line with one ``os.write`` on an
+``O_APPEND`` descriptor, so the lines of several worker processes never
+interleave; the access log bypasses ``logging`` entirely when that handler is
+the only one (``AccessLog``), which keeps it off the per-request cost list.
+"""
+import logging
+import os
+import re
+import sys
+import threading
+import time
+
+ERROR_LOGGER = "fastdispatch.error"
+ACCESS_LOGGER = "fastdispatch.access"
+
+NOTICE = 25
+logging.addLevelName(NOTICE, "NOTICE")
+
+# Apache LogLevel -> logging level
+LOG_LEVELS = {
+    "emerg": logging.CRITICAL, "alert": logging.CRITICAL, "crit": logging.CRITICAL,
+    "error": logging.ERROR, "warn": logging.WARNING, "warning": logging.WARNING,
+    "notice": NOTICE, "info": logging.INFO, "debug": logging.DEBUG,
+}
+for _n in range(1, 9):
+    LOG_LEVELS["trace%d" % _n] = logging.DEBUG
+
+_APACHE_LEVEL_NAMES = {
+    logging.CRITICAL: "crit", logging.ERROR: "error", logging.WARNING: "warn",
+    NOTICE: "notice", logging.INFO: "info", logging.DEBUG: "debug",
+}
+
+
+def _apache_level(levelno):
+    name = _APACHE_LEVEL_NAMES.get(levelno)
+    if name is None:
+        for level in (logging.CRITICAL, logging.ERROR, logging.WARNING, NOTICE,
+                      logging.INFO):
+            if levelno >= level:
+                return _APACHE_LEVEL_NAMES[level]
+        return "debug"
+    return name
+
+
+class ApacheErrorFormatter(logging.Formatter):
+    """Apache 2.4's error-log line (``ErrorLogFormat`` left at its default)."""
+
+    def format(self, record):
+        created = record.created
+        lt = time.localtime(created)
+        stamp = "%s.%06d %d" % (time.strftime("%a %b %d %H:%M:%S", lt),
+                                int((created % 1.0) * 1e6), lt.tm_year)
+        prefix = "[%s] [%s:%s] [pid %d:tid %d] " % (
+            stamp, getattr(record, "apache_module", "core"), _apache_level(record.levelno),
+            record.process or os.getpid(), record.thread or threading.get_ident())
+        client = getattr(record, "client", None)
+        if client:
+            prefix += "[client %s] " % client
+        message = record.getMessage()
+        if record.exc_info:
+            if not record.exc_text:
+                record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            message = message.rstrip("\n") + "\n" + record.exc_text
+        lines = message.rstrip("\n").split("\n")
+        return "\n".join(prefix + line for line in lines)
+
+
+class FdHandler(logging.Handler):
+    """Writes each formatted record, newline included, with one ``os.write``.
+
+    The file is opened ``O_APPEND`` (Apache's way), so whole lines from many
+    processes land intact. ``target`` is a path, or an int descriptor that the
+    handler uses without owning (stderr).
+    """
+
+    def __init__(self, target, level=logging.NOTSET):
+        super().__init__(level)
+        if isinstance(target, int):
+            self.fd = target
+            self.path = None
+            self._owned = False
+        else:
+            self.path = target
+            self.fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._owned = True
+
+    def createLock(self):
+        self.lock = None    # one write(2) per record needs no lock
+
+    def acquire(self):
+        pass
+
+    def release(self):
+        pass
+
+    def write_line(self, data):
+        """Write ``data`` (bytes, one or more whole lines); never raises."""
+        try:
+            os.write(self.fd, data)
+        except OSError:
+            pass
+
+    def emit(self, record):
+        try:
+            line = self.format(record) + "\n"
+            self.write_line(line.encode("utf-8", "backslashreplace"))
+        except Exception:
+            self.handleError(record)
+
+    def close(self):
+        if self._owned and self.fd >= 0:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = -1
+        super().close()
+
+
+def _stderr_fd():
+    try:
+        sys.stderr.flush()
+        return sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):
+        return 2
+
+
+def setup_logging(cfg):
+    """Attach the error and access logs named by ``cfg`` (a ServerConfig).
+
+    ``cfg.error_log`` / ``cfg.access_log`` are file paths ("" = stderr); the
+    error logger's level is ``cfg.log_level`` (Apache's names). Handlers a
+    previous call attached are replaced; other handlers are left alone. Both
+    loggers stop propagating to the root logger. Returns the two handlers
+    ``(error_handler, access_handler)``.
+    """
+    handlers = []
+    for name, path, level, formatter in (
+            (ERROR_LOGGER, cfg.error_log, LOG_LEVELS.get(str(cfg.log_level).lower(),
+                                                         logging.WARNING),
+             ApacheErrorFormatter()),
+            (ACCESS_LOGGER, cfg.access_log, logging.INFO, logging.Formatter("%(message)s"))):
+        logger = logging.getLogger(name)
+        for old in list(logger.handlers):
+            if getattr(old, "_fastdispatch", False):
+                logger.removeHandler(old)
+                old.close()
+        handler = FdHandler(path if path else _stderr_fd())
+        handler._fastdispatch = True
+        handler.setFormatter(formatter)
+        logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False
+        handlers.append(handler)
+    return tuple(handlers)
+
+
+def logging_configured():
+    """True when someone attached handlers to the server's loggers already."""
+    return bool(logging.getLogger(ERROR_LOGGER).handlers
+                or logging.getLogger(ACCESS_LOGGER).handlers)
+
+
+# ---------------------------------------------------------------------------
+# the access log
+
+# What ap_escape_logitem escapes: controls, DEL and above, '"' and '\'.
+_NEEDS_ESCAPE = re.compile(r'[^\x20-\x7e]|["\\]')
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\n": "\\n", "\r": "\\r",
+            "\t": "\\t", "\v": "\\v"}
+
+
+def _escape_char(m):
+    c = m.group()
+    esc = _ESCAPES.get(c)
+    if esc is not None:
+        return esc
+    return "".join("\\x%02x" % b for b in c.encode("latin-1", "backslashreplace"))
+
+
+def log_escape(value):
+    """``value`` as Apache writes a log item (``ap_escape_logitem``)."""
+    if _NEEDS_ESCAPE.search(value) is None:
+        return value
+    return _NEEDS_ESCAPE.sub(_escape_char, value)
+
+
+_MONTHS = (None, "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+           "Nov", "Dec")
+
+
+class AccessLog:
+    """Writes the combined-format line of each request.
+
+    When ``fastdispatch.access`` has exactly one ``FdHandler`` (what
+    ``setup_logging`` attaches) the line goes out with one ``os.write``;
+    otherwise, if the logger is enabled for INFO, through ``logger.info`` so
+    that handlers someone else attached see it. The decision is taken when the
+    object is made (a worker makes it when it starts).
+    """
+
+    def __init__(self, logger=None):
+        self.logger = logger if logger is not None else logging.getLogger(ACCESS_LOGGER)
+        self._write = None
+        self.enabled = self.logger.isEnabledFor(logging.INFO)
+        handlers = self.logger.handlers
+        if (self.enabled and len(handlers) == 1 and isinstance(handlers[0], FdHandler)
+                and not self.logger.propagate and not self.logger.filters
+                and not handlers[0].filters and handlers[0].level <= logging.INFO):
+            self._write = handlers[0].write_line
+        self._stamp_sec = -1
+        self._stamp = ""
+
+    def _time(self):
+        now = int(time.time())
+        if now != self._stamp_sec:
+            lt = time.localtime(now)
+            off = lt.tm_gmtoff // 60
+            sign = "-" if off < 0 else "+"
+            off = abs(off)
+            self._stamp = "%02d/%s/%d:%02d:%02d:%02d %s%02d%02d" % (
+                lt.tm_mday, _MONTHS[lt.tm_mon], lt.tm_year, lt.tm_hour, lt.tm_min,
+                lt.tm_sec, sign, off // 60, off % 60)
+            self._stamp_sec = now
+        return self._stamp
+
+    def log(self, remote_ip, head, status, bytes_sent, user):
+        referer = agent = "-"
+        for name, value in head.headers:
+            n = len(name)
+            if n == 7:
+                if name.lower() == "referer":
+                    referer = log_escape(value)
+            elif n == 10 and name.lower() == "user-agent":
+                agent = log_escape(value)
+        line = '%s - %s [%s] "%s" %d %s "%s" "%s"\n' % (
+            remote_ip, "-" if user is None else (log_escape(user) or '""'), self._time(),
+            log_escape(head.request_line), status, bytes_sent or "-", referer, agent)
+        if self._write is not None:
+            self._write(line.encode("latin-1", "backslashreplace"))
+        else:
+            self.logger.info(line[:-1])
+
+    def log_raw(self, remote_ip, request_line, status):
+        """A request that never got a parsed head (400 for a malformed one)."""
+        line = '%s - - [%s] "%s" %d - "-" "-"\n' % (
+            remote_ip, self._time(), log_escape(request_line), status)
+        if self._write is not None:
+            self._write(line.encode("latin-1", "backslashreplace"))
+        else:
+            self.logger.info(line[:-1])

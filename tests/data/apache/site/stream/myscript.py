@@ -1,0 +1,35 @@
+from mod_python import apache
+
+def handler(req):
+    req.content_type = "text/plain"
+    if req.filename.endswith("nobuf.py"):
+        req.write("unbuffered write then return\n", 0)
+        return apache.OK
+    if req.filename.endswith("empty.py"):
+        return apache.OK
+    if req.filename.endswith("cl.py"):
+        body = "with explicit content length\n"
+        req.set_content_length(len(body))
+        req.write(body)
+        return apache.OK
+    if req.filename.endswith("echo.py"):
+        data = req.read()
+        req.write("read %d bytes: " % len(data))
+        req.write(data)
+        return apache.OK
+    if req.filename.endswith("status.py"):
+        req.status = 201
+        req.headers_out["X-Custom"] = "yes"
+        req.err_headers_out["X-Err"] = "e"
+        req.write("created\n")
+        return apache.OK
+    if req.filename.endswith("ret500.py"):
+        req.write("partial body then 500\n")
+        return apache.HTTP_INTERNAL_SERVER_ERROR
+    if req.filename.endswith("redirect.py"):
+        from mod_python import util
+        util.redirect(req, "/hello/myscript.py")
+    for i in range(3):
+        req.write("chunk %d\n" % i)
+        req.flush()
+    return apache.OK
