@@ -58,6 +58,7 @@ from typing import Optional, Sequence
 APACHE_BIN = os.environ.get("APACHE_BIN", "apache2")
 MODULES_DIR = Path(os.environ.get("APACHE_MODULES_DIR", "/usr/lib/apache2/modules"))
 MIME_TYPES = "/etc/mime.types"
+TMP_MARKER = ".apache_instance_tmp"
 
 #: Modules loaded besides the MPM, in load order: (module name, .so file).
 BASE_MODULES: Sequence[tuple[str, str]] = (
@@ -186,6 +187,9 @@ class ApacheInstance:
         self._own_root = root is None
         self.keep_root = keep_root
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="apache-fd-"))
+        if self._own_root:
+            # lets a later ``stop --root`` (CLI) know the directory is disposable
+            (self.root / TMP_MARKER).touch()
         self.started = False
 
     # ------------------------------------------------------------------ paths
@@ -371,11 +375,15 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
         sp.add_argument("--log-level", default="warn")
     sp = sub.add_parser("stop")
     sp.add_argument("--root", required=True)
+    sp.add_argument("--keep", action="store_true",
+                    help="keep the ServerRoot (default: remove it if this tool created it)")
     args = ap.parse_args(argv)
 
     if args.cmd == "stop":
         inst = ApacheInstance(root=args.root)
         inst.stop()
+        if not args.keep and (Path(args.root) / TMP_MARKER).exists():
+            shutil.rmtree(args.root, ignore_errors=True)
         print(f"stopped instance in {args.root}")
         return 0
 

@@ -32,69 +32,68 @@ from bench.e2e.apache_instance import ApacheInstance  # noqa: E402
 
 SITE_CONF = """\
 <Directory "{d}/hello">
-    PythonInterpreter hello
     AddHandler mod_python .py
     PythonHandler myscript
     PythonDebug On
 </Directory>
 <Directory "{d}/auth">
-    PythonInterpreter auth
     AddHandler mod_python .py
-    PythonHandler myscript
-    PythonAuthenHandler myscript
+    PythonHandler authscript
+    PythonAuthenHandler authscript
     PythonDebug On
     AuthType Basic
     AuthName "Restricted Area"
     require valid-user
 </Directory>
+<Directory "{d}/auth2">
+    AddHandler mod_python .py
+    PythonHandler authecho
+    PythonAuthenHandler authecho
+    PythonDebug On
+    AuthType Basic
+    AuthName "Echo Realm"
+    require valid-user
+</Directory>
 <Directory "{d}/err404">
-    PythonInterpreter err404
     SetHandler mod_python
-    PythonHandler myscript
+    PythonHandler err404script
     PythonDebug On
 </Directory>
 <Directory "{d}/form">
-    PythonInterpreter form
     AddHandler mod_python .py
     PythonHandler mod_python.publisher
     PythonDebug On
 </Directory>
 <Directory "{d}/crash_on">
-    PythonInterpreter crash_on
     AddHandler mod_python .py
-    PythonHandler myscript
+    PythonHandler crashon
     PythonDebug On
 </Directory>
 <Directory "{d}/crash_off">
-    PythonInterpreter crash_off
     AddHandler mod_python .py
-    PythonHandler myscript
+    PythonHandler crashoff
     PythonDebug Off
 </Directory>
 <Directory "{d}/done">
-    PythonInterpreter done
     AddHandler mod_python .py
-    PythonHeaderParserHandler myscript
-    PythonHandler myscript
+    PythonHeaderParserHandler donescript
+    PythonHandler donescript
     PythonDebug On
 </Directory>
 <Directory "{d}/forbidden">
-    PythonInterpreter forbidden
     AddHandler mod_python .py
-    PythonFixupHandler myscript
-    PythonHandler myscript
+    PythonFixupHandler forbidscript
+    PythonHandler forbidscript
     PythonDebug On
 </Directory>
 <Directory "{d}/stream">
-    PythonInterpreter stream
     SetHandler mod_python
-    PythonHandler myscript
+    PythonHandler streamscript
     PythonDebug On
 </Directory>
 <Directory "{d}/debug">
-    PythonInterpreter debug
     SetHandler mod_python
-    PythonHandler myscript
+    PythonHandler debugscript
     PythonDebug On
     PythonOption dbgopt dbgval
     PythonOption other "two words"
@@ -128,6 +127,7 @@ def build_requests(port: int):
     get("hello_get_11_keepalive", "/hello/myscript.py", conn=None)
     get("hello_get_10", "/hello/myscript.py", proto="HTTP/1.0", conn=None)
     get("hello_get_10_keepalive", "/hello/myscript.py", proto="HTTP/1.0", conn="keep-alive")
+    get("hello_get_11_conn_keepalive", "/hello/myscript.py", conn="keep-alive")
     get("hello_head_11", "/hello/myscript.py", method="HEAD")
     get("hello_head_10", "/hello/myscript.py", method="HEAD", proto="HTTP/1.0", conn=None)
     get("hello_missing_module", "/hello/montypython.py")
@@ -180,6 +180,17 @@ def build_requests(port: int):
     auth("auth_basic_only", "Basic")
     auth("auth_extra_spaces", "Basic    " + b64(b"spam:eggs"))
     auth("auth_colon_in_password", "Basic " + b64(b"spam:eggs:more"))
+    for (n, v) in [("ok", "Basic " + b64(b"spam:eggs")), ("not_base64", "Basic !!!not-base64***"),
+                   ("no_colon", "Basic " + b64(b"spameggs")), ("bearer", "Bearer abcdef"),
+                   ("lowercase_basic", "basic " + b64(b"spam:eggs")),
+                   ("bad_padding", "Basic " + b64(b"spam:eggs").rstrip("=")),
+                   ("latin1_user", "Basic " + b64("sp\xe4m:eggs".encode("latin-1"))),
+                   ("utf8_user", "Basic " + b64("sp\xe4m:eggs".encode("utf-8"))),
+                   ("empty_basic", "Basic "), ("extra_spaces", "Basic    " + b64(b"spam:eggs")),
+                   ("colon_in_password", "Basic " + b64(b"spam:eggs:more")),
+                   ("empty_user_pw", "Basic " + b64(b":")), ("none", None)]:
+        get("authecho_" + n, "/auth2/x.py",
+            extra=(f"Authorization: {v}\r\n" if v is not None else ""))
     get("auth_head_none", "/auth/myscript.py", method="HEAD")
     get("auth_dir", "/auth/", extra="Authorization: Basic " + b64(b"spam:eggs") + "\r\n")
 
@@ -251,6 +262,9 @@ def build_requests(port: int):
     get("static_png", "/static/image.png")
     get("static_html_10", "/static/page.html", proto="HTTP/1.0", conn=None)
     get("static_html_keepalive", "/static/page.html", conn=None)
+    get("static_html_11_conn_keepalive", "/static/page.html", conn="keep-alive")
+    get("static_html_10_keepalive", "/static/page.html", proto="HTTP/1.0", conn="keep-alive")
+    get("static_missing_10_keepalive", "/static/nope.html", proto="HTTP/1.0", conn="keep-alive")
     get("static_head", "/static/page.html", method="HEAD")
     get("static_missing", "/static/nope.html")
     get("static_missing_keepalive", "/static/nope.html", conn=None)
@@ -373,6 +387,12 @@ def build_requests(port: int):
     raw("edge_bare_lf", f"GET /debug/myscript.py HTTP/1.1\nHost: {H}\nConnection: close\n\n".encode())
     raw("edge_bare_lf_headers_only", f"GET /debug/myscript.py HTTP/1.1\r\nHost: {H}\nConnection: close\n\r\n".encode())
     raw("edge_bare_cr", f"GET /debug/myscript.py HTTP/1.1\rHost: {H}\r\nConnection: close\r\n\r\n".encode())
+    raw("edge_latin1_header_hello", f"GET /hello/myscript.py HTTP/1.1\r\nHost: {H}\r\nConnection: close\r\n"
+        .encode() + b"X-Lat: caf\xe9\r\n\r\n", note="latin-1 byte in a header the handler ignores")
+    raw("edge_latin1_header_get", f"GET /debug/hdr.py?X-Lat HTTP/1.1\r\nHost: {H}\r\nConnection: close\r\n"
+        .encode() + b"X-Lat: caf\xe9\r\n\r\n", note="handler does req.headers_in.get('X-Lat')")
+    raw("edge_utf8_header_get", f"GET /debug/hdr.py?X-Utf HTTP/1.1\r\nHost: {H}\r\nConnection: close\r\n"
+        .encode() + b"X-Utf: caf\xc3\xa9\r\n\r\n")
     raw("edge_nul_in_header", f"GET /hello/myscript.py HTTP/1.1\r\nHost: {H}\r\nConnection: close\r\n"
         "X-Nul: a\x00b\r\n\r\n".encode())
     raw("edge_nul_in_request_line", f"GET /hello/my\x00script.py HTTP/1.1\r\nHost: {H}\r\nConnection: close\r\n\r\n".encode())
@@ -390,6 +410,20 @@ def build_requests(port: int):
         .encode() + b"X-Lat: caf\xe9\r\nX-Utf: caf\xc3\xa9\r\n\r\n")
     raw("edge_http09", b"GET /\r\n")
     raw("edge_http09_hello", b"GET /hello/myscript.py\r\n")
+    raw("edge_http09_static", b"GET /static/file.txt\r\n")
+    raw("edge_http09_post", b"POST /hello/myscript.py\r\n")
+    raw("edge_http10_nohost_404", b"GET /static/nope HTTP/1.0\r\n\r\n")
+    raw("edge_http20_hello", f"GET /hello/myscript.py HTTP/2.0\r\nHost: {H}\r\nConnection: close\r\n\r\n".encode())
+    raw("edge_http20_debug", f"GET /debug/x.py HTTP/2.0\r\nHost: {H}\r\nConnection: close\r\n\r\n".encode())
+    raw("edge_http11_keepalive_pipelined_3", (f"GET /static/file.txt HTTP/1.1\r\nHost: {H}\r\nConnection: keep-alive\r\n\r\n"
+        f"GET /static/file.txt HTTP/1.1\r\nHost: {H}\r\nConnection: keep-alive\r\n\r\n"
+        f"GET /hello/myscript.py HTTP/1.1\r\nHost: {H}\r\nConnection: keep-alive\r\n\r\n").encode(),
+        note="Keep-Alive max= countdown")
+    raw("edge_http10_keepalive_pipelined_2", (f"GET /static/file.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+        f"GET /static/file.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").encode())
+    raw("host_localhost_404", b"GET /static/nope HTTP/1.1\r\nHost: localhost:18080\r\nConnection: close\r\n\r\n",
+        note="error page address + hostname follow the Host header (UseCanonicalName Off)")
+    raw("host_noport_301", b"GET /static/sub HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n")
     raw("edge_http20", f"GET / HTTP/2.0\r\nHost: {H}\r\nConnection: close\r\n\r\n".encode())
     raw("edge_http12", f"GET / HTTP/1.2\r\nHost: {H}\r\nConnection: close\r\n\r\n".encode())
     raw("edge_http12_debug", f"GET /debug/myscript.py HTTP/1.2\r\nHost: {H}\r\nConnection: close\r\n\r\n".encode())
@@ -442,10 +476,6 @@ def build_requests(port: int):
 
 
 # ---------------------------------------------------------------- client
-class Resp:
-    pass
-
-
 def parse_one(buf: bytes, head_request: bool):
     """Parse one response from buf. Returns (dict, rest) or (None, buf) if incomplete."""
     i = buf.find(b"\r\n\r\n")
@@ -608,7 +638,52 @@ def cond_request(name, kind, port, static_info):
     return (base + extra + "\r\n").encode()
 
 
-def run(port: int, mpm: str, out: Path, debian_defaults=True, only=None):
+def line_ok(port, kind, n):
+    """Status for a request whose request line (kind='line') or single header
+    line (kind='header') is exactly n bytes long, CRLF excluded."""
+    H = HOST.format(port=port)
+    if kind == "line":
+        pre, post = "GET /hello/myscript.py?", " HTTP/1.1"
+        req = (pre + "a" * (n - len(pre) - len(post)) + post +
+               f"\r\nHost: {H}\r\nConnection: close\r\n\r\n").encode()
+    else:
+        req = (f"GET /hello/myscript.py HTTP/1.1\r\nHost: {H}\r\nConnection: close\r\n"
+               + "X-Long: " + "b" * (n - 8) + "\r\n\r\n").encode()
+    data, resps, closed, _ = exchange(port, req)
+    return req, data, resps, closed
+
+
+def probe_limits(port):
+    """Binary-search the largest accepted request-line / header-line length."""
+    recs = []
+    for kind in ("line", "header"):
+        lo, hi = 8000, 9000          # lo accepted, hi rejected
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            _, _, resps, _ = line_ok(port, kind, mid)
+            if resps and resps[0]["status"] == 200:
+                lo = mid
+            else:
+                hi = mid
+        for n, tag in ((lo, "max_accepted"), (hi, "min_rejected")):
+            req, data, resps, closed = line_ok(port, kind, n)
+            r0 = resps[0] if resps else {}
+            recs.append({"name": f"limit_{kind}_{tag}_{n}", "request": req.decode("latin-1"),
+                         "response_raw": data.decode("latin-1"), "status": r0.get("status"),
+                         "status_line": r0.get("status_line"), "headers": r0.get("headers", []),
+                         "body": r0.get("body", ""), "chunked": r0.get("chunked", False),
+                         "connection_closed": closed,
+                         "note": f"{kind} length {n} bytes excluding CRLF"})
+            print(f"limit {kind} {tag} {n} -> {r0.get('status')}", flush=True)
+    return recs
+
+
+COMPILED_DEFAULTS_SET = ["hello_get_11", "static_missing", "crash_debug_off", "auth_none",
+                         "static_dir_noslash", "edge_no_host_11"]
+
+
+def run(port: int, mpm: str, out: Path, debian_defaults=True, only=None, prefix="",
+        limits=True):
     inst = ApacheInstance(port=port, mpm=mpm, debian_defaults=debian_defaults)
     docroot = inst.root / "htdocs"
     shutil.copytree(HERE / "site", docroot,
@@ -628,10 +703,10 @@ def run(port: int, mpm: str, out: Path, debian_defaults=True, only=None):
                 req = cond_request(name, req[5:], port, static_info)
             first = req[0][1] if isinstance(req, list) else req
             head = first.startswith(b"HEAD ")
-            n_exp = 2 if name.startswith(("edge_pipelined", "edge_keepalive_then")) else 1
+            n_exp = 3 if name.endswith("_3") else 2 if name.startswith(("edge_pipelined", "edge_keepalive_then", "edge_http10_keepalive_pipelined")) else 1
             data, resps, closed, interim = exchange(port, req, head_request=head, n_expected=n_exp)
             reqtext = (b"".join(a for k, a in req if k == "send") if isinstance(req, list) else req)
-            rec = {"name": name, "request": reqtext.decode("latin-1"),
+            rec = {"name": prefix + name, "request": reqtext.decode("latin-1"),
                    "response_raw": data.decode("latin-1"),
                    "status": None, "headers": [], "body": data.decode("latin-1"),
                    "chunked": False, "connection_closed": closed, "note": note}
@@ -648,9 +723,10 @@ def run(port: int, mpm: str, out: Path, debian_defaults=True, only=None):
                                     for r in final[1:]]
             records.append(rec)
             print(f"{name:45s} {rec['status']} closed={closed} len={len(data)}", flush=True)
+        if limits:
+            records += probe_limits(port)
         log = inst.error_log()
         (out.parent / ("error_log.txt" if debian_defaults else "error_log_compiled_defaults.txt")).write_text(log)
-    out.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n")
     return records
 
 
@@ -659,10 +735,15 @@ def main():
     ap.add_argument("--port", type=int, default=18080)
     ap.add_argument("--mpm", default="event")
     ap.add_argument("--out", default=str(HERE / "responses.json"))
-    ap.add_argument("--compiled-defaults", action="store_true")
     ap.add_argument("--only", nargs="*")
     a = ap.parse_args()
-    run(a.port, a.mpm, Path(a.out), debian_defaults=not a.compiled_defaults, only=a.only)
+    out = Path(a.out)
+    records = run(a.port, a.mpm, out, only=a.only, limits=not a.only)
+    if not a.only:
+        # Apache's compiled-in ServerTokens Full / ServerSignature Off
+        records += run(a.port, a.mpm, out, debian_defaults=False, only=COMPILED_DEFAULTS_SET,
+                       prefix="compiled_defaults_", limits=False)
+    out.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

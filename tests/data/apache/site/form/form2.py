@@ -48,4 +48,9 @@ def int_ret(req):
 
 def fields(req):
     f = req.form
-    return repr(sorted((k, f.getlist(k)) for k in f.keys()))
+    out = ["keys=%r" % (list(f.keys()),)]
+    for k in f.keys():
+        out.append("%r (%s) -> getfirst=%r getlist=%r" % (
+            str(k), type(k).__name__, f.getfirst(str(k)), f.getlist(str(k))))
+    out.append("f.list=%r" % (f.list,))
+    return "\n".join(out)

@@ -11,6 +11,12 @@ ATTRS = ["the_request", "method", "method_number", "protocol", "proto_num",
          "finfo", "allowed", "allowed_methods"]
 
 def handler(req):
+    if req.filename.endswith("hdr.py"):
+        # only touch the header named in the query string
+        req.content_type = "text/plain"
+        v = req.headers_in.get(req.args or "X-Lat")
+        req.write("%s = %r (%s)\n" % (req.args, v, type(v).__name__))
+        return apache.OK
     out = []
     for a in ATTRS:
         try:
