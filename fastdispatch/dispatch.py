@@ -109,8 +109,7 @@ class Dispatcher:
             return Outcome(exc.status, 0, exc.status not in errorpages.DROPS_CONNECTION)
         req = Request(head, body, conn, send, self, path, query, self.server_info)
         status = self._process(req)
-        if not req._head_sent:
-            req._finish()
+        req._finish()
         return Outcome(status, req.bytes_sent, not req._close, req.user)
 
     def error_response(self, status, head):
@@ -136,6 +135,11 @@ class Dispatcher:
         return True
 
     def keep_alive_header(self, req):
+        """Apache names the keep-alive terms only to a client that asked for
+        keep-alive by name; HTTP/1.1 persistence is otherwise implicit."""
+        conn = req.headers_in.get("Connection")
+        if not conn or "keep-alive" not in conn.lower():
+            return ""
         srv = self.server_config
         maxreq = srv.max_keep_alive_requests
         left = maxreq - req.connection.keepalives if maxreq else 100
@@ -146,19 +150,18 @@ class Dispatcher:
         if srv.server_signature == "off":
             return ""
         if req is not None:
-            host, port = req.hostname, req.server_port()
+            host = req.hostname or self.server_info.server_hostname
+            port = req.server_port() if req.hostname else 80
         else:
-            host, port = self.server_info.server_hostname, self.server_info.port
+            # errors raised while reading the request: before Host applies
+            host, port = self.server_info.server_hostname, 80
         return "%s Server at %s Port %d" % (self.server_header, escape_html(host), port)
 
     def _options_star(self, head, conn, send):
-        data = _headers.build_response_head(
-            11, 200, [("Allow", "GET,POST,OPTIONS,HEAD")], content_length=0,
-            keep_alive=head.keep_alive, server=self.server_header,
-            keep_alive_header="timeout=%d, max=%d" % (self.server_config.keep_alive_timeout,
-                                                      self.server_config.max_keep_alive_requests))
-        send(data)
-        return Outcome(200, 0, head.keep_alive)
+        keep = head.keep_alive and self.server_config.keep_alive
+        send(_headers.build_response_head(11, 200, (), content_length=0, keep_alive=keep,
+                                           server=self.server_header))
+        return Outcome(200, 0, keep)
 
     # ------------------------------------------------------------ the phases
     def _process(self, req, redirects=0):
@@ -174,6 +177,9 @@ class Dispatcher:
     def _run(self, req):
         gd = self.global_dir
         req._dir_config = gd
+        if req.method == "TRACE":
+            req.err_headers_out["Allow"] = ""  # TraceEnable Off, as Debian ships Apache
+            raise _Abort(apache.HTTP_METHOD_NOT_ALLOWED)
         self._phase(req, "postreadrequest", gd.handlers.get("postreadrequest"))
         rc = self._phase(req, "trans", gd.handlers.get("trans"))
         if rc == DECLINED:
@@ -341,24 +347,22 @@ class Dispatcher:
             return self._report_exception(req, entry, dc)
 
     def _report_exception(self, req, entry, dc):
-        etype, evalue, tb = sys.exc_info()
-        tb_text = "".join(traceback.format_exception(etype, evalue, tb))
-        log.error("[client %s] %s: Traceback (most recent call last) in %s (%s):\n%s",
-                  req.connection.remote_ip, entry.directive, entry.name, req.uri, tb_text)
+        """mod_python's ReportError: always to the error log; to the client
+        too under PythonDebug On (status 500, the traceback page)."""
+        exc_info = sys.exc_info()
+        tb_text = "".join(traceback.format_exception(*exc_info))
+        log.error("[client %s] %s %s: %s (URI %s)",
+                  req.connection.remote_ip, entry.directive, entry.name, tb_text.rstrip(),
+                  req.uri)
         if entry.phase in ("log", "cleanup"):
             return OK
-        if dc.debug and not req._head_sent:
+        if not dc.debug:
+            return apache.HTTP_INTERNAL_SERVER_ERROR
+        if not req._head_sent:
             req.status = apache.HTTP_INTERNAL_SERVER_ERROR
             req.content_type = "text/html"
-            req.headers_out.clear()
-            req._buffer, req._buffered = [], 0
-            req.write(errorpages.debug_page(req, entry.directive, entry.name, tb_text), 0)
-            req._close = True
-            return DONE
-        if dc.debug:
-            req.write(errorpages.debug_page(req, entry.directive, entry.name, tb_text))
-            return DONE
-        return apache.HTTP_INTERNAL_SERVER_ERROR
+        req.write(errorpages.debug_page(entry.directive, entry.name, exc_info))
+        return DONE
 
     # ------------------------------------------------------------ answers
     def _answer(self, req, status):
@@ -366,9 +370,10 @@ class Dispatcher:
         if status in (DONE, OK, DECLINED):
             return req.status
         if req._head_sent:
-            log.error("[client %s] handler returned %d after the response head was sent: %s",
-                      req.connection.remote_ip, status, req.uri)
-            req._close = True
+            # too late for a status: Apache appends its error page to the body
+            req.write(errorpages.error_page(status, method=req.method, uri=req.uri,
+                                            server_admin=self.server_info.server_admin,
+                                            signature=self._signature(req)))
             return req.status
         self._send_error(req, status)
         return status

@@ -9,17 +9,20 @@ reason_phrase = _speedups.headers.reason_phrase
 # Statuses after which Apache drops the connection (ap_status_drops_connection).
 DROPS_CONNECTION = frozenset((400, 408, 411, 413, 414, 500, 501, 503))
 
-_TEMPLATE = ('<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n'
+_TEMPLATE = ('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" '
+             '"http://www.w3.org/TR/html4/strict.dtd">\n'
              "<html><head>\n<title>%(status)d %(reason)s</title>\n</head><body>\n"
              "<h1>%(reason)s</h1>\n%(message)s%(address)s</body></html>\n")
 
 
-def _message(status, method, uri, location, server_admin):
-    """The paragraph(s) Apache's get_canned_error_string gives each status."""
+def _message(status, method, uri, location, server_admin, notes):
+    """The paragraph(s) Apache's get_canned_error_string gives each status;
+    ``notes`` is Apache's "error-notes" (why a request was bad)."""
     if status in (301, 302, 303, 307, 308):
         return '<p>The document has moved <a href="%s">here</a>.</p>\n' % escape(location or "")
     if status == 400:
-        return "<p>Your browser sent a request that this server could not understand.<br />\n</p>\n"
+        return ("<p>Your browser sent a request that this server could not understand."
+                "<br />\n%s</p>\n" % escape(notes or ""))
     if status == 401:
         return ("<p>This server could not verify that you\n"
                 "are authorized to access the document\n"
@@ -74,37 +77,19 @@ def _message(status, method, uri, location, server_admin):
 
 
 def error_page(status, *, method="GET", uri="", location=None, server_admin="",
-               signature=""):
+               signature="", notes=""):
     """The HTML body Apache sends for ``status``."""
     address = "<hr>\n<address>%s</address>\n" % signature if signature else ""
     return (_TEMPLATE % {"status": status, "reason": reason_phrase(status),
-                         "message": _message(status, method, uri, location, server_admin),
+                         "message": _message(status, method, uri, location, server_admin, notes),
                          "address": address}).encode("latin-1", "replace")
 
 
-def debug_page(req, phase, handler, tb_text):
-    """mod_python's PythonDebug On error report."""
-    import os
-    hl = getattr(req, "hlist", None)
-    lines = [
-        "MOD_PYTHON ERROR",
-        "",
-        "ProcessId:      %d" % os.getpid(),
-        "Interpreter:    %r" % req.interpreter,
-        "",
-        "ServerName:     %r" % req.server.server_hostname,
-        "DocumentRoot:   %r" % req.server.document_root,
-        "",
-        "URI:            %r" % req.uri,
-        "Location:       %r" % None,
-        "Directory:      %r" % ((hl.directory + "/") if hl and hl.directory else None),
-        "Filename:       %r" % req.filename,
-        "PathInfo:       %r" % req.path_info,
-        "",
-        "Phase:          %r" % phase,
-        "Handler:        %r" % handler,
-        "",
-        tb_text.rstrip("\n"),
-        "",
-    ]
-    return "<pre>\n%s\n</pre>\n" % escape("\n".join(lines), quote=False)
+def debug_page(phase, handler, exc_info):
+    """mod_python's PythonDebug On report (apache.py's ReportError)."""
+    import traceback
+    parts = ['\n<pre>\nMod_python error: "%s %s"\n\n' % (escape(phase), escape(handler))]
+    for entry in traceback.format_exception(*exc_info):
+        parts.append(escape(entry) + "\n")
+    parts.append("</pre>\n")
+    return "".join(parts)

@@ -110,15 +110,12 @@ class Request:
         self.unparsed_uri = head.target
         self.uri = uri
         self.args = args
-        self.headers_in = Table(head.headers)
+        self.headers_in = Table(_merge_repeated(head.headers))
         self.headers_out = Table()
         self.err_headers_out = Table()
         self.subprocess_env = Table()
         self.notes = Table()
-        host = self.headers_in.get("Host")
-        if host:
-            host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        self.hostname = host or server.server_hostname
+        self.hostname = _hostname(head.target, self.headers_in.get("Host"))
         self.server = server
         self.connection = Connection(conn, server)
         self.header_only = head.method == "HEAD"
@@ -143,7 +140,7 @@ class Request:
         self.allowed_xmethods = ()
         self.allowed_methods = ()
         self.phase = None
-        self.interpreter = apache.interpreter
+        self.interpreter = server.server_hostname
         self.hlist = None
         self.main = None
         self.prev = None
@@ -378,12 +375,12 @@ class Request:
             _, _, port = host.partition(":")
         if port.isdigit():
             return int(port)
-        return self.connection.local_addr[1] or self.server.port
+        return 80 if host else (self.connection.local_addr[1] or 80)
 
     def construct_url(self, uri):
         scheme = "https" if self.is_https() else "http"
         port = self.server_port()
-        host = self.hostname
+        host = self.hostname or self.server.server_hostname
         default = 443 if scheme == "https" else 80
         if port and port != default:
             return "%s://%s:%d%s" % (scheme, host, port, uri)
@@ -417,7 +414,7 @@ class Request:
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
         env["SERVER_SIGNATURE"] = ""
         env["SERVER_SOFTWARE"] = self._dispatcher.server_header
-        env["SERVER_NAME"] = self.hostname
+        env["SERVER_NAME"] = self.hostname or srv.server_hostname
         env["SERVER_ADDR"] = conn.local_ip
         env["SERVER_PORT"] = str(conn.local_addr[1])
         env["REMOTE_ADDR"] = conn.remote_ip
@@ -473,6 +470,42 @@ class Request:
     def update_mtime(self, dependency_mtime):
         if dependency_mtime > self.mtime:
             self.mtime = dependency_mtime
+
+
+def _merge_repeated(headers):
+    """Apache joins repeated request header lines into one "a, b" value."""
+    seen = set()
+    for name, _ in headers:
+        key = name.lower()
+        if key in seen:
+            break
+        seen.add(key)
+    else:
+        return headers
+    merged, index = [], {}
+    for name, value in headers:
+        key = name.lower()
+        if key in index:
+            i = index[key]
+            merged[i] = (merged[i][0], merged[i][1] + ", " + value)
+        else:
+            index[key] = len(merged)
+            merged.append((name, value))
+    return merged
+
+
+def _hostname(target, host):
+    """req.hostname: from an absolute-form target, else the Host header;
+    port stripped, lower-cased, a trailing dot dropped; None without either."""
+    if "://" in target and not target.startswith("/"):
+        host = target.split("://", 1)[1].split("/", 1)[0]
+    if not host:
+        return None
+    if host.startswith("["):
+        host = host[:host.find("]") + 1]
+    else:
+        host = host.rsplit(":", 1)[0] if ":" in host else host
+    return host.lower().rstrip(".") or None
 
 
 _KEPT_ON_304 = frozenset(("etag", "expires", "cache-control", "vary", "content-location",

@@ -261,9 +261,29 @@ def test_head_order_and_keep_alive(impl_headers):
 
 
 def test_head_chunked(impl_headers):
+    # HTTP/1.1 persistence without "Connection: keep-alive" from the client:
+    # Apache names neither Keep-Alive nor Connection.
     out = impl_headers.build_response_head(11, 200, [], chunked=True, keep_alive=True)
     lines, _ = _split(out)
-    assert lines[2:] == ["Transfer-Encoding: chunked", "Connection: Keep-Alive"]
+    assert lines[2:] == ["Transfer-Encoding: chunked"]
+
+
+def test_head_apache_order_chunked_keep_alive(impl_headers):
+    # Captured from Apache 2.4 (tests/data/apache/responses.json,
+    # hello_get_11_conn_keepalive): Keep-Alive, Connection, Transfer-Encoding,
+    # Content-Type.
+    out = impl_headers.build_response_head(
+        11, 200, [], chunked=True, keep_alive=True, server="Apache/2.4.71 (Debian)",
+        keep_alive_header="timeout=5, max=100", content_type="text/plain")
+    lines, _ = _split(out)
+    assert lines[2:] == ["Server: Apache/2.4.71 (Debian)", "Keep-Alive: timeout=5, max=100",
+                         "Connection: Keep-Alive", "Transfer-Encoding: chunked",
+                         "Content-Type: text/plain"]
+    out = impl_headers.build_response_head(
+        11, 200, [], chunked=True, server="Apache", content_type="text/plain")
+    lines, _ = _split(out)
+    assert lines[2:] == ["Server: Apache", "Connection: close", "Transfer-Encoding: chunked",
+                         "Content-Type: text/plain"]
 
 
 def test_head_content_length_wins_over_chunked(impl_headers):
@@ -354,3 +374,17 @@ def test_head_parses_with_h11(impl_headers):
     hdrs = dict(resp.headers)
     assert hdrs[b"content-length"] == b"2" and hdrs[b"server"] == b"fastdispatch"
     assert conn.next_event().data == b"ok"
+
+
+def test_head_content_type_last(impl_headers):
+    out = impl_headers.build_response_head(
+        11, 200, [("X-A", "1")], content_length=2, keep_alive=True,
+        keep_alive_header="timeout=5, max=100", content_type="text/html", body=b"ok")
+    lines, body = _split(out)
+    assert lines[2:] == ["X-A: 1", "Content-Length: 2", "Keep-Alive: timeout=5, max=100",
+                         "Connection: Keep-Alive", "Content-Type: text/html"]
+    assert body == b"ok"
+    out = impl_headers.build_response_head(11, 200, [], content_type="")
+    assert b"Content-Type" not in out
+    with pytest.raises(ValueError):
+        impl_headers.build_response_head(11, 200, [], content_type="text/html\r\nX: y")

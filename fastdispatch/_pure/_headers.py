@@ -315,25 +315,28 @@ def build_response_head(version_num, status, headers, *, content_length=-1,
                         keep_alive_header="", content_type=None, body=b""):
     """The response head, serialised once, followed by ``body``.
 
-    Lines, in order: ``HTTP/1.1 <status> <reason>`` (whatever ``version_num``
-    the request had, as Apache), ``Date``, ``Server`` (when not empty), each
-    (name, value) of ``headers``, ``Content-Length`` (when >= 0) or else
-    ``Transfer-Encoding: chunked`` (when ``chunked``), then ``Keep-Alive``
-    (when ``keep_alive`` and ``keep_alive_header`` is not empty) and
-    ``Connection: Keep-Alive``, or ``Connection: close``; then
+    Lines, in order, as Apache 2.4 writes them: ``HTTP/1.1 <status> <reason>``
+    (whatever ``version_num`` the request had), ``Date``, ``Server`` (when not
+    empty), each (name, value) of ``headers``, ``Content-Length`` (when >= 0);
+    then, when ``keep_alive``: ``Keep-Alive: <keep_alive_header>`` and
+    ``Connection: Keep-Alive`` if ``keep_alive_header`` is given (the client
+    asked for keep-alive by name), nothing otherwise (HTTP/1.1 persistence
+    is implicit); when not ``keep_alive``: ``Connection: close``; then
+    ``Transfer-Encoding: chunked`` (when ``chunked`` and no length); then
     ``Content-Type`` when ``content_type`` is given (Apache's header filter
     adds it last); then the empty line.
 
-    A CR or LF in any name or value is refused with ValueError (response
-    splitting), and so is text outside latin-1 (UnicodeEncodeError) or a
-    status outside 100-999.
+    Names and values (and ``server``, ``keep_alive_header``,
+    ``content_type``) must be str (TypeError); a CR or LF in any of them is
+    refused with ValueError (response splitting), and so is text outside
+    latin-1 (UnicodeEncodeError, checked last) or a status outside 100-999.
     """
     if not 100 <= status <= 999:
         raise ValueError("status %r out of range" % (status,))
     parts = ["HTTP/1.1 %d %s\r\nDate: %s\r\n" % (status, reason_phrase(status), http_date())]
     lines = 2
     if server:
-        parts.append("Server: %s\r\n" % server)
+        parts += ("Server: ", server, "\r\n")
         lines += 1
     for name, value in headers:
         parts += (name, ": ", value, "\r\n")
@@ -341,33 +344,32 @@ def build_response_head(version_num, status, headers, *, content_length=-1,
     if content_length >= 0:
         parts.append("Content-Length: %d\r\n" % content_length)
         lines += 1
-    elif chunked:
+    if not keep_alive:
+        parts.append("Connection: close\r\n")
+        lines += 1
+    elif keep_alive_header:
+        parts += ("Keep-Alive: ", keep_alive_header, "\r\nConnection: Keep-Alive\r\n")
+        lines += 2
+    if chunked and content_length < 0:
         parts.append("Transfer-Encoding: chunked\r\n")
         lines += 1
-    if keep_alive:
-        if keep_alive_header:
-            parts.append("Keep-Alive: %s\r\n" % keep_alive_header)
-            lines += 1
-        parts.append("Connection: Keep-Alive\r\n")
-    else:
-        parts.append("Connection: close\r\n")
     if content_type:
-        parts.append("Content-Type: %s\r\n" % content_type)
+        parts += ("Content-Type: ", content_type, "\r\n")
         lines += 1
     parts.append("\r\n")
-    lines += 2
+    lines += 1
     text = "".join(parts)
     # Every CR and LF must be one of the line ends we wrote.
     if text.count("\n") != lines or text.count("\r") != lines:
         raise ValueError("CR or LF in a response header: %r" % (_offender(
-            server, headers, keep_alive_header),))
+            server, headers, keep_alive_header, content_type),))
     head = text.encode("latin-1")
     if body:
         return head + body
     return head
 
 
-def _offender(server, headers, keep_alive_header):
+def _offender(server, headers, keep_alive_header, content_type):
     for name, value in [("Server", server), ("Keep-Alive", keep_alive_header),
                         ("Content-Type", content_type or "")] + list(headers):
         if "\r" in name or "\n" in name or "\r" in value or "\n" in value:

@@ -25,11 +25,18 @@ Strictness, per RFC 9112 (the lines below are the whole policy):
   decode before ``chunked`` is 501; a final coding other than ``chunked``, or
   ``chunked`` twice, is 400); ``Content-Length`` with ``Transfer-Encoding`` is
   400, and so is ``Transfer-Encoding`` in an HTTP/1.0 request (RFC 9112 6.1).
-* ``Host``: required in HTTP/1.1, never more than one (RFC 9112 3.2).
-* Limits: a request line longer than ``max_line`` is 414, reported as soon as
+* ``Host``: required in HTTP/1.1, never more than one, and its value must be
+  ``uri-host [":" port]`` (RFC 9112 3.2, RFC 3986; an empty value too is 400,
+  as Apache answers).
+* ``Expect``: as Apache, only the first Expect field counts; ``100-continue``
+  (any case) sets ``expect_continue`` for HTTP/1.1, any other non-empty value
+  is 417.
+* Limits, as Apache applies LimitRequestLine / LimitRequestFieldSize (measured
+  on Apache 2.4: with 8190, a line of 8191 bytes passes and 8192 does not): a
+  request line longer than ``max_line + 1`` bytes is 414, reported as soon as
   that many bytes have arrived without a line end; a field line longer than
-  ``max_field_size`` or more than ``max_fields`` field lines is 400, also
-  reported before the head is complete. Lengths exclude the line ending.
+  ``max_field_size + 1`` bytes or more than ``max_fields`` field lines is 400,
+  also reported before the head is complete. Lengths exclude the line ending.
 
 Everything is decoded as latin-1. The first error in the order above (request
 line, then field lines in order, then the head as a whole) is the one raised.
@@ -68,6 +75,9 @@ _FIELD_LINE = re.compile(
     rb"[ \t]*\Z")
 _TOKEN = re.compile(rb"[" + _TCHAR + rb"]+\Z")
 _TARGET = re.compile(rb"[" + _VCHAR_OBS + rb"]+\Z")
+# uri-host [":" port]: IP-literal (IPv6 or IPvFuture) or IPv4 / reg-name.
+_HOST = re.compile(r"(?:\[[0-9A-Za-z:._~!$&'()*+,;=%-]+\]"
+                   r"|[0-9A-Za-z._~!$&'()*+,;=%-]+)(?::[0-9]*)?\Z")
 
 
 class RequestHead:
@@ -232,6 +242,11 @@ def parse_head(buf, start=0, max_line=LIMIT_REQUEST_LINE,
     that ends the head, or ``(None, start)`` when the head is not complete.
     Raises HTTPError for a request that must be refused.
     """
+    if start < 0:
+        raise ValueError("start must not be negative")
+    # Apache's effective limits: one byte more than configured (see above).
+    max_line += 1
+    max_field_size += 1
     n = len(buf)
     pos = _skip_blank_lines(buf, start, n)
     if pos < 0:
@@ -258,7 +273,7 @@ def parse_head(buf, start=0, max_line=LIMIT_REQUEST_LINE,
     transfer_encodings = []
     connection = []
     hosts = 0
-    expect_continue = False
+    host = expect = None
     for index, line in enumerate(lines[1:]):
         if len(line) > max_field_size:
             raise _bad("header field too long")
@@ -277,15 +292,18 @@ def parse_head(buf, start=0, max_line=LIMIT_REQUEST_LINE,
             connection.append(value)
         elif lname == "host":
             hosts += 1
+            host = value
         elif lname == "expect":
-            if value.lower() == "100-continue":
-                expect_continue = True
+            if expect is None:
+                expect = value
 
     # The head as a whole.
     if hosts > 1:
         raise _bad("more than one Host header")
     if hosts == 0 and version_num == 11:
         raise _bad("HTTP/1.1 request without Host")
+    if host is not None and _HOST.match(host) is None:
+        raise _bad("invalid Host")
 
     content_length = -1
     if content_lengths:
@@ -316,12 +334,17 @@ def parse_head(buf, start=0, max_line=LIMIT_REQUEST_LINE,
             raise _bad("transfer coding not implemented", 501)
         chunked = True
 
+    expect_continue = False
+    if expect:
+        if expect.lower() != "100-continue":
+            raise _bad("unsupported expectation", 417)
+        expect_continue = version_num == 11
+
     tokens = _comma_list(connection)
     if version_num == 11:
         keep_alive = "close" not in tokens
     else:
         keep_alive = "keep-alive" in tokens and "close" not in tokens
-        expect_continue = False
 
     head = RequestHead(method.decode("latin-1"), target.decode("latin-1"),
                        version.decode("latin-1"), version_num, headers,
@@ -335,9 +358,10 @@ def parse_head(buf, start=0, max_line=LIMIT_REQUEST_LINE,
 
 _HEXDIGITS = frozenset(b"0123456789abcdefABCDEF")
 _MAX_CHUNK_SIZE_DIGITS = 16
-# What may follow the size digits: optional BWS, ";", then extension bytes
-# that are not controls (HT allowed). Extensions are not interpreted.
-_CHUNK_EXT = re.compile(rb"[ \t]*;[\t\x20-\x7e\x80-\xff]*\Z")
+# What may follow the size digits: ";" then extension bytes that are not
+# controls (HT allowed). Extensions are not interpreted. Whitespace before the
+# ";" (BWS in RFC 9112's grammar) is refused, as h11 and llhttp refuse it.
+_CHUNK_EXT = re.compile(rb";[\t\x20-\x7e\x80-\xff]*\Z")
 
 # ChunkedReader states
 _SIZE, _DATA, _DATA_END, _TRAILER, _DONE = range(5)
@@ -354,7 +378,7 @@ class ChunkedReader:
 
     Chunk framing lines must end with CRLF (no bare LF: framing is where
     request smuggling lives). A chunk-size line is ``1*16HEXDIG``, then
-    optionally ``*(SP/HT) ";"`` and an extension, at most ``max_chunk_ext``
+    optionally ``";"`` and an extension, at most ``max_chunk_ext``
     bytes for all that follows the digits, ignored, without control bytes but
     HT. Trailer fields follow the header-field syntax; their total size
     (lines with CRLF) is at most ``max_trailers_size``. Errors are

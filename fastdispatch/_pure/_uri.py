@@ -103,6 +103,8 @@ def unquote_path(raw, allow_encoded_slash=False):
         data = _wire_bytes(raw, "surrogateescape")
     except UnicodeEncodeError:
         raise HTTPError(400, "undecodable character in path") from None
+    if b"%" not in data:            # nothing to decode (the common case)
+        return data.decode("utf-8", "surrogateescape")
     out = bytearray()
     bad_escape = False
     forbidden = False
@@ -165,6 +167,8 @@ def _unquote_plus(data):
     "+" is a space; "%XX" is the byte XX; a "%" without two hex digits stays
     as it is (as urllib); the bytes are decoded as UTF-8, errors replaced.
     """
+    if b"%" not in data:            # no escapes (the common case)
+        return data.replace(b"+", b" ").decode("utf-8", "replace")
     out = bytearray()
     i = 0
     n = len(data)

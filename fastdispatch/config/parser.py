@@ -234,6 +234,9 @@ class ConfigParser:
             directory = section.parent.pattern
         d = Directive(name=name, args=spec.normalize(args, base), filename=path,
                       lineno=lineno, directory=directory)
+        if key == "pythonpath":
+            from fastdispatch.config.merge import _eval_python_path
+            _eval_python_path(d)  # a bad expression is reported here, with its line
         if section is None:
             D.apply_server(self.config, d)
         else:

@@ -121,7 +121,7 @@ def serve(req, dc):
     except (OSError, ValueError):
         return apache.HTTP_NOT_FOUND
     if _stat.S_ISDIR(st.st_mode):
-        return apache.HTTP_FORBIDDEN  # no directory listings
+        return apache.HTTP_NOT_FOUND  # no index file and no listings (no mod_autoindex)
     if not _stat.S_ISREG(st.st_mode):
         return apache.HTTP_FORBIDDEN
     if req.path_info:

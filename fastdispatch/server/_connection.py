@@ -1,0 +1,139 @@
+"""One client connection: its socket, buffered bytes, and blocking I/O with timeouts.
+
+Sockets stay non-blocking for their whole life (the listener's poller needs
+that). Blocking with a timeout is done here by hand: try the call first, and
+only when it would block wait with ``poll`` -- so the common case (data is
+there, the send buffer has room) costs one system call, where a socket with
+``settimeout`` would poll before every call.
+"""
+import select
+import socket
+
+from fastdispatch.transport import ConnInfo
+
+RECV_SIZE = 65536
+
+# connection states (who owns it)
+IDLE = 0       # parked in the listener's poller, waiting for bytes
+BUSY = 1       # a thread is serving it
+CLOSED = 2
+LINGER = 3     # write side shut, reading and dropping until EOF (lingering close)
+
+_POLLIN = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
+_POLLOUT = select.POLLOUT | select.POLLERR | select.POLLHUP
+
+
+class ServerConnInfo(ConnInfo):
+    """ConnInfo plus ``keepalives``: requests already served on the connection
+    (Apache's ``c->keepalives``), for the Keep-Alive header's ``max``."""
+    __slots__ = ("keepalives",)
+
+    def __init__(self, remote_ip, remote_port, local_ip, local_port, is_https=False):
+        ConnInfo.__init__(self, remote_ip, remote_port, local_ip, local_port, is_https)
+        self.keepalives = 0
+
+
+def _wait(fd, events, timeout):
+    """Wait until ``fd`` is ready for ``events``; False on timeout."""
+    poller = select.poll()
+    poller.register(fd, events)
+    return bool(poller.poll(None if timeout is None else max(0, int(timeout * 1000))))
+
+
+class Connection:
+    __slots__ = ("sock", "fd", "info", "buf", "state", "since", "partial", "broken",
+                 "sent", "timeout", "linger_until", "__weakref__")
+
+    def __init__(self, sock, info, timeout):
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.info = info
+        self.buf = b""          # received, not consumed: start of the next head
+        self.state = IDLE
+        self.since = 0.0        # monotonic time it became idle (or started a head)
+        self.partial = False    # buf holds an incomplete head
+        self.broken = False     # a send or receive failed: never reuse
+        self.sent = False       # something was sent for the current request
+        self.timeout = timeout
+        self.linger_until = 0.0
+
+    def __repr__(self):
+        return "<Connection fd=%d %s:%d state=%d>" % (
+            self.fd, self.info.remote_ip, self.info.remote_port, self.state)
+
+    @property
+    def client(self):
+        return "%s:%d" % (self.info.remote_ip, self.info.remote_port)
+
+    def send(self, data):
+        """Write all of ``data`` (blocking, ``Timeout`` for each wait)."""
+        self.sent = True
+        try:
+            n = self.sock.send(data)
+        except BlockingIOError:
+            n = 0
+        except OSError:
+            self.broken = True
+            raise
+        if n != len(data):
+            self._send_rest(data, n)
+
+    def _send_rest(self, data, n):
+        view = memoryview(data).cast("B")
+        total = len(view)
+        sock = self.sock
+        try:
+            while n < total:
+                if not _wait(self.fd, _POLLOUT, self.timeout):
+                    raise TimeoutError("timed out sending to the client")
+                try:
+                    n += sock.send(view[n:])
+                except BlockingIOError:
+                    pass
+        except OSError:
+            self.broken = True
+            raise
+        finally:
+            view.release()
+
+    def recv_wait(self):
+        """Receive what is there, waiting up to ``Timeout``; b"" at EOF."""
+        sock = self.sock
+        while True:
+            try:
+                return sock.recv(RECV_SIZE)
+            except BlockingIOError:
+                pass
+            except OSError:
+                self.broken = True
+                raise
+            if not _wait(self.fd, _POLLIN, self.timeout):
+                self.broken = True
+                raise TimeoutError("timed out reading from the client")
+
+    def close(self):
+        self.state = CLOSED
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def conn_info(sock, addr, local):
+    """ConnInfo for an accepted socket (``addr`` from accept, ``local`` the
+    listener's bound address)."""
+    if sock.family == socket.AF_INET6:
+        remote_ip, remote_port = addr[0], addr[1]
+        if remote_ip.startswith("::ffff:") and "." in remote_ip:
+            remote_ip = remote_ip[7:]
+    elif sock.family == socket.AF_INET:
+        remote_ip, remote_port = addr
+    else:
+        remote_ip, remote_port = "127.0.0.1", 0
+    local_ip, local_port = local[0], local[1]
+    if local_ip in ("0.0.0.0", "::"):
+        try:
+            local_ip, local_port = sock.getsockname()[:2]
+        except OSError:
+            pass
+    return ServerConnInfo(remote_ip, remote_port, local_ip, local_port)

@@ -1,0 +1,209 @@
+"""Where idle connections wait: the listener thread's readiness poller.
+
+Two implementations of one small interface, used by ``Worker``:
+
+* ``EpollPoller`` (Linux): connections are registered ``EPOLLONESHOT`` in
+  threaded mode, so an event disarms its connection by itself and the thread
+  that served it re-arms it with one ``epoll_ctl`` -- from its own thread, no
+  hand-back through the listener. The listening sockets are registered
+  ``EPOLLEXCLUSIVE`` so a new connection wakes one worker process, not all.
+* ``SelectorPoller`` (anywhere ``selectors`` works): the listener unregisters
+  a connection when it hands it to a thread; the thread gives it back through
+  a queue and a wake-up socketpair, and the listener registers it again.
+
+In inline mode (``oneshot=False``) connections stay registered for their whole
+life and ``disarm``/``park`` do nothing.
+
+Threads: ``add``, ``disarm``, ``poll``, ``add_listener``, ``remove_listener``
+run on the listener thread; ``park`` and ``drop`` run on whichever thread
+owns the connection at that moment; ``wake`` on any thread and in signal
+handlers.
+"""
+import collections
+import select
+import selectors
+import socket
+import threading
+
+WAKE = object()     # what poll() reports for the wake-up socket (drained already)
+
+
+class _Wakeup:
+    def __init__(self):
+        self.r, self.w = socket.socketpair()
+        self.r.setblocking(False)
+        self.w.setblocking(False)
+        self.pending = False
+
+    def wake(self):
+        if not self.pending:
+            self.pending = True
+            try:
+                self.w.send(b"x")
+            except OSError:     # buffer full: a wake-up is pending anyway
+                pass
+
+    def drain(self):
+        self.pending = False
+        try:
+            while self.r.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    def close(self):
+        self.r.close()
+        self.w.close()
+
+
+class EpollPoller:
+    def __init__(self, oneshot):
+        self.oneshot = oneshot
+        self._ep = select.epoll()
+        self._objs = {}
+        flags = select.EPOLLIN | select.EPOLLRDHUP
+        if oneshot:
+            flags |= select.EPOLLONESHOT
+        self._flags = flags
+        self._wakeup = _Wakeup()
+        self._wake_fd = self._wakeup.r.fileno()
+        self._ep.register(self._wake_fd, select.EPOLLIN)
+
+    def add_listener(self, listener):
+        flags = select.EPOLLIN | getattr(select, "EPOLLEXCLUSIVE", 0)
+        fd = listener.sock.fileno()
+        self._objs[fd] = listener
+        self._ep.register(fd, flags)
+
+    def remove_listener(self, listener):
+        fd = listener.sock.fileno()
+        self._objs.pop(fd, None)
+        try:
+            self._ep.unregister(fd)
+        except (OSError, ValueError):
+            pass
+
+    def add(self, conn):
+        self._objs[conn.fd] = conn
+        self._ep.register(conn.fd, self._flags)
+
+    def disarm(self, conn):
+        pass        # EPOLLONESHOT did it
+
+    def park(self, conn):
+        if self.oneshot:
+            self._ep.modify(conn.fd, self._flags)
+
+    def drop(self, conn):
+        try:
+            self._ep.unregister(conn.fd)
+        except (OSError, ValueError):
+            pass
+        if self._objs.get(conn.fd) is conn:
+            del self._objs[conn.fd]
+
+    def wake(self):
+        self._wakeup.wake()
+
+    def poll(self, timeout):
+        try:
+            events = self._ep.poll(timeout)
+        except InterruptedError:
+            return ()
+        objs = self._objs
+        out = []
+        for fd, _ in events:
+            obj = objs.get(fd)
+            if obj is not None:
+                out.append(obj)
+            elif fd == self._wake_fd:
+                self._wakeup.drain()
+                out.append(WAKE)
+        return out
+
+    def close(self):
+        self._ep.close()
+        self._wakeup.close()
+
+
+class SelectorPoller:
+    def __init__(self, oneshot):
+        self.oneshot = oneshot
+        self._sel = selectors.DefaultSelector()
+        self._parked = collections.deque()
+        self._wakeup = _Wakeup()
+        self._sel.register(self._wakeup.r, selectors.EVENT_READ, WAKE)
+        self._loop_thread = None
+
+    def add_listener(self, listener):
+        self._sel.register(listener.sock, selectors.EVENT_READ, listener)
+
+    def remove_listener(self, listener):
+        try:
+            self._sel.unregister(listener.sock)
+        except (KeyError, ValueError):
+            pass
+
+    def add(self, conn):
+        self._sel.register(conn.sock, selectors.EVENT_READ, conn)
+
+    def disarm(self, conn):
+        if self.oneshot:
+            self._sel.unregister(conn.sock)
+
+    def park(self, conn):
+        if not self.oneshot:
+            return
+        if threading.get_ident() == self._loop_thread:
+            self._sel.register(conn.sock, selectors.EVENT_READ, conn)
+        else:
+            self._parked.append(conn)
+            self._wakeup.wake()
+
+    def drop(self, conn):
+        # Only the listener thread has the connection registered while it owns
+        # it; a serving thread's connection is not in the selector (oneshot).
+        if self.oneshot and threading.get_ident() != self._loop_thread:
+            return
+        try:
+            self._sel.unregister(conn.sock)
+        except (KeyError, ValueError):
+            pass
+
+    def wake(self):
+        self._wakeup.wake()
+
+    def poll(self, timeout):
+        if self._loop_thread is None:
+            self._loop_thread = threading.get_ident()
+        out = []
+        for key, _ in self._sel.select(timeout):
+            data = key.data
+            if data is WAKE:
+                self._wakeup.drain()
+                out.append(WAKE)
+            else:
+                out.append(data)
+        parked = self._parked
+        while parked:
+            conn = parked.popleft()
+            try:
+                self._sel.register(conn.sock, selectors.EVENT_READ, conn)
+            except (KeyError, ValueError, OSError):
+                pass
+        return out
+
+    def close(self):
+        self._sel.close()
+        self._wakeup.close()
+
+
+def make_poller(kind, oneshot):
+    """``kind``: "epoll", "selector" or None (epoll where available)."""
+    if kind is None:
+        kind = "epoll" if hasattr(select, "epoll") else "selector"
+    if kind == "epoll":
+        return EpollPoller(oneshot)
+    if kind == "selector":
+        return SelectorPoller(oneshot)
+    raise ValueError("unknown poller %r" % (kind,))

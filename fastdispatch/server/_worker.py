@@ -1,0 +1,509 @@
+"""One worker process's request engine: Apache's event MPM, in Python.
+
+A listener thread (the one that calls ``Worker.run``) owns the listening
+sockets and every idle connection, in one poller (``_poller``). When an idle
+connection becomes readable it is handed to a pool of serving threads through a
+``SimpleQueue``; the thread owns the connection while its requests run, with
+blocking socket I/O bounded by ``Timeout``, serves the pipelined requests
+already received, and parks the connection back in the poller when nothing is
+buffered. Idle connections cost no thread; a handler that blocks holds only
+its own thread. The pool starts empty and grows on demand up to ``threads``
+(then requests queue, as Apache's ``MaxRequestWorkers``).
+
+``inline=True`` serves every request on the listener thread itself: no thread
+hand-off at all, the fastest mode, but a handler (or a request body) that
+blocks stalls every connection of that worker process until it returns.
+
+The listener thread also closes idle keep-alive connections after
+``KeepAliveTimeout``, incomplete request heads after ``Timeout`` (answering
+408), finishes lingering closes, and stops accepting above
+``max_connections_per_worker``.
+
+Graceful stop (``stop()``, signal-safe): stop accepting, close idle
+connections, let in-flight requests finish (each connection is closed after
+its current response) for at most ``grace`` seconds, then return from
+``run()``.
+"""
+import errno
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+from http import HTTPStatus
+
+from fastdispatch import _speedups
+from fastdispatch.errors import HTTPError
+from fastdispatch.transport import Outcome
+
+from ._body import EMPTY_BODY, BodyReader
+from ._connection import BUSY, IDLE, LINGER, RECV_SIZE, Connection, conn_info
+from ._logs import ERROR_LOGGER, AccessLog
+from ._poller import WAKE, make_poller
+
+log = logging.getLogger(ERROR_LOGGER)
+
+DEFAULT_THREADS = 64        # serving threads per worker process, at most
+DEFAULT_GRACE = 30.0        # seconds in-flight requests get on a graceful stop
+LINGER_SECS = 2.0           # lingering close: how long to read and drop
+ACCEPT_BATCH = 64           # connections accepted per listener wake-up
+
+_monotonic = time.monotonic
+
+
+class Listener:
+    """A listening socket and the address it is bound to."""
+    __slots__ = ("sock", "addr")
+
+    def __init__(self, sock, addr):
+        self.sock = sock
+        self.addr = addr
+
+
+def _fallback_response(status):
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Error"
+    return ("HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            % (status, reason)).encode("latin-1")
+
+
+def _first_line(buf, start, limit):
+    end = buf.find(b"\n", start, start + limit)
+    line = bytes(buf[start:end if end >= 0 else start + limit])
+    return line.rstrip(b"\r").decode("latin-1")
+
+
+class Worker:
+    """Serves connections accepted on ``listeners`` until ``stop()``."""
+
+    def __init__(self, app, cfg, listeners, *, inline=False, threads=DEFAULT_THREADS,
+                 grace=DEFAULT_GRACE, poller=None, access_log=None):
+        http = _speedups.http
+        if http is None:
+            raise RuntimeError("fastdispatch._http (or its pure twin) is not available")
+        self.app = app
+        self.cfg = cfg
+        self.listeners = list(listeners)
+        self.inline = inline
+        self.max_threads = max(1, int(threads))
+        self.grace = grace
+        self._parse_head = http.parse_head
+        self._handle = app.handle
+        self._poller = make_poller(poller, oneshot=not inline)
+        self._access = access_log if access_log is not None else AccessLog()
+        self._conns = {}
+        self._stopping = False
+        self._accepting = False
+        self._timeout = float(cfg.timeout) if cfg.timeout else None
+        self._ka_timeout = float(cfg.keep_alive_timeout)
+        self._cap = cfg.max_connections_per_worker or (1 << 30)
+        self._max_head = (cfg.limit_request_line + 2
+                          + cfg.limit_request_fields * (cfg.limit_request_fieldsize + 2) + 2
+                          + 256)
+        # thread pool
+        self._queue = queue.SimpleQueue()
+        self._pool_lock = threading.Lock()
+        self._threads = []
+        self._avail = 0         # serving threads waiting for work, unclaimed
+        self._backlog = 0       # queued connections no thread is claimed for
+        self.parent_pid = None  # a forked worker stops when its master is gone
+        self.started = threading.Event()
+        self.stopped = threading.Event()
+
+    # ------------------------------------------------------------------ control
+    def stop(self):
+        """Begin a graceful stop (from any thread or a signal handler)."""
+        self._stopping = True
+        self._poller.wake()
+
+    @property
+    def connections(self):
+        return len(self._conns)
+
+    # ------------------------------------------------------------------ listener loop
+    def run(self):
+        poller = self._poller
+        self._resume_accepting()
+        tick = max(0.01, min(1.0, self._ka_timeout / 4 or 1.0,
+                             (self._timeout or 60.0) / 4))
+        next_tick = _monotonic() + tick
+        deadline = None
+        self.started.set()
+        try:
+            while True:
+                timeout = next_tick - _monotonic()
+                ready = poller.poll(timeout if timeout > 0 else 0)
+                for obj in ready:
+                    if obj.__class__ is Connection:
+                        state = obj.state
+                        if state == IDLE:
+                            obj.state = BUSY
+                            if self.inline:
+                                self._serve(obj)
+                            else:
+                                poller.disarm(obj)
+                                self._submit(obj)
+                        elif state == LINGER:
+                            poller.disarm(obj)
+                            self._linger_read(obj)
+                    elif obj is WAKE:
+                        pass
+                    else:
+                        self._accept(obj)
+                now = _monotonic()
+                if now >= next_tick:
+                    self._sweep(now)
+                    next_tick = now + (0.05 if deadline is not None else tick)
+                if not self._accepting and not self._stopping and len(self._conns) < self._cap:
+                    self._resume_accepting()
+                if self._stopping:
+                    if deadline is None:
+                        deadline = now + (self.grace or 0.0)
+                        self._begin_stop()
+                        next_tick = now
+                    if not self._conns or now >= deadline:
+                        break
+        finally:
+            self._shutdown()
+            self.stopped.set()
+
+    def _resume_accepting(self):
+        for listener in self.listeners:
+            self._poller.add_listener(listener)
+        self._accepting = True
+
+    def _pause_accepting(self):
+        for listener in self.listeners:
+            self._poller.remove_listener(listener)
+        self._accepting = False
+
+    def _accept(self, listener):
+        lsock = listener.sock
+        conns = self._conns
+        poller = self._poller
+        now = _monotonic()
+        for _ in range(ACCEPT_BATCH):
+            if len(conns) >= self._cap:
+                self._pause_accepting()
+                return
+            try:
+                sock, addr = lsock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
+                    continue
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    log.error("accept: %s; not accepting for a moment", exc)
+                    self._pause_accepting()
+                    return
+                raise
+            try:
+                sock.setblocking(False)
+                if sock.family != socket.AF_UNIX:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                conn = Connection(sock, conn_info(sock, addr, listener.addr), self._timeout)
+            except OSError:
+                sock.close()
+                continue
+            conn.since = now
+            conns[conn.fd] = conn
+            poller.add(conn)
+
+    def _sweep(self, now):
+        """Close idle keep-alive connections, stale partial heads, finished lingers."""
+        if self.parent_pid is not None and os.getppid() != self.parent_pid:
+            log.error("the master process is gone; stopping")
+            self.stop()
+        ka = self._ka_timeout
+        timeout = self._timeout
+        for conn in list(self._conns.values()):
+            state = conn.state
+            if state == IDLE:
+                if conn.partial:
+                    if timeout is not None and now - conn.since > timeout:
+                        self._timeout_partial(conn)
+                elif now - conn.since > ka:
+                    self._close(conn)
+            elif state == LINGER and now > conn.linger_until:
+                self._close(conn)
+
+    def _timeout_partial(self, conn):
+        try:
+            data = self.app.error_response(408, None)
+        except Exception:
+            data = _fallback_response(408)
+        try:
+            conn.sock.send(data)
+        except OSError:
+            pass
+        if self._access.enabled:
+            self._access.log_raw(conn.info.remote_ip, _first_line(conn.buf, 0, 8192), 408)
+        self._close(conn)
+
+    def _begin_stop(self):
+        self._pause_accepting()
+        for conn in list(self._conns.values()):
+            if conn.state == IDLE:
+                self._close(conn)
+
+    def _shutdown(self):
+        for conn in list(self._conns.values()):
+            if conn.state != BUSY:
+                self._close(conn)
+        for _ in self._threads:
+            self._queue.put(None)
+        end = _monotonic() + 1.0
+        for t in self._threads:
+            t.join(max(0.0, end - _monotonic()))
+        self._poller.close()
+
+    # ------------------------------------------------------------------ thread pool
+    def _submit(self, conn):
+        spawn = False
+        with self._pool_lock:
+            if self._avail:
+                self._avail -= 1
+            elif len(self._threads) < self.max_threads:
+                spawn = True
+                t = threading.Thread(target=self._pool_thread, daemon=True,
+                                     name="fastdispatch-serve-%d" % (len(self._threads) + 1))
+                self._threads.append(t)
+            else:
+                self._backlog += 1
+        self._queue.put(conn)
+        if spawn:
+            t.start()
+
+    def _pool_thread(self):
+        get = self._queue.get
+        serve = self._serve
+        lock = self._pool_lock
+        while True:
+            conn = get()
+            if conn is None:
+                return
+            try:
+                serve(conn)
+            except BaseException:       # never lose the thread
+                log.exception("internal error serving %r", conn)
+                self._close(conn)
+            with lock:
+                if self._backlog:
+                    self._backlog -= 1
+                else:
+                    self._avail += 1
+
+    # ------------------------------------------------------------------ connection ends
+    def _park(self, conn, since=None):
+        """Give the connection back to the listener (the caller no longer
+        touches it afterwards: another thread may own it at once)."""
+        if self._stopping:
+            self._close(conn)
+            return
+        conn.since = _monotonic() if since is None else since
+        conn.state = IDLE
+        try:
+            self._poller.park(conn)
+        except (OSError, ValueError):       # closed meanwhile, or poller gone
+            self._close(conn)
+
+    def _close(self, conn):
+        self._poller.drop(conn)
+        if self._conns.get(conn.fd) is conn:
+            del self._conns[conn.fd]
+        conn.close()
+
+    def _linger_close(self, conn):
+        """Shut our side, then read and drop what the client still sends (so
+        that closing with unread input does not reset the connection before
+        the client has read our response), for at most LINGER_SECS."""
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self._close(conn)
+            return
+        conn.buf = b""
+        conn.partial = False
+        conn.linger_until = _monotonic() + LINGER_SECS
+        conn.state = LINGER
+        try:
+            self._poller.park(conn)
+        except (OSError, ValueError):       # closed meanwhile, or poller gone
+            self._close(conn)
+
+    def _linger_read(self, conn):
+        try:
+            for _ in range(16):
+                if not conn.sock.recv(RECV_SIZE):
+                    break
+            else:
+                self._poller.park(conn)
+                return
+        except BlockingIOError:
+            try:
+                self._poller.park(conn)
+                return
+            except OSError:
+                pass
+        except OSError:
+            pass
+        self._close(conn)
+
+    # ------------------------------------------------------------------ the hot path
+    def _serve(self, conn):
+        """Serve a readable connection (state BUSY) until nothing is buffered,
+        then park it; or close it."""
+        sock = conn.sock
+        try:
+            data = sock.recv(RECV_SIZE)
+        except BlockingIOError:
+            self._park(conn)                  # spurious wake-up
+            return
+        except OSError:
+            self._close(conn)
+            return
+        if not data:
+            self._close(conn)
+            return
+        buf = conn.buf
+        if buf:
+            buf += data                        # a bytearray: the head's start
+        else:
+            buf = data
+        pos = 0
+        cfg = self.cfg
+        parse = self._parse_head
+        handle = self._handle
+        access = self._access
+        info = conn.info
+        max_line = cfg.limit_request_line
+        max_field = cfg.limit_request_fieldsize
+        max_fields = cfg.limit_request_fields
+        while True:
+            try:
+                head, end = parse(buf, pos, max_line, max_field, max_fields)
+            except HTTPError as exc:
+                self._protocol_error(conn, exc, buf, pos)
+                return
+            if head is None:
+                if len(buf) - pos > self._max_head:
+                    self._protocol_error(conn, HTTPError(400, "request head too large"),
+                                         buf, pos)
+                    return
+                try:
+                    data = sock.recv(RECV_SIZE)
+                except BlockingIOError:
+                    # wait for the rest in the poller, not in this thread
+                    # (Timeout counts from the head's first bytes)
+                    conn.buf = bytearray(buf[pos:])
+                    if conn.partial:
+                        self._park(conn, conn.since)
+                    else:
+                        conn.partial = True
+                        self._park(conn)
+                    return
+                except OSError:
+                    self._close(conn)
+                    return
+                if not data:
+                    self._close(conn)
+                    return
+                if pos or not isinstance(buf, bytearray):
+                    buf = bytearray(buf[pos:])
+                    pos = 0
+                buf += data
+                continue
+            conn.partial = False
+            conn.buf = b""
+
+            keepalives = info.keepalives
+            if head.keep_alive:
+                max_ka = cfg.max_keep_alive_requests
+                if (not cfg.keep_alive or self._stopping
+                        or (max_ka and keepalives + 1 >= max_ka)):
+                    head.keep_alive = False
+            if head.content_length > 0 or head.chunked:
+                body = BodyReader(conn, buf, end, head, cfg.limit_request_body)
+            else:
+                body = EMPTY_BODY
+            conn.sent = False
+            try:
+                outcome = handle(head, body, info, conn.send)
+            except HTTPError as exc:
+                outcome = self._late_error(conn, exc.status, head, None)
+            except Exception as exc:
+                outcome = self._late_error(conn, 500, head, exc)
+            if access.enabled:
+                access.log(info.remote_ip, head, outcome.status, outcome.bytes_sent,
+                           outcome.user)
+            keep = outcome.keep_alive and head.keep_alive and not conn.broken
+            if body is not EMPTY_BODY:
+                rest = body.finish() if keep else None
+                if rest is None:
+                    if conn.broken:
+                        self._close(conn)
+                    else:
+                        self._linger_close(conn)
+                    return
+                buf = rest
+                pos = 0
+            else:
+                pos = end
+            if not keep or self._stopping:
+                if pos < len(buf) and not conn.broken:
+                    self._linger_close(conn)
+                else:
+                    self._close(conn)
+                return
+            info.keepalives = keepalives + 1
+            if pos >= len(buf):
+                self._park(conn)
+                return
+
+    def _late_error(self, conn, status, head, exc):
+        """An exception escaped ``handle``: answer ``status`` if nothing was sent
+        yet, and close the connection either way."""
+        if exc is not None:
+            if conn.broken and isinstance(exc, OSError):
+                log.info("client %s went away: %s", conn.client, exc,
+                         extra={"client": conn.client})
+            else:
+                log.error("unhandled exception serving %s", head.request_line,
+                          exc_info=exc, extra={"client": conn.client})
+        if not conn.sent and not conn.broken:
+            try:
+                data = self.app.error_response(status, head)
+            except Exception:
+                log.exception("error_response(%d) failed", status)
+                data = _fallback_response(status)
+            try:
+                conn.send(data)
+            except OSError:
+                pass
+        return Outcome(status, 0, False)
+
+    def _protocol_error(self, conn, exc, buf, pos):
+        """A request the parser refused: the app's error page, then close."""
+        status = exc.status
+        log.info("request failed: %s", exc.detail or status, extra={"client": conn.client})
+        try:
+            data = self.app.error_response(status, None)
+        except Exception:
+            log.exception("error_response(%d) failed", status)
+            data = _fallback_response(status)
+        if self._access.enabled:
+            self._access.log_raw(conn.info.remote_ip,
+                                 _first_line(buf, pos, self.cfg.limit_request_line + 2),
+                                 status)
+        conn.partial = False
+        conn.buf = b""
+        try:
+            conn.send(data)
+        except OSError:
+            self._close(conn)
+            return
+        self._linger_close(conn)

@@ -1,0 +1,626 @@
+# cython: language_level=3
+"""HTTP/1.1 request head parsing and chunked body decoding (compiled).
+
+Same API and behaviour as the pure twin ``fastdispatch/_pure/_http.py``, which
+is the specification (read its docstring for the policy). This module scans
+the buffer with C loops over ``const unsigned char *`` and creates Python
+objects only for what it returns.
+"""
+cimport cython
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
+from cpython.unicode cimport PyUnicode_DecodeLatin1
+from libc.string cimport memchr, memcmp
+
+from fastdispatch.errors import HTTPError
+
+__all__ = [
+    "LIMIT_REQUEST_LINE", "LIMIT_REQUEST_FIELDSIZE", "LIMIT_REQUEST_FIELDS",
+    "MAX_BLANK_LINES", "RequestHead", "parse_head", "ChunkedReader",
+]
+
+LIMIT_REQUEST_LINE = 8190
+LIMIT_REQUEST_FIELDSIZE = 8190
+LIMIT_REQUEST_FIELDS = 100
+MAX_BLANK_LINES = 10
+MAX_CONTENT_LENGTH = 10 ** 18
+KNOWN_CODINGS = frozenset(
+    ("chunked", "compress", "deflate", "gzip", "x-compress", "x-gzip"))
+
+cdef enum:
+    C_MAX_BLANK_LINES = 10
+    MAX_CHUNK_SIZE_DIGITS = 16
+
+ctypedef const unsigned char *cbytes
+
+# Character classes, one table lookup per byte.
+cdef enum:
+    TCHAR = 1          # token characters (RFC 9110 5.6.2)
+    VCHAR_OBS = 2      # 0x21-0x7E and obs-text 0x80-0xFF
+    WS = 4             # SP, HT
+    HEX = 8
+
+cdef unsigned char CLS[256]
+
+
+cdef void _init_classes():
+    cdef int c
+    for c in range(256):
+        CLS[c] = 0
+        if 0x21 <= c <= 0x7E or c >= 0x80:
+            CLS[c] |= VCHAR_OBS
+        if (0x30 <= c <= 0x39) or (0x41 <= c <= 0x5A) or (0x61 <= c <= 0x7A):
+            CLS[c] |= TCHAR
+        if (0x30 <= c <= 0x39) or (0x41 <= c <= 0x46) or (0x61 <= c <= 0x66):
+            CLS[c] |= HEX
+    for c in b"!#$%&'*+-.^_`|~":
+        CLS[c] |= TCHAR
+    CLS[0x20] |= WS
+    CLS[0x09] |= WS
+
+
+_init_classes()
+
+# Shared strings for the common cases (no new object per request).
+cdef str S_GET = "GET"
+cdef str S_POST = "POST"
+cdef str S_HEAD = "HEAD"
+cdef str S_HTTP11 = "HTTP/1.1"
+cdef str S_HTTP10 = "HTTP/1.0"
+
+
+cdef inline object _bad(str detail, int status=400):
+    return HTTPError(status, detail)
+
+
+cdef inline str _latin1(cbytes p, Py_ssize_t n):
+    return PyUnicode_DecodeLatin1(<const char *>p, n, NULL)
+
+
+cdef inline bint _ieq(cbytes p, Py_ssize_t n, const char *lower, Py_ssize_t m) noexcept:
+    """ASCII case-insensitive comparison of p[:n] with the lower-case lower[:m]."""
+    cdef Py_ssize_t i
+    cdef unsigned char c
+    if n != m:
+        return False
+    for i in range(n):
+        c = p[i]
+        if 0x41 <= c <= 0x5A:
+            c += 32
+        if c != <unsigned char>lower[i]:
+            return False
+    return True
+
+
+cdef class RequestHead:
+    """A parsed request head: plain attributes, one object per request."""
+
+    cdef public object method
+    cdef public object target
+    cdef public object version
+    cdef public int version_num
+    cdef public object headers
+    cdef public long long content_length
+    cdef public bint chunked
+    cdef public bint keep_alive
+    cdef public bint expect_continue
+    cdef public object request_line
+
+    def __init__(self, method="GET", target="/", version="HTTP/1.1", version_num=11,
+                 headers=None, content_length=-1, chunked=False, keep_alive=True,
+                 expect_continue=False, request_line=None):
+        self.method = method
+        self.target = target
+        self.version = version
+        self.version_num = version_num
+        self.headers = [] if headers is None else headers
+        self.content_length = content_length
+        self.chunked = chunked
+        self.keep_alive = keep_alive
+        self.expect_continue = expect_continue
+        if request_line is None:
+            request_line = "%s %s %s" % (method, target, version)
+        self.request_line = request_line
+
+    def __repr__(self):
+        return "<RequestHead %r headers=%d content_length=%d chunked=%r keep_alive=%r>" % (
+            self.request_line, len(self.headers), self.content_length, self.chunked,
+            self.keep_alive)
+
+
+# ---------------------------------------------------------------------------
+# lines
+
+cdef Py_ssize_t _skip_blank_lines(cbytes p, Py_ssize_t pos, Py_ssize_t n) except -2:
+    """Index of the request line's first byte, or -1 when more data is needed."""
+    cdef int blanks = 0
+    cdef Py_ssize_t step
+    while pos < n:
+        if p[pos] == 0x0A:
+            step = 1
+        elif p[pos] == 0x0D:
+            if pos + 1 >= n:
+                return -1
+            if p[pos + 1] != 0x0A:
+                return pos
+            step = 2
+        else:
+            return pos
+        blanks += 1
+        if blanks > C_MAX_BLANK_LINES:
+            raise _bad("too many empty lines before the request line")
+        pos += step
+    return -1
+
+
+cdef inline Py_ssize_t _find_lf(cbytes p, Py_ssize_t pos, Py_ssize_t n) noexcept:
+    cdef const void *hit
+    if pos >= n:
+        return -1
+    hit = memchr(p + pos, 0x0A, n - pos)
+    if hit == NULL:
+        return -1
+    return <cbytes>hit - p
+
+
+cdef Py_ssize_t _find_head_end(cbytes p, Py_ssize_t pos, Py_ssize_t n) noexcept:
+    """Index just past the first empty line, or -1 (see the pure twin)."""
+    cdef Py_ssize_t lf = _find_lf(p, pos, n)
+    while lf >= 0:
+        if lf + 1 < n and p[lf + 1] == 0x0A:
+            return lf + 2
+        if lf + 2 < n and p[lf + 1] == 0x0D and p[lf + 2] == 0x0A:
+            return lf + 3
+        lf = _find_lf(p, lf + 1, n)
+    return -1
+
+
+cdef inline Py_ssize_t _content_end(cbytes p, Py_ssize_t line_start, Py_ssize_t lf) noexcept:
+    if lf > line_start and p[lf - 1] == 0x0D:
+        return lf - 1
+    return lf
+
+
+# Request line parts, as offsets into the buffer.
+cdef struct ReqLine:
+    Py_ssize_t method_end
+    Py_ssize_t target_start
+    Py_ssize_t target_end
+    int version_num
+
+
+cdef int _parse_request_line(cbytes p, Py_ssize_t start, Py_ssize_t end,
+                             ReqLine *out) except -1:
+    """method SP target SP HTTP-version on p[start:end] (no line ending)."""
+    cdef Py_ssize_t i = start
+    cdef Py_ssize_t vlen
+    cdef cbytes v
+    while i < end and CLS[p[i]] & TCHAR:
+        i += 1
+    if i == start or i >= end or p[i] != 0x20:
+        raise _bad("malformed request line")
+    out.method_end = i
+    i += 1
+    out.target_start = i
+    while i < end and CLS[p[i]] & VCHAR_OBS:
+        i += 1
+    if i == out.target_start or i >= end or p[i] != 0x20:
+        raise _bad("malformed request line")
+    out.target_end = i
+    i += 1
+    v = p + i
+    vlen = end - i
+    if vlen == 8 and memcmp(v, b"HTTP/1.", 7) == 0 and (v[7] == 0x31 or v[7] == 0x30):
+        out.version_num = 11 if v[7] == 0x31 else 10
+        return 0
+    if (vlen == 8 and memcmp(v, b"HTTP/", 5) == 0 and 0x32 <= v[5] <= 0x39
+            and v[6] == 0x2E and 0x30 <= v[7] <= 0x39):
+        raise _bad("HTTP version not supported", 505)
+    raise _bad("malformed request line")
+
+
+cdef int _check_incomplete(cbytes p, Py_ssize_t pos, Py_ssize_t n, Py_ssize_t max_line,
+                           Py_ssize_t max_field_size, Py_ssize_t max_fields) except -1:
+    """Limits judged before the head is complete (see the pure twin)."""
+    cdef Py_ssize_t lf, end
+    cdef Py_ssize_t fields = 0
+    cdef ReqLine rl
+    lf = _find_lf(p, pos, n)
+    if lf < 0:
+        if n - pos > max_line + 1:
+            raise _bad("request line too long", 414)
+        return 0
+    end = _content_end(p, pos, lf)
+    if end - pos > max_line:
+        raise _bad("request line too long", 414)
+    _parse_request_line(p, pos, end, &rl)
+    pos = lf + 1
+    while True:
+        lf = _find_lf(p, pos, n)
+        if lf < 0:
+            if n - pos > max_field_size + 1:
+                raise _bad("header field too long")
+            return 0
+        if _content_end(p, pos, lf) - pos > max_field_size:
+            raise _bad("header field too long")
+        fields += 1
+        if fields > max_fields:
+            raise _bad("too many header fields")
+        pos = lf + 1
+
+
+cdef int _parse_field(cbytes p, Py_ssize_t start, Py_ssize_t end,
+                      Py_ssize_t *name_end, Py_ssize_t *value_start,
+                      Py_ssize_t *value_end) except -1:
+    """token ":" OWS value OWS on p[start:end]; sets the name and value bounds."""
+    cdef Py_ssize_t i = start
+    cdef Py_ssize_t vs, ve
+    while i < end and CLS[p[i]] & TCHAR:
+        i += 1
+    if i == start or i >= end or p[i] != 0x3A:
+        if start < end and CLS[p[start]] & WS:
+            raise _bad("obsolete line folding")
+        raise _bad("malformed header field")
+    name_end[0] = i
+    i += 1
+    # Every value byte is VCHAR, obs-text, SP or HT; then strip the OWS.
+    vs = i
+    while i < end:
+        if not (CLS[p[i]] & (VCHAR_OBS | WS)):
+            raise _bad("malformed header field")
+        i += 1
+    ve = end
+    while vs < ve and CLS[p[vs]] & WS:
+        vs += 1
+    while ve > vs and CLS[p[ve - 1]] & WS:
+        ve -= 1
+    value_start[0] = vs
+    value_end[0] = ve
+    return 0
+
+
+cdef int _connection_tokens(cbytes p, Py_ssize_t start, Py_ssize_t end) noexcept:
+    """Bit 1: "close" among the comma-separated tokens; bit 2: "keep-alive"."""
+    cdef int found = 0
+    cdef Py_ssize_t i = start
+    cdef Py_ssize_t s, e
+    while i <= end:
+        s = i
+        while i < end and p[i] != 0x2C:
+            i += 1
+        e = i
+        while s < e and CLS[p[s]] & WS:
+            s += 1
+        while e > s and CLS[p[e - 1]] & WS:
+            e -= 1
+        if _ieq(p + s, e - s, b"close", 5):
+            found |= 1
+        elif _ieq(p + s, e - s, b"keep-alive", 10):
+            found |= 2
+        i += 1
+    return found
+
+
+cdef _check_transfer_codings(list values):
+    """The chunked-only policy, on the Transfer-Encoding values (rare: Python)."""
+    cdef list codings = []
+    cdef str value, item
+    for value in values:
+        for item in value.split(","):
+            item = item.strip(" \t").lower()
+            if item:
+                codings.append(item)
+    if not codings:
+        raise _bad("empty Transfer-Encoding")
+    for item in codings:
+        if item not in KNOWN_CODINGS:
+            raise _bad("unknown transfer coding", 501)
+    if codings[-1] != "chunked" or codings.count("chunked") > 1:
+        raise _bad("chunked is not the final transfer coding")
+    if len(codings) > 1:
+        raise _bad("transfer coding not implemented", 501)
+
+
+# ---------------------------------------------------------------------------
+# parse_head
+
+def parse_head(buf, Py_ssize_t start=0, Py_ssize_t max_line=LIMIT_REQUEST_LINE,
+               Py_ssize_t max_field_size=LIMIT_REQUEST_FIELDSIZE,
+               Py_ssize_t max_fields=LIMIT_REQUEST_FIELDS):
+    """Parse the request head at ``buf[start:]``: ``(head, end)`` or ``(None, start)``."""
+    cdef cbytes p
+    cdef Py_ssize_t n
+    cdef const unsigned char[:] view
+    if type(buf) is bytes:
+        p = <cbytes>PyBytes_AS_STRING(buf)
+        n = PyBytes_GET_SIZE(buf)
+    elif type(buf) is bytearray:
+        p = <cbytes>PyByteArray_AS_STRING(buf)
+        n = PyByteArray_GET_SIZE(buf)
+    else:
+        view = buf
+        n = view.shape[0]
+        p = &view[0] if n > 0 else <cbytes>b""
+    return _parse_head(p, n, start, max_line, max_field_size, max_fields)
+
+
+cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_line,
+                       Py_ssize_t max_field_size, Py_ssize_t max_fields):
+    cdef Py_ssize_t pos, end, lf, line_end, nfields
+    cdef Py_ssize_t name_end, vs, ve, i
+    cdef ReqLine rl
+    cdef list headers
+    cdef str name, value
+    cdef int hosts = 0, n_cl = 0, conn = 0
+    cdef Py_ssize_t cl_start = 0, cl_end = 0
+    cdef list te_values = None
+    cdef bint expect_continue = False, keep_alive
+    cdef long long content_length = -1
+    cdef unsigned char c
+    cdef RequestHead head
+
+    if start < 0:
+        raise ValueError("start must not be negative")
+    pos = _skip_blank_lines(p, start, n) if start < n else -1
+    if pos < 0:
+        return None, start
+    end = _find_head_end(p, pos, n)
+    if end < 0:
+        _check_incomplete(p, pos, n, max_line, max_field_size, max_fields)
+        return None, start
+
+    # The request line.
+    lf = _find_lf(p, pos, end)
+    line_end = _content_end(p, pos, lf)
+    if line_end - pos > max_line:
+        raise _bad("request line too long", 414)
+    if memchr(p + pos, 0x0D, line_end - pos) != NULL:
+        raise _bad("bare CR in request line")
+    _parse_request_line(p, pos, line_end, &rl)
+
+    head = RequestHead.__new__(RequestHead)
+    if rl.method_end - pos == 3 and memcmp(p + pos, b"GET", 3) == 0:
+        head.method = S_GET
+    elif rl.method_end - pos == 4 and memcmp(p + pos, b"POST", 4) == 0:
+        head.method = S_POST
+    elif rl.method_end - pos == 4 and memcmp(p + pos, b"HEAD", 4) == 0:
+        head.method = S_HEAD
+    else:
+        head.method = _latin1(p + pos, rl.method_end - pos)
+    head.target = _latin1(p + rl.target_start, rl.target_end - rl.target_start)
+    head.version = S_HTTP11 if rl.version_num == 11 else S_HTTP10
+    head.version_num = rl.version_num
+    head.request_line = _latin1(p + pos, line_end - pos)
+
+    # The field lines, up to the empty line.
+    headers = []
+    nfields = 0
+    pos = lf + 1
+    while True:
+        lf = _find_lf(p, pos, end)
+        line_end = _content_end(p, pos, lf)
+        if line_end == pos:
+            break                                   # the empty line
+        if line_end - pos > max_field_size:
+            raise _bad("header field too long")
+        if nfields >= max_fields:
+            raise _bad("too many header fields")
+        nfields += 1
+        if memchr(p + pos, 0x0D, line_end - pos) != NULL:
+            raise _bad("bare CR in header field")
+        _parse_field(p, pos, line_end, &name_end, &vs, &ve)
+        name = _latin1(p + pos, name_end - pos)
+        value = _latin1(p + vs, ve - vs)
+        headers.append((name, value))
+        # The fields that decide framing and connection handling.
+        c = p[pos] | 0x20
+        if c == 0x63:                                # c
+            if _ieq(p + pos, name_end - pos, b"content-length", 14):
+                n_cl += 1
+                cl_start = vs
+                cl_end = ve
+            elif _ieq(p + pos, name_end - pos, b"connection", 10):
+                conn |= _connection_tokens(p, vs, ve)
+        elif c == 0x68:                              # h
+            if _ieq(p + pos, name_end - pos, b"host", 4):
+                hosts += 1
+        elif c == 0x74:                              # t
+            if _ieq(p + pos, name_end - pos, b"transfer-encoding", 17):
+                if te_values is None:
+                    te_values = []
+                te_values.append(value)
+        elif c == 0x65:                              # e
+            if _ieq(p + pos, name_end - pos, b"expect", 6):
+                if _ieq(p + vs, ve - vs, b"100-continue", 12):
+                    expect_continue = True
+        pos = lf + 1
+
+    # The head as a whole.
+    if hosts > 1:
+        raise _bad("more than one Host header")
+    if hosts == 0 and rl.version_num == 11:
+        raise _bad("HTTP/1.1 request without Host")
+
+    if n_cl:
+        if n_cl > 1:
+            raise _bad("more than one Content-Length")
+        if cl_start == cl_end:
+            raise _bad("invalid Content-Length")
+        for i in range(cl_start, cl_end):
+            if not (0x30 <= p[i] <= 0x39):
+                raise _bad("invalid Content-Length")
+        content_length = 0
+        for i in range(cl_start, cl_end):
+            # Below 10**17, * 10 + 9 stays below 10**18: no overflow in int64.
+            if content_length >= 100000000000000000:
+                raise _bad("Content-Length too large", 413)
+            content_length = content_length * 10 + (p[i] - 0x30)
+
+    if te_values is not None:
+        if n_cl:
+            raise _bad("Content-Length with Transfer-Encoding")
+        if rl.version_num == 10:
+            raise _bad("Transfer-Encoding in an HTTP/1.0 request")
+        _check_transfer_codings(te_values)
+        head.chunked = True
+
+    if rl.version_num == 11:
+        keep_alive = not (conn & 1)
+    else:
+        keep_alive = (conn & 2) and not (conn & 1)
+        expect_continue = False
+
+    head.headers = headers
+    head.content_length = content_length
+    head.keep_alive = keep_alive
+    head.expect_continue = expect_continue
+    return head, end
+
+
+# ---------------------------------------------------------------------------
+# chunked bodies
+
+cdef enum:
+    ST_SIZE, ST_DATA, ST_DATA_END, ST_TRAILER, ST_DONE
+
+
+cdef class ChunkedReader:
+    """Incremental decoder of a chunked request body (see the pure twin)."""
+
+    cdef public Py_ssize_t max_chunk_ext
+    cdef public Py_ssize_t max_trailers_size
+    cdef public bint done
+    cdef public object unused
+    cdef public object trailers
+    cdef bytearray _buf
+    cdef int _state
+    cdef unsigned long long _remaining
+    cdef Py_ssize_t _trailer_bytes
+
+    def __init__(self, max_chunk_ext=4096, max_trailers_size=8190):
+        self.max_chunk_ext = max_chunk_ext
+        self.max_trailers_size = max_trailers_size
+        self.done = False
+        self.unused = b""
+        self.trailers = []
+        self._buf = bytearray()
+        self._state = ST_SIZE
+        self._remaining = 0
+        self._trailer_bytes = 0
+
+    def feed(self, data):
+        cdef bytearray buf
+        cdef list out
+        cdef cbytes p
+        cdef Py_ssize_t pos, n, nxt
+        cdef unsigned long long take
+        if self._state == ST_DONE:
+            self.unused += bytes(data)
+            return b""
+        buf = self._buf
+        buf += data
+        out = []
+        pos = 0
+        n = PyByteArray_GET_SIZE(buf)
+        # p stays valid: buf is not resized until the del below.
+        p = <cbytes>PyByteArray_AS_STRING(buf)
+        while pos < n:
+            if self._state == ST_DATA:
+                take = <unsigned long long>(n - pos)
+                if self._remaining < take:
+                    take = self._remaining
+                out.append(PyBytes_FromStringAndSize(<const char *>p + pos, <Py_ssize_t>take))
+                pos += <Py_ssize_t>take
+                self._remaining -= take
+                if self._remaining == 0:
+                    self._state = ST_DATA_END
+            elif self._state == ST_DATA_END:
+                if p[pos] != 0x0D or (n - pos >= 2 and p[pos + 1] != 0x0A):
+                    raise _bad("missing CRLF after chunk data")
+                if n - pos < 2:
+                    break
+                pos += 2
+                self._state = ST_SIZE
+            elif self._state == ST_SIZE:
+                nxt = self._size_line(p, pos, n)
+                if nxt < 0:
+                    break
+                pos = nxt
+            elif self._state == ST_TRAILER:
+                nxt = self._trailer_line(p, pos, n)
+                if nxt < 0:
+                    break
+                pos = nxt
+            else:
+                self.unused = PyBytes_FromStringAndSize(<const char *>p + pos, n - pos)
+                pos = n
+        del buf[:pos]
+        if not out:
+            return b""
+        if len(out) == 1:
+            return out[0]
+        return b"".join(out)
+
+    cdef Py_ssize_t _size_line(self, cbytes p, Py_ssize_t pos, Py_ssize_t n) except -2:
+        cdef Py_ssize_t lf = _find_lf(p, pos, n)
+        cdef Py_ssize_t line_end = n if lf < 0 else lf
+        cdef Py_ssize_t digits_end = pos
+        cdef Py_ssize_t i
+        cdef unsigned long long size = 0
+        cdef unsigned char c
+        while digits_end < line_end and CLS[p[digits_end]] & HEX:
+            digits_end += 1
+        if digits_end - pos > MAX_CHUNK_SIZE_DIGITS:
+            raise _bad("chunk size too long")
+        if lf < 0:
+            if line_end - digits_end > self.max_chunk_ext + 1:
+                raise _bad("chunk extension too long")
+            return -1
+        if lf == pos or p[lf - 1] != 0x0D:
+            raise _bad("chunk size line not ended by CRLF")
+        if digits_end == pos:
+            raise _bad("invalid chunk size")
+        if digits_end < lf - 1:
+            # ";" then extension bytes without controls (HT allowed).
+            if lf - 1 - digits_end > self.max_chunk_ext:
+                raise _bad("chunk extension too long")
+            if p[digits_end] != 0x3B:
+                raise _bad("invalid chunk extension")
+            for i in range(digits_end + 1, lf - 1):
+                if not (CLS[p[i]] & (VCHAR_OBS | WS)):
+                    raise _bad("invalid chunk extension")
+        for i in range(pos, digits_end):
+            c = p[i]
+            if c <= 0x39:
+                c -= 0x30
+            else:
+                c = (c | 0x20) - 0x61 + 10
+            size = (size << 4) | c          # at most 16 digits: fits 64 bits
+        if size == 0:
+            self._state = ST_TRAILER
+        else:
+            self._state = ST_DATA
+            self._remaining = size
+        return lf + 1
+
+    cdef Py_ssize_t _trailer_line(self, cbytes p, Py_ssize_t pos, Py_ssize_t n) except -2:
+        cdef Py_ssize_t lf = _find_lf(p, pos, n)
+        cdef Py_ssize_t name_end, vs, ve
+        if lf < 0:
+            if self._trailer_bytes + (n - pos) > self.max_trailers_size + 2:
+                raise _bad("trailer section too large")
+            return -1
+        if lf == pos or p[lf - 1] != 0x0D:
+            raise _bad("trailer line not ended by CRLF")
+        if lf - 1 == pos:
+            self._state = ST_DONE
+            self.done = True
+            return lf + 1
+        self._trailer_bytes += lf - 1 - pos + 2
+        if self._trailer_bytes > self.max_trailers_size:
+            raise _bad("trailer section too large")
+        if memchr(p + pos, 0x0D, lf - 1 - pos) != NULL:
+            raise _bad("bare CR in trailer")
+        _parse_field(p, pos, lf - 1, &name_end, &vs, &ve)
+        self.trailers.append((_latin1(p + pos, name_end - pos), _latin1(p + vs, ve - vs)))
+        return lf + 1

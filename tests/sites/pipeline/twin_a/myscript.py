@@ -1,0 +1,6 @@
+from mod_python import apache
+
+def handler(req):
+    req.content_type = "text/plain"
+    req.write("I am twin A")
+    return apache.OK

@@ -1,0 +1,129 @@
+"""Config files: what is accepted, and errors that name file and line."""
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+
+from fastdispatch.config.parser import parse_config
+from fastdispatch.dispatch import Dispatcher
+from fastdispatch.errors import ConfigError
+from fastdispatch.testing import Client
+from serverproc import ROOT
+
+
+def write(tmp_path, text, name="site.conf"):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+def test_tutorial_config_parses():
+    cfg = parse_config(os.path.join(ROOT, "examples/tutorial/site.conf"))
+    assert cfg.server.listen == [("127.0.0.1", 8080)]
+    assert cfg.document_root.endswith("examples/tutorial/htdocs")
+    kinds = [(s.kind, os.path.basename(s.pattern)) for s in cfg.sections]
+    assert ("directory", "secure") in kinds
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("Listen 8080\nFrobnicate on\n", 2, "Invalid command 'Frobnicate'"),
+    ("<Directory /tmp>\nPythonHandler x\n", 1, "not closed"),
+    ("</Directory>\n", 1, "without matching"),
+    ("<Directory /tmp>\n</Location>\n", 2, "does not close"),
+    ("\n\nPythonDebug Maybe\n", 3, "must be On or Off"),
+    ("Timeout abc\n", 1, "not a number"),
+    ("Listen 127.0.0.1:99999\n", 1, "bad port"),
+    ("<Bogus x>\n</Bogus>\n", 1, "unknown section"),
+    ("AuthName \"unterminated\n", 1, "unterminated"),
+    ("<Location /x>\nPythonTransHandler t\n</Location>\n", 2, "not allowed"),
+    ("DocumentRoot /no/such/dir/anywhere\n", 1, "DocumentRoot"),
+    ("<DirectoryMatch \"(\">\n</DirectoryMatch>\n", 1, "bad regular expression"),
+    ("PythonHandler\n", 1, "takes at least 1 argument"),
+    ("Include nowhere.conf\n", 1, "not found"),
+    ("PythonPath \"sys.path+\"\n", 1, "PythonPath"),
+])
+def test_bad_lines_name_file_and_line(tmp_path, text, line, words):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        parse_config(path)
+    err = info.value
+    assert err.filename == path
+    assert err.lineno == line
+    assert words in str(err)
+    assert str(err).startswith("%s:%d: " % (path, line))
+
+
+def test_error_in_included_file_names_that_file(tmp_path):
+    inc = write(tmp_path, "# comment\nNotADirective 1\n", "extra.conf")
+    main = write(tmp_path, "Include extra.conf\n")
+    with pytest.raises(ConfigError) as info:
+        parse_config(main)
+    assert info.value.filename == inc and info.value.lineno == 2
+
+
+def test_apache_only_directives_warn_once(tmp_path, caplog):
+    path = write(tmp_path, "LoadModule python_module /usr/lib/x.so\n"
+                           "LoadModule other /usr/lib/y.so\nUser www-data\n"
+                           "<Directory .>\nOptions Indexes\nAllowOverride None\n</Directory>\n")
+    with caplog.at_level(logging.WARNING, logger="fastdispatch.error"):
+        parse_config(path)
+    msgs = [r.getMessage() for r in caplog.records]
+    assert sum("LoadModule" in m for m in msgs) == 1
+    assert any("User" in m for m in msgs)
+    assert any("Options" in m for m in msgs)
+
+
+def test_continuation_quotes_and_relative_paths(tmp_path):
+    (tmp_path / "www").mkdir()
+    path = write(tmp_path, 'DocumentRoot www\nAuthName "Two words" \\\n\n'
+                           '<Directory www>\n  AddHandler mod_python \\\n    .py .pyx\n</Directory>\n')
+    cfg = parse_config(path)
+    assert cfg.document_root == str(tmp_path / "www")
+    sec = cfg.sections[0]
+    assert sec.pattern == str(tmp_path / "www")
+    assert sec.directives[0].args == ["mod_python", ".py", ".pyx"]
+    assert cfg.global_section.directives[0].args == ["Two words"]
+
+
+def test_server_limits_and_timeouts(tmp_path):
+    cfg = parse_config(write(tmp_path, "Timeout 30\nKeepAliveTimeout 2\nLimitRequestLine 100\n"
+                                       "LimitRequestFieldSize 200\nLimitRequestFields 10\n"
+                                       "MaxKeepAliveRequests 7\nListen 127.0.0.1:0\n"))
+    s = cfg.server
+    assert (s.timeout, s.keep_alive_timeout, s.limit_request_line, s.limit_request_fieldsize,
+            s.limit_request_fields, s.max_keep_alive_requests) == (30, 2, 100, 200, 10, 7)
+
+
+def test_cli_check_reports_file_and_line(tmp_path):
+    path = write(tmp_path, "Listen 1\n\nWhatever x\n")
+    p = subprocess.run([sys.executable, "-m", "fastdispatch", "check", path],
+                       capture_output=True, text=True)
+    assert p.returncode == 1
+    assert "%s:3:" % path in p.stderr
+
+
+def test_serve_refuses_bad_config_with_file_and_line(tmp_path):
+    path = write(tmp_path, "Listen 127.0.0.1:0\n<Directory .>\nPythonHandlr x\n</Directory>\n")
+    p = subprocess.run([sys.executable, "-m", "fastdispatch", "serve", "--config", path],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1
+    assert "%s:3:" % path in p.stderr and "PythonHandlr" in p.stderr
+
+
+def test_directory_merge_order_and_handler_replacement(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "h1.py").write_text(
+        "def handler(req):\n    req.write('outer ' + req.get_options().get('o', '-'))\n    return 0\n")
+    (tmp_path / "a" / "b" / "h2.py").write_text(
+        "def handler(req):\n    req.write('inner ' + req.get_options().get('o', '-'))\n    return 0\n")
+    path = write(tmp_path, "DocumentRoot .\n"
+                           "<Directory a>\nSetHandler mod_python\nPythonHandler h1\n"
+                           "PythonOption o outer\n</Directory>\n"
+                           "<Directory a/b>\nPythonHandler h2\nPythonOption o inner\n</Directory>\n"
+                           "<Location /a/b/loc>\nPythonOption o location\n</Location>\n")
+    c = Client(Dispatcher.from_config(path))
+    assert c.get("/a/x").body == b"outer outer"
+    assert c.get("/a/b/x").body == b"inner inner"
+    assert c.get("/a/b/loc").body == b"inner location"

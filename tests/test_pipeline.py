@@ -1,0 +1,254 @@
+"""The phase pipeline end to end: each phase, each return code, stacked
+handlers, exceptions, DONE, SERVER_RETURN, loading rules, concurrency —
+against a real server process over sockets."""
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+from serverproc import Conn, ServerProcess, basic, copy_site, request
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pipeline")
+    record = d / "record.log"
+    conf = copy_site("pipeline", d, {"RECORD_FILE": record})
+    return d, conf, record
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    _, conf, _ = site
+    srv = ServerProcess(["serve", "--config", str(conf), "--port", "0", "--workers", "2"])
+    yield srv
+    srv.stop()
+
+
+def get(server, path, **kw):
+    return request(server.port, "GET", path, **kw)
+
+
+def test_every_phase_runs_in_order(server, site):
+    r = get(server, "/phases/anything")
+    assert r.status == 200
+    assert r.header_all("X-Phase") == ["init", "headerparser", "access", "type", "fixup"]
+    assert r.body == b"init,headerparser,access,type,fixup"
+    record = site[2]
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        lines = record.read_text().splitlines() if record.exists() else []
+        if "cleanup /phases/anything" in lines:
+            break
+        time.sleep(0.05)
+    assert lines[-2:] == ["log /phases/anything", "cleanup /phases/anything"]
+
+
+def test_stacked_handlers_several_per_line_and_several_lines(server):
+    r = get(server, "/stack/x")
+    assert r.status == 200
+    assert r.body == b"first;declines;second;third;"
+
+
+@pytest.mark.parametrize("phase", ["headerparser", "access", "fixup", "handler"])
+@pytest.mark.parametrize("code", [403, 404, 500, 401])
+def test_http_code_from_a_phase_gives_server_error_page(server, phase, code):
+    r = get(server, "/rc/x?phase=%s&rc=%d" % (phase, code))
+    assert r.status == code
+    assert b"<!DOCTYPE HTML PUBLIC" in r.body
+    assert b"ran;" not in r.body
+
+
+@pytest.mark.parametrize("phase", ["headerparser", "access", "fixup"])
+def test_done_from_a_non_response_phase_ends_the_request(server, phase):
+    r = get(server, "/rc/x?phase=%s&rc=-2" % phase)
+    assert r.status == 200
+    assert r.body == ("%s ran;" % phase).encode()
+
+
+@pytest.mark.parametrize("phase", ["headerparser", "access", "fixup"])
+def test_ok_and_declined_continue(server, phase):
+    for rc in (0, -1):
+        r = get(server, "/rc/x?phase=%s&rc=%d" % (phase, rc))
+        assert r.status == 200
+        assert r.body == ("%s ran;response;" % phase).encode()
+
+
+def test_type_phase_ok_stops_the_phase_and_continues(server):
+    r = get(server, "/rc/x?phase=type&rc=0")
+    assert r.status == 200
+    assert r.body == b"type ran;response;"
+
+
+def test_handler_status_set_and_ok_is_handlers_page(server):
+    r = get(server, "/rc/x?phase=handler&rc=0&status=404")
+    assert r.status == 404
+    assert r.body == b"handler ran;"
+
+
+def test_handler_declined_falls_back_to_static(server):
+    r = get(server, "/rc/missing.txt?phase=handler&rc=-1")
+    assert r.status == 404  # default handler: no such file
+
+
+def test_done_from_fixup_skips_response_handler(server):
+    r = get(server, "/done/x")
+    assert r.status == 200
+    assert r.body == b"ended early by the fixup handler"
+
+
+def test_server_return_exception(server):
+    r = get(server, "/serverreturn/x")
+    assert r.status == 403
+    assert b"<title>403 Forbidden</title>" in r.body
+
+
+def test_handler_returning_none_is_500(server):
+    r = get(server, "/serverreturn/none.py")
+    assert r.status == 500
+
+
+def test_exception_with_debug_on_shows_traceback(server):
+    r = get(server, "/crash_on/x")
+    assert r.status == 500
+    assert r.body.startswith(b'\n<pre>\nMod_python error: "PythonHandler crash"\n\n')
+    assert r.header("Content-Type") == "text/html"
+    assert r.header("Connection") == "close"
+    assert b"ValueError: boom in the handler" in r.body
+    assert b"Traceback (most recent call last)" in r.body
+    assert server.wait_for_log(r"ValueError: boom in the handler")
+
+
+def test_exception_with_debug_off_hides_traceback_but_logs_it(server):
+    r = get(server, "/crash_off/x")
+    assert r.status == 500
+    assert b"boom" not in r.body and b"Traceback" not in r.body
+    assert b"<title>500 Internal Server Error</title>" in r.body
+    assert server.wait_for_log(r"crash_off/x")
+
+
+def test_worker_keeps_serving_after_crashes(server):
+    for _ in range(5):
+        assert get(server, "/crash_off/x").status == 500
+    assert get(server, "/hello/a.py").body == b"Hello World!"
+
+
+def test_ext_restriction(server):
+    assert get(server, "/ext/a.ext").body == b"ext handler for a.ext"
+    assert get(server, "/ext/b.other").body == b"ext handler for b.other"
+    r = get(server, "/ext/page.html")
+    assert r.status == 200 and r.body == b"<html>static in ext</html>\n"
+
+
+def test_class_instantiated_with_req(server):
+    assert get(server, "/classh/x").body == b"instance made with req for /classh/x"
+    assert get(server, "/classh/callme").body == b"called instance made with req for /classh/callme"
+
+
+def test_two_directories_with_same_module_name_stay_apart(server):
+    for _ in range(3):
+        assert get(server, "/twin_a/x").body == b"I am twin A"
+        assert get(server, "/twin_b/x").body == b"I am twin B"
+
+
+def test_request_attributes(server):
+    r = get(server, "/echo/some/path?a=1&b=two", headers=[("X-Test", "1")])
+    info = json.loads(r.body)
+    assert info["uri"] == "/echo/some/path"
+    assert info["args"] == "a=1&b=two"
+    assert info["unparsed_uri"] == "/echo/some/path?a=1&b=two"
+    assert info["the_request"] == "GET /echo/some/path?a=1&b=two HTTP/1.1"
+    assert info["filename"].endswith("/echo/some")
+    assert info["path_info"] == "/path"
+    assert info["protocol"] == "HTTP/1.1"
+    assert info["remote_ip"] == "127.0.0.1"
+    assert info["options"] == {"record": info["options"]["record"], "color": "blue"}
+    assert r.header("X-Echo") == "yes"
+
+
+def test_request_body_content_length_and_chunked(server):
+    r = request(server.port, "POST", "/echo/x", body=b"hello body",
+                headers=[("Content-Type", "text/plain")])
+    assert json.loads(r.body)["body"] == "hello body"
+    with Conn(server.port) as c:
+        c.send(b"POST /echo/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+        assert json.loads(c.read_response().body)["body"] == "hello world"
+
+
+def test_expect_100_continue(server):
+    with Conn(server.port) as c:
+        c.send(b"POST /echo/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n"
+               b"Expect: 100-continue\r\n\r\n")
+        interim = c.read_response()
+        assert interim.status == 100
+        c.send(b"data")
+        r = c.read_response()
+        assert json.loads(r.body)["body"] == "data"
+
+
+def test_streamed_write_is_chunked(server):
+    r = get(server, "/echo/stream")
+    assert r.header("Transfer-Encoding") == "chunked"
+    assert r.body == b"".join(b"part %d\n" % i for i in range(5))
+
+
+def test_location_handler_without_filesystem(server):
+    r = get(server, "/virtual/a/b")
+    assert r.status == 200
+    assert r.body == b"location handler: uri=/virtual/a/b path_info=''"
+
+
+def test_authz_phase(server):
+    assert get(server, "/authz/x").status == 401
+    assert get(server, "/authz/x", headers=[basic("bob", "secret")]).status == 403
+    r = get(server, "/authz/x", headers=[basic("admin", "secret")])
+    assert r.status == 200 and r.body == b"welcome admin"
+
+
+def test_keep_alive_and_pipelining(server):
+    with Conn(server.port) as c:
+        c.send(b"GET /hello/1.py HTTP/1.1\r\nHost: a\r\n\r\n"
+               b"GET /echo/x?n=2 HTTP/1.1\r\nHost: a\r\n\r\n"
+               b"GET /hello/3.py HTTP/1.1\r\nHost: a\r\n\r\n")
+        r1, r2, r3 = c.read_response(), c.read_response(), c.read_response()
+        assert r1.body == b"Hello World!"
+        assert json.loads(r2.body)["args"] == "n=2"
+        assert r3.body == b"Hello World!"
+        assert c.request("GET", "/hello/4.py").body == b"Hello World!"
+
+
+def test_blocking_handler_does_not_stall_other_connections(server):
+    result = {}
+
+    def slow():
+        result["slow"] = get(server, "/sleep/x").body
+
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(0.3)
+    start = time.monotonic()
+    # several quick requests on other connections while the sleeper sleeps
+    for _ in range(3):
+        assert get(server, "/hello/x.py").body == b"Hello World!"
+    elapsed = time.monotonic() - start
+    t.join(10)
+    assert result["slow"] == b"slept"
+    assert elapsed < 1.5, "quick requests waited for the sleeping handler"
+
+
+def test_bad_request_gets_400_and_close(server):
+    with Conn(server.port) as c:
+        c.send(b"GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n")
+        r = c.read_response()
+        assert r.status == 400
+        assert c.is_closed()
+
+
+def test_path_escape_attempts_stay_in_root(server):
+    for path in ("/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/hello/../../../etc/passwd"):
+        r = get(server, path)
+        assert r.status in (400, 403, 404)
+        assert b"root:" not in r.body

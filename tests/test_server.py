@@ -1,0 +1,715 @@
+"""The builtin server (fastdispatch.server), over real sockets on 127.0.0.1.
+
+A small fake app stands in for the dispatcher: it echoes the method, target
+and body, sleeps on ``/sleep``, and leaves the body unread on ``/nobody``.
+Protocol tests run in-process (``Server``) in each serving mode; the
+pre-fork tests run ``serve()`` in a subprocess. Every wait is bounded, and no
+test asserts a duration: "the second connection is answered while the first
+still sleeps" is checked by order, with generous limits.
+"""
+import json
+import logging
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from fastdispatch.config.model import ServerConfig
+from fastdispatch.server import Server, setup_logging
+from fastdispatch.server._logs import ACCESS_LOGGER, ERROR_LOGGER, ApacheErrorFormatter
+from fastdispatch.transport import Outcome
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+LIMIT = 10.0        # seconds: the bound on any wait in these tests
+
+
+class EchoApp:
+    """``handle``/``error_response`` as the dispatcher has them, minimal."""
+
+    def handle(self, head, body, conn, send):
+        path = head.target.split("?")[0]
+        if path == "/sleep":
+            time.sleep(2)
+        if path == "/pid":
+            payload = str(os.getpid()).encode()
+        elif path == "/nobody":
+            payload = b"not read\n"
+        elif path == "/lines":
+            lines = []
+            while True:
+                line = body.readline()
+                if not line:
+                    break
+                lines.append(line)
+            payload = json.dumps([x.decode() for x in lines]).encode()
+        else:
+            payload = ("%s %s\n" % (head.method, head.target)).encode() + body.read()
+        extra = b"X-Keepalives: %d\r\n" % getattr(conn, "keepalives", -1)
+        if not head.keep_alive:
+            extra += b"Connection: close\r\n"
+        send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n%s"
+             % (len(payload), extra, payload))
+        return Outcome(200, len(payload), head.keep_alive, None)
+
+    def error_response(self, status, head):
+        body = b"error %d\n" % status
+        return (b"HTTP/1.1 %d Error\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+                % (status, len(body)) + body)
+
+
+# ---------------------------------------------------------------------------
+# a tiny client
+
+class Client:
+    def __init__(self, port, timeout=LIMIT):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("connection closed")
+        self.buf += data
+
+    def read_until(self, marker):
+        while marker not in self.buf:
+            self._fill()
+        i = self.buf.index(marker) + len(marker)
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
+    def read_response(self):
+        """(status, headers dict lower-cased, body) of one response."""
+        head = self.read_until(b"\r\n\r\n").decode("latin-1")
+        lines = head.split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            if line:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+        n = int(headers.get("content-length", 0))
+        while len(self.buf) < n:
+            self._fill()
+        body, self.buf = self.buf[:n], self.buf[n:]
+        return status, headers, body
+
+    def closed(self):
+        """True when the server closed the connection (EOF or reset)."""
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    return True
+                self.buf += data
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+    def readable_now(self):
+        return bool(self.buf) or bool(select.select([self.sock], [], [], 0)[0])
+
+    def close(self):
+        self.sock.close()
+
+
+def get(path, host=b"x"):
+    return b"GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path.encode(), host)
+
+
+MODES = {
+    "threads-epoll": dict(poller="epoll"),
+    "threads-selector": dict(poller="selector"),
+    "inline": dict(inline=True),
+}
+
+
+def _server(cfg=None, **kw):
+    cfg = cfg or ServerConfig()
+    return Server(EchoApp(), cfg, host="127.0.0.1", port=0, grace=5.0, **kw).start()
+
+
+@pytest.fixture(params=sorted(MODES))
+def mode(request):
+    if request.param == "threads-epoll" and not hasattr(select, "epoll"):
+        pytest.skip("no epoll here")
+    return MODES[request.param]
+
+
+@pytest.fixture
+def make_server(mode):
+    servers = []
+
+    def make(cfg=None, **kw):
+        srv = _server(cfg, **dict(mode, **kw))
+        servers.append(srv)
+        return srv
+
+    yield make
+    for srv in servers:
+        srv.stop(timeout=LIMIT)
+
+
+@pytest.fixture
+def client_factory():
+    clients = []
+
+    def make(port):
+        c = Client(port)
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        c.close()
+
+
+# ---------------------------------------------------------------------------
+# HTTP/1.x framing, in every mode
+
+def test_keep_alive_serves_several_requests(make_server, client_factory):
+    srv = make_server()
+    c = client_factory(srv.port)
+    for i in range(3):
+        c.send(get("/k%d" % i))
+        status, headers, body = c.read_response()
+        assert status == 200
+        assert body == b"GET /k%d\n" % i
+        assert headers["x-keepalives"] == str(i)      # requests before this one
+
+
+def test_pipelined_requests_answered_in_order(make_server, client_factory):
+    srv = make_server()
+    c = client_factory(srv.port)
+    reqs = b"".join(get("/p%d" % i) for i in range(20))
+    reqs += b"POST /post HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" + get("/last")
+    c.send(reqs)
+    for i in range(20):
+        assert c.read_response()[2] == b"GET /p%d\n" % i
+    assert c.read_response()[2] == b"POST /post\nabc"
+    assert c.read_response()[2] == b"GET /last\n"
+
+
+def test_request_head_in_pieces(make_server, client_factory):
+    srv = make_server()
+    c = client_factory(srv.port)
+    for piece in (b"GET /sl", b"ow HTTP/1.1\r\nHo", b"st: x\r\n", b"\r\n"):
+        c.send(piece)
+        time.sleep(0.05)
+    assert c.read_response()[2] == b"GET /slow\n"
+
+
+def test_http10_closes_unless_keep_alive(make_server, client_factory):
+    srv = make_server()
+    c = client_factory(srv.port)
+    c.send(b"GET /one HTTP/1.0\r\n\r\n")
+    assert c.read_response()[2] == b"GET /one\n"
+    assert c.closed()
+    c2 = client_factory(srv.port)
+    c2.send(b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    assert c2.read_response()[2] == b"GET /a\n"
+    c2.send(b"GET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    assert c2.read_response()[2] == b"GET /b\n"
+
+
+def test_connection_close_request(make_server, client_factory):
+    srv = make_server()
+    c = client_factory(srv.port)
+    c.send(b"GET /bye HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    status, headers, body = c.read_response()
+    assert body == b"GET /bye\n" and headers["connection"] == "close"
+    assert c.closed()
+
+
+def test_chunked_body(make_server, client_factory):
+    srv = make_server()
+    c = client_factory(srv.port)
+    c.send(b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel")
+    time.sleep(0.05)
+    c.send(b"lo\r\n6;ext=1\r\n world\r\n0\r\nTrailer: t\r\n\r\n" + get("/after"))
+    assert c.read_response()[2] == b"POST /c\nhello world"
+    assert c.read_response()[2] == b"GET /after\n"
+
+
+def test_body_arriving_later_and_readline(make_server, client_factory):
+    srv = make_server()
+    c = client_factory(srv.port)
+    body = b"line one\nline two\nlast"
+    c.send(b"POST /lines HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body))
+    time.sleep(0.05)
+    c.send(body[:12])
+    time.sleep(0.05)
+    c.send(body[12:] + get("/next"))
+    assert json.loads(c.read_response()[2]) == ["line one\n", "line two\n", "last"]
+    assert c.read_response()[2] == b"GET /next\n"
+
+
+def test_unread_body_is_drained(make_server, client_factory):
+    srv = make_server()
+    c = client_factory(srv.port)
+    c.send(b"POST /nobody HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234")
+    assert c.read_response()[2] == b"not read\n"
+    c.send(b"56789" + get("/again"))
+    assert c.read_response()[2] == b"GET /again\n"
+    c.send(b"POST /nobody HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"3\r\nabc\r\n0\r\n\r\n" + get("/again2"))
+    assert c.read_response()[2] == b"not read\n"
+    assert c.read_response()[2] == b"GET /again2\n"
+
+
+def test_expect_100_continue(make_server, client_factory):
+    srv = make_server()
+    c = client_factory(srv.port)
+    c.send(b"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+    assert c.read_until(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+    c.send(b"hello")
+    assert c.read_response()[2] == b"POST /e\nhello"
+    # body sent along with the head: no 100 Continue
+    c.send(b"POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue"
+           b"\r\n\r\nhi")
+    status, _, body = c.read_response()
+    assert (status, body) == (200, b"POST /f\nhi")
+
+
+def test_expect_100_continue_not_read_closes(make_server, client_factory):
+    srv = make_server()
+    c = client_factory(srv.port)
+    c.send(b"POST /nobody HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+           b"Expect: 100-continue\r\n\r\n")
+    status, _, body = c.read_response()
+    assert (status, body) == (200, b"not read\n")
+    assert not c.buf.startswith(b"HTTP/1.1 100")
+    assert c.closed()
+
+
+def test_limit_request_body_413(make_server, client_factory):
+    srv = make_server(ServerConfig(limit_request_body=10))
+    c = client_factory(srv.port)
+    c.send(b"POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + b"x" * 100)
+    status, _, body = c.read_response()
+    assert (status, body) == (413, b"error 413\n")
+    assert c.closed()
+    c = client_factory(srv.port)
+    c.send(b"POST /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n")
+    assert c.read_response()[0] == 413
+    assert c.closed()
+    # within the limit: fine
+    c = client_factory(srv.port)
+    c.send(b"POST /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789")
+    assert c.read_response()[2] == b"POST /ok\n0123456789"
+
+
+def test_413_before_100_continue(make_server, client_factory):
+    srv = make_server(ServerConfig(limit_request_body=10))
+    c = client_factory(srv.port)
+    c.send(b"POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+           b"Expect: 100-continue\r\n\r\n")
+    assert c.read_response()[0] == 413          # no 100 Continue before it
+
+
+@pytest.mark.parametrize("request_bytes, status", [
+    (b"GARBAGE\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\n\r\n", 400),                       # no Host
+    (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n", 414),        # head not even complete
+    (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+])
+def test_bad_request_error_response_and_close(make_server, client_factory,
+                                              request_bytes, status):
+    srv = make_server()
+    c = client_factory(srv.port)
+    c.send(get("/fine") + request_bytes)
+    assert c.read_response()[2] == b"GET /fine\n"
+    got, _, body = c.read_response()
+    assert (got, body) == (status, b"error %d\n" % status)
+    assert c.closed()
+
+
+def test_bad_chunked_framing_closes(make_server, client_factory):
+    srv = make_server()
+    c = client_factory(srv.port)
+    c.send(b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+    assert c.read_response()[0] == 400
+    assert c.closed()
+
+
+def test_max_keep_alive_requests(make_server, client_factory):
+    srv = make_server(ServerConfig(max_keep_alive_requests=3))
+    c = client_factory(srv.port)
+    for i in range(3):
+        c.send(get("/m%d" % i))
+        status, headers, body = c.read_response()
+        assert body == b"GET /m%d\n" % i
+    assert headers.get("connection") == "close"
+    assert c.closed()
+
+
+def test_keep_alive_off(make_server, client_factory):
+    srv = make_server(ServerConfig(keep_alive=False))
+    c = client_factory(srv.port)
+    c.send(get("/x"))
+    assert c.read_response()[1].get("connection") == "close"
+    assert c.closed()
+
+
+def test_keep_alive_timeout_closes_idle_connection(make_server, client_factory):
+    srv = make_server(ServerConfig(keep_alive_timeout=0.3))
+    c = client_factory(srv.port)
+    c.send(get("/idle"))
+    assert c.read_response()[0] == 200
+    assert c.closed()                # within the client's LIMIT timeout
+    assert srv.worker.connections == 0 or _eventually(lambda: srv.worker.connections == 0)
+
+
+def test_incomplete_head_times_out_with_408(make_server, client_factory):
+    srv = make_server(ServerConfig(timeout=0.3))
+    c = client_factory(srv.port)
+    c.send(b"GET /never HTTP/1.1\r\nHost: x\r\n")
+    status, _, body = c.read_response()
+    assert (status, body) == (408, b"error 408\n")
+    assert c.closed()
+
+
+def test_idle_connections_cost_no_thread(make_server, client_factory, mode):
+    if mode.get("inline"):
+        pytest.skip("inline mode has no serving threads")
+    srv = make_server()
+    clients = [client_factory(srv.port) for _ in range(40)]
+    for c in clients:
+        c.send(get("/hello"))
+    for c in clients:
+        assert c.read_response()[0] == 200
+    assert _eventually(lambda: srv.worker.connections == 40)
+    # 40 open keep-alive connections, but the pool is only as large as the
+    # concurrency it saw (and never one thread per connection by design).
+    assert len(srv.worker._threads) <= 40
+    assert srv.worker._backlog == 0
+
+
+def test_blocking_handler_does_not_stall_other_connections(make_server, client_factory,
+                                                           mode):
+    if mode.get("inline"):
+        pytest.skip("inline mode serves on the listener thread by design")
+    srv = make_server()
+    slow = client_factory(srv.port)
+    fast = client_factory(srv.port)
+    slow.send(get("/sleep"))
+    time.sleep(0.1)
+    fast.send(get("/quick"))
+    assert fast.read_response()[2] == b"GET /quick\n"
+    assert not slow.readable_now()            # still sleeping: we were not stalled
+    assert slow.read_response()[2] == b"GET /sleep\n"
+
+
+def test_connection_cap_stops_accepting(make_server, client_factory):
+    srv = make_server(ServerConfig(max_connections_per_worker=2))
+    a, b = client_factory(srv.port), client_factory(srv.port)
+    for c in (a, b):
+        c.send(get("/held"))
+        assert c.read_response()[0] == 200
+    third = client_factory(srv.port)          # completes in the kernel's backlog
+    third.send(get("/third"))
+    time.sleep(0.3)
+    assert not third.readable_now()
+    a.close()
+    assert third.read_response()[2] == b"GET /third\n"
+
+
+def test_stop_lets_in_flight_request_finish(mode):
+    if mode.get("inline"):
+        pytest.skip("covered by the threaded modes")
+    srv = _server(**mode)
+    c = Client(srv.port)
+    try:
+        c.send(get("/sleep"))
+        time.sleep(0.2)
+        srv.worker.stop()
+        status, headers, body = c.read_response()
+        assert (status, body) == (200, b"GET /sleep\n")
+        assert headers.get("connection") != "close" or True
+        assert c.closed()
+        assert srv.worker.stopped.wait(LIMIT)
+    finally:
+        c.close()
+        srv.stop(timeout=LIMIT)
+
+
+def _eventually(cond, limit=LIMIT):
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return cond()
+
+
+# ---------------------------------------------------------------------------
+# logs
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+COMBINED = re.compile(
+    r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] '
+    r'"(?P<r>(?:[^"\\]|\\.)*)" (?P<s>\d{3}) (?P<b>\d+|-) "(?P<ref>[^"]*)" "(?P<ua>[^"]*)"$')
+
+
+def test_access_log_through_logging(make_server, client_factory):
+    logger = logging.getLogger(ACCESS_LOGGER)
+    handler = _Records()
+    old = (logger.level, logger.propagate, list(logger.handlers))
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        srv = make_server()
+        c = client_factory(srv.port)
+        c.send(b'GET /log?q="1" HTTP/1.1\r\nHost: x\r\nReferer: http://r/\r\n'
+               b"User-Agent: tester/1.0\r\n\r\n")
+        c.read_response()
+        c.send(b"GARBAGE\r\n\r\n")
+        c.read_response()
+        assert _eventually(lambda: len(handler.lines) == 2)
+    finally:
+        logger.setLevel(old[0])
+        logger.propagate = old[1]
+        logger.handlers[:] = old[2]
+    m = COMBINED.match(handler.lines[0])
+    assert m, handler.lines[0]
+    assert m["r"] == r'GET /log?q=\"1\" HTTP/1.1' and m["s"] == "200"
+    assert m["b"] == str(len(b'GET /log?q="1"\n'))
+    assert (m["ref"], m["ua"]) == ("http://r/", "tester/1.0")
+    m = COMBINED.match(handler.lines[1])
+    assert m and (m["r"], m["s"], m["b"]) == ("GARBAGE", "400", "-")
+
+
+ERROR_LINE = re.compile(
+    r"^\[\w{3} \w{3} \d\d \d\d:\d\d:\d\d\.\d{6} \d{4}\] \[(\w*):(\w+)\] "
+    r"\[pid \d+:tid \d+\] (\[client [\d.]+:\d+\] )?(.*)$")
+
+
+def test_error_log_format():
+    fmt = ApacheErrorFormatter()
+    rec = logging.LogRecord(ERROR_LOGGER, logging.ERROR, __file__, 1, "boom %d", (1,), None)
+    rec.client = "127.0.0.1:5555"
+    m = ERROR_LINE.match(fmt.format(rec))
+    assert m and m.group(1, 2, 4) == ("core", "error", "boom 1")
+    assert m.group(3) == "[client 127.0.0.1:5555] "
+    try:
+        raise ValueError("bad")
+    except ValueError:
+        rec = logging.LogRecord(ERROR_LOGGER, logging.WARNING, __file__, 1, "tb", (),
+                                sys.exc_info())
+    rec.apache_module = "python"
+    lines = fmt.format(rec).split("\n")
+    assert len(lines) > 2 and all(ERROR_LINE.match(x) for x in lines)
+    assert ERROR_LINE.match(lines[0]).group(1, 2) == ("python", "warn")
+    assert lines[-1].endswith("ValueError: bad")
+
+
+def test_setup_logging_files(tmp_path):
+    cfg = ServerConfig(error_log=str(tmp_path / "error.log"),
+                       access_log=str(tmp_path / "access.log"), log_level="info")
+    saved = {name: (logging.getLogger(name).level, logging.getLogger(name).propagate,
+                    list(logging.getLogger(name).handlers))
+             for name in (ERROR_LOGGER, ACCESS_LOGGER)}
+    try:
+        err, acc = setup_logging(cfg)
+        err2, acc2 = setup_logging(cfg)              # replaces, does not stack
+        assert logging.getLogger(ERROR_LOGGER).handlers == [err2]
+        srv = _server()
+        c = Client(srv.port)
+        c.send(get("/f"))
+        c.read_response()
+        c.close()
+        logging.getLogger(ERROR_LOGGER).info("hello")
+        srv.stop(timeout=LIMIT)
+        err2.close()
+        acc2.close()
+    finally:
+        for name, (level, propagate, handlers) in saved.items():
+            logger = logging.getLogger(name)
+            logger.setLevel(level)
+            logger.propagate = propagate
+            logger.handlers[:] = handlers
+    access = (tmp_path / "access.log").read_text().splitlines()
+    assert len(access) == 1 and COMBINED.match(access[0])
+    errors = (tmp_path / "error.log").read_text().splitlines()
+    assert any(ERROR_LINE.match(x) and x.endswith("] hello") for x in errors)
+
+
+# ---------------------------------------------------------------------------
+# serve(): pre-fork, in a subprocess
+
+SCRIPT = textwrap.dedent("""
+    import json, sys
+    sys.path.insert(0, %(root)r)
+    sys.path.insert(0, %(here)r)
+    from test_server import EchoApp
+    from fastdispatch.config.model import ServerConfig
+    from fastdispatch.server import serve
+    opts = json.loads(sys.argv[1])
+    cfg = ServerConfig(**opts.pop("cfg"))
+    cfg.graceful_shutdown_timeout = opts.pop("grace", 10)
+    serve(EchoApp(), cfg, **opts)
+    print("serve returned", flush=True)
+""")
+
+
+class Served:
+    def __init__(self, tmp_path, workers=2, cfg=None, **opts):
+        script = tmp_path / "run_server.py"
+        script.write_text(SCRIPT % {"root": ROOT, "here": HERE})
+        cfg = dict(cfg or {})
+        cfg.setdefault("error_log", str(tmp_path / "error.log"))
+        cfg.setdefault("access_log", str(tmp_path / "access.log"))
+        args = dict(opts, workers=workers, host="127.0.0.1", port=0, cfg=cfg)
+        env = dict(os.environ, PYTHONPATH=ROOT)
+        self.tmp_path = tmp_path
+        self.proc = subprocess.Popen([sys.executable, str(script), json.dumps(args)],
+                                     stderr=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     env=env)
+        line = self._ready_line()
+        m = re.match(r"fastdispatch: serving on http://127\.0\.0\.1:(\d+) \((\d+) workers?\)",
+                     line)
+        assert m, line
+        self.port = int(m.group(1))
+        self.workers = int(m.group(2))
+
+    def _ready_line(self):
+        end = time.monotonic() + LIMIT
+        buf = b""
+        fd = self.proc.stderr.fileno()
+        while b"\n" not in buf and time.monotonic() < end:
+            if select.select([fd], [], [], 0.1)[0]:
+                data = os.read(fd, 4096)
+                if not data:
+                    break
+                buf += data
+        return buf.decode(errors="replace").split("\n")[0]
+
+    def children(self):
+        """pids whose parent is the master (from /proc)."""
+        kids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open("/proc/%s/stat" % entry) as f:
+                        stat = f.read()
+                except OSError:
+                    continue
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                if ppid == self.proc.pid:
+                    kids.append(int(entry))
+        return sorted(kids)
+
+    def error_log(self):
+        path = self.tmp_path / "error.log"
+        return path.read_text() if path.exists() else ""
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(LIMIT + 20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc") or not hasattr(os, "fork"),
+                                reason="needs fork and /proc")
+
+
+@pytest.fixture
+def served(tmp_path):
+    running = []
+
+    def start(**kw):
+        s = Served(tmp_path, **kw)
+        running.append(s)
+        return s
+
+    yield start
+    for s in running:
+        s.stop()
+
+
+@needs_proc
+def test_serve_prefork_answers_and_logs(served):
+    s = served(workers=2)
+    assert s.workers == 2
+    assert _eventually(lambda: len(s.children()) == 2)
+    c = Client(s.port)
+    c.send(get("/hello"))
+    assert c.read_response()[2] == b"GET /hello\n"
+    c.close()
+    assert _eventually(lambda: "GET /hello HTTP/1.1" in
+                       (s.tmp_path / "access.log").read_text())
+    line = (s.tmp_path / "access.log").read_text().splitlines()[0]
+    assert COMBINED.match(line), line
+
+
+@needs_proc
+def test_sigterm_is_graceful(served):
+    s = served(workers=2, grace=10)
+    c = Client(s.port)
+    c.send(get("/sleep"))
+    time.sleep(0.3)                           # the request is in flight
+    s.proc.send_signal(signal.SIGTERM)
+    status, _, body = c.read_response()
+    assert (status, body) == (200, b"GET /sleep\n")
+    assert s.proc.wait(LIMIT) == 0
+    assert b"serve returned" in s.proc.stdout.read()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", s.port), timeout=1).close()
+    c.close()
+
+
+@needs_proc
+def test_killed_worker_is_replaced(served):
+    s = served(workers=2)
+    assert _eventually(lambda: len(s.children()) == 2)
+    before = s.children()
+    os.kill(before[0], signal.SIGKILL)
+    assert _eventually(lambda: len(s.children()) == 2 and s.children() != before)
+    assert before[0] not in s.children()
+    assert _eventually(lambda: "died" in s.error_log())
+    assert re.search(r"\[core:error\] \[pid \d+:tid \d+\] worker process %d died "
+                     r"\(exit signal SIGKILL \(9\)\)" % before[0], s.error_log())
+    for _ in range(4):                        # both workers answer
+        c = Client(s.port)
+        c.send(get("/pid"))
+        assert int(c.read_response()[2]) in s.children()
+        c.close()
+
+
+@needs_proc
+def test_serve_single_process_mode(served):
+    s = served(workers=0, inline=True)
+    assert s.children() == []
+    c = Client(s.port)
+    c.send(get("/solo"))
+    assert c.read_response()[2] == b"GET /solo\n"
+    c.close()
+    s.proc.send_signal(signal.SIGINT)
+    assert s.proc.wait(LIMIT) == 0
