@@ -39,6 +39,7 @@ cdef enum:
     VCHAR_OBS = 2      # 0x21-0x7E and obs-text 0x80-0xFF
     WS = 4             # SP, HT
     HEX = 8
+    REGNAME = 16       # RFC 3986 reg-name: unreserved, sub-delims, "%"
 
 cdef unsigned char CLS[256]
 
@@ -55,6 +56,11 @@ cdef void _init_classes():
             CLS[c] |= HEX
     for c in b"!#$%&'*+-.^_`|~":
         CLS[c] |= TCHAR
+    for c in range(256):
+        if (0x30 <= c <= 0x39) or (0x41 <= c <= 0x5A) or (0x61 <= c <= 0x7A):
+            CLS[c] |= REGNAME
+    for c in b"-._~!$&'()*+,;=%":
+        CLS[c] |= REGNAME
     CLS[0x20] |= WS
     CLS[0x09] |= WS
 
@@ -301,6 +307,30 @@ cdef int _connection_tokens(cbytes p, Py_ssize_t start, Py_ssize_t end) noexcept
     return found
 
 
+cdef bint _valid_host(cbytes p, Py_ssize_t start, Py_ssize_t end) noexcept:
+    """uri-host [":" port] on p[start:end] (see _HOST in the pure twin)."""
+    cdef Py_ssize_t i = start
+    if i < end and p[i] == 0x5B:                     # "[" IP-literal "]"
+        i += 1
+        while i < end and (CLS[p[i]] & REGNAME or p[i] == 0x3A):
+            i += 1
+        if i == start + 1 or i >= end or p[i] != 0x5D:
+            return False
+        i += 1
+    else:
+        while i < end and CLS[p[i]] & REGNAME:
+            i += 1
+        if i == start:
+            return False
+    if i < end:
+        if p[i] != 0x3A:
+            return False
+        i += 1
+        while i < end and 0x30 <= p[i] <= 0x39:
+            i += 1
+    return i == end
+
+
 cdef _check_transfer_codings(list values):
     """The chunked-only policy, on the Transfer-Encoding values (rare: Python)."""
     cdef list codings = []
@@ -353,6 +383,9 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
     cdef str name, value
     cdef int hosts = 0, n_cl = 0, conn = 0
     cdef Py_ssize_t cl_start = 0, cl_end = 0
+    cdef Py_ssize_t host_start = 0, host_end = 0
+    cdef Py_ssize_t ex_start = 0, ex_end = 0
+    cdef bint seen_expect = False
     cdef list te_values = None
     cdef bint expect_continue = False, keep_alive
     cdef long long content_length = -1
@@ -361,6 +394,9 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
 
     if start < 0:
         raise ValueError("start must not be negative")
+    # Apache's effective limits: one byte more than configured (see the twin).
+    max_line += 1
+    max_field_size += 1
     pos = _skip_blank_lines(p, start, n) if start < n else -1
     if pos < 0:
         return None, start
@@ -424,15 +460,18 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
         elif c == 0x68:                              # h
             if _ieq(p + pos, name_end - pos, b"host", 4):
                 hosts += 1
+                host_start = vs
+                host_end = ve
         elif c == 0x74:                              # t
             if _ieq(p + pos, name_end - pos, b"transfer-encoding", 17):
                 if te_values is None:
                     te_values = []
                 te_values.append(value)
         elif c == 0x65:                              # e
-            if _ieq(p + pos, name_end - pos, b"expect", 6):
-                if _ieq(p + vs, ve - vs, b"100-continue", 12):
-                    expect_continue = True
+            if not seen_expect and _ieq(p + pos, name_end - pos, b"expect", 6):
+                seen_expect = True
+                ex_start = vs
+                ex_end = ve
         pos = lf + 1
 
     # The head as a whole.
@@ -440,6 +479,8 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
         raise _bad("more than one Host header")
     if hosts == 0 and rl.version_num == 11:
         raise _bad("HTTP/1.1 request without Host")
+    if hosts == 1 and not _valid_host(p, host_start, host_end):
+        raise _bad("invalid Host")
 
     if n_cl:
         if n_cl > 1:
@@ -464,11 +505,15 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
         _check_transfer_codings(te_values)
         head.chunked = True
 
+    if ex_end > ex_start:
+        if not _ieq(p + ex_start, ex_end - ex_start, b"100-continue", 12):
+            raise _bad("unsupported expectation", 417)
+        expect_continue = rl.version_num == 11
+
     if rl.version_num == 11:
         keep_alive = not (conn & 1)
     else:
         keep_alive = (conn & 2) and not (conn & 1)
-        expect_continue = False
 
     head.headers = headers
     head.content_length = content_length

@@ -28,6 +28,9 @@ def _get_impl(request, name):
         pytest.skip("compiled extensions disabled")
     mod = _speedups.load_compiled(name)
     if mod is None:
+        pyx = os.path.join(os.path.dirname(os.path.dirname(__file__)), "src", name + ".pyx")
+        if os.environ.get("FASTDISPATCH_REQUIRE_EXTENSIONS") == "1" and os.path.exists(pyx):
+            pytest.fail("src/%s.pyx exists but fastdispatch.%s is not built" % (name, name))
         pytest.skip("fastdispatch.%s is not compiled in this install" % name)
     return mod
 

@@ -114,3 +114,10 @@ def test_basic_challenge(impl_auth, realm, expected):
 def test_basic_challenge_refuses_controls(impl_auth, realm):
     with pytest.raises(ValueError):
         impl_auth.basic_challenge(realm)
+
+
+def test_parse_basic_long_credentials(impl_auth):
+    user, password = "u" * 3000, "p\u00ff" * 2000
+    value = header((user + ":" + password).encode("latin-1"))
+    assert impl_auth.parse_basic(value) == (user, password)
+    assert impl_auth.parse_basic(value[:-1]) is None

@@ -341,3 +341,21 @@ def test_map_to_storage_errors_are_not_cached(impl_uri, tmp_path):
     assert status_of(impl_uri.map_to_storage, str(tmp_path), "/loop") == 403
     os.remove(str(tmp_path / "loop"))
     assert impl_uri.map_to_storage(str(tmp_path), "/loop") == (str(tmp_path) + "/loop", "")
+
+
+def test_long_inputs_use_the_heap(impl_uri):
+    # longer than the compiled module's stack buffers
+    raw = "/" + "a%20b%C3%A9/" * 500
+    assert impl_uri.unquote_path(raw) == "/" + "a b\u00e9/" * 500
+    assert impl_uri.normalize_path("/" + "x/../" * 2000 + "y") == "/y"
+    assert impl_uri.normalize_path("/\u20ac" + "/a/./.." * 1000) == "/\u20ac/"
+    qs = "&".join("k%d=v+%%41%d" % (i, i) for i in range(1000))
+    assert impl_uri.parse_qsl(qs) == [("k%d" % i, "v A%d" % i) for i in range(1000)]
+    assert impl_uri.parse_qsl("x=" + "%E2%82%AC" * 1000) == [("x", "\u20ac" * 1000)]
+    assert status_of(impl_uri.unquote_path, "/" + "a" * 5000 + "%2F") == 404
+
+
+def test_normalize_keeps_narrow_strings(impl_uri):
+    # a wide character removed with its segment leaves an ordinary ASCII str
+    result = impl_uri.normalize_path("/\u20ac/../a")
+    assert result == "/a" and result.isascii() and hash(result) == hash("/a")
