@@ -46,22 +46,22 @@ def _extensions():
         return []
     from setuptools import Extension
 
-    exts = [
-        Extension("fastdispatch." + os.path.splitext(os.path.basename(src))[0], [src],
-                  extra_compile_args=["-O2"])
-        for src in sources
-    ]
-    try:
-        return cythonize(
-            exts,
-            include_path=["src"],
-            compiler_directives={"language_level": "3"},
-            annotate=os.environ.get("FASTDISPATCH_ANNOTATE") == "1",
-            quiet=True,
-        )
-    except Exception as exc:
-        _warn("cythonize failed (%s); using the pure-Python twins" % exc)
-        return []
+    built = []
+    for src in sources:
+        name = "fastdispatch." + os.path.splitext(os.path.basename(src))[0]
+        ext = Extension(name, [src], extra_compile_args=["-O2"])
+        try:
+            # one cythonize per module: a broken .pyx costs only its own module
+            built.extend(cythonize(
+                [ext],
+                include_path=["src"],
+                compiler_directives={"language_level": "3"},
+                annotate=os.environ.get("FASTDISPATCH_ANNOTATE") == "1",
+                quiet=True,
+            ))
+        except Exception as exc:
+            _warn("cythonize %s failed (%s); its pure-Python twin is used" % (src, exc))
+    return built
 
 
 setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalBuildExt})

@@ -4,6 +4,10 @@ Run (one run, all groups):
     python -m pytest bench/bench_uri.py bench/bench_auth.py --benchmark-only \
         --benchmark-group-by=group --benchmark-columns=min,median,mean,ops
 
+Which lines of the compiled modules still touch Python objects:
+    FASTDISPATCH_ANNOTATE=1 python setup.py build_ext --inplace --force
+    (writes src/_uri.html, src/_auth.html; the inner loops must be white)
+
 The "stdlib" rows do the same job with urllib.parse: urlsplit (which is
 lru-cached in Python 3.11, so it is a cache hit here), unquote, parse_qsl.
 """

@@ -17,10 +17,13 @@ import logging
 import os
 import sys
 import threading
+import time
 
 log = logging.getLogger("fastdispatch.error")
 
 _lock = threading.RLock()
+RELOAD_CHECK_INTERVAL = 1.0  # seconds between mtime checks of a handler file
+_checked = {}      # file path -> monotonic time of its last mtime check
 _by_path = {}      # absolute file path -> (module, mtime)
 _added_paths = set()
 
@@ -74,7 +77,25 @@ def add_to_sys_path(directory):
                     sys.path.insert(0, directory)
 
 
+_found = {}  # (name, directories) -> (monotonic expiry, path or None)
+
+
 def _find_file(name, directories):
+    """The file a handler module name means in ``directories``; answers are
+    kept for RELOAD_CHECK_INTERVAL so a request does not stat for it."""
+    key = (name, tuple(directories))
+    now = time.monotonic()
+    hit = _found.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    path = _search_file(name, directories)
+    if len(_found) > 4096:
+        _found.clear()
+    _found[key] = (now + RELOAD_CHECK_INTERVAL, path)
+    return path
+
+
+def _search_file(name, directories):
     rel = name.replace(".", os.sep)
     for d in directories:
         if not d:
@@ -121,18 +142,28 @@ def import_module(module_name, autoreload=None, log=False, path=None):
         if autoreload:
             module = _maybe_reload_plain(module)
         return module
+    module = None
+    cached = _by_path.get(filename)
+    if cached is not None:
+        module, mtime = cached
+        if not autoreload:
+            return module
+        # mod_python stats the file on every request; once a second is
+        # enough to notice an edit, and keeps stat() off the hot path.
+        now = time.monotonic()
+        if now - _checked.get(filename, 0.0) < RELOAD_CHECK_INTERVAL:
+            return module
+        _checked[filename] = now
+        try:
+            current = os.stat(filename).st_mtime_ns
+        except OSError:
+            return module
+        if current == mtime:
+            return module
     with _lock:
         cached = _by_path.get(filename)
-        if cached is not None:
-            module, mtime = cached
-            if not autoreload:
-                return module
-            try:
-                current = os.stat(filename).st_mtime_ns
-            except OSError:
-                return module
-            if current == mtime:
-                return module
+        if cached is not None and cached[0] is not module:
+            return cached[0]  # another thread re-imported it meanwhile
         return _load_file(filename, log_reload=log)
 
 

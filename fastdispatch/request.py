@@ -87,78 +87,80 @@ class Connection:
 class Request:
     """mod_python's request object (see pythonapi.rst, "Request Object")."""
 
+    # Defaults shared by all requests (an instance attribute replaces one
+    # when a handler or the pipeline sets it): fewer stores per request.
+    status_line = None
+    content_type = None
+    content_encoding = None
+    content_languages = ()
+    handler = None
+    user = None
+    ap_auth_type = None
+    filename = None
+    canonical_filename = None
+    path_info = ""
+    used_path_info = 0
+    finfo = None
+    mtime = 0
+    no_cache = 0
+    no_local_copy = 0
+    allowed = 0
+    allowed_xmethods = ()
+    allowed_methods = ()
+    phase = None
+    hlist = None
+    main = None
+    prev = None
+    next = None
+    assbackwards = 0
+    proxyreq = 0
+    read_length = 0
+    range = None
+    vlist_validator = None
+    eos_sent = 0
+    parsed_uri = None
+    bytes_sent = 0
+    clength = 0
+    _dir_config = None
+    _head_sent = False
+    _chunked = False
+    _buffered = 0
+    _content_length = -1
+    _read_bytes = 0
+
     def __init__(self, head, body, conn, send, dispatcher, uri, args, server):
         self._send = send
         self._body = body
         self._dispatcher = dispatcher
-        self._head_sent = False
-        self._chunked = False
         self._buffer = []
-        self._buffered = 0
         self._cleanups = []
-        self._content_length = -1
         self._close = not head.keep_alive
-        self._read_bytes = 0
-        self.bytes_sent = 0
-        self._dir_config = None
 
         self.the_request = head.request_line
-        self.method = head.method
-        self.method_number = _METHOD_NUMBERS.get(head.method, apache.M_INVALID)
+        self.method = method = head.method
+        self.method_number = _METHOD_NUMBERS.get(method, apache.M_INVALID)
         self.protocol = head.version
         self.proto_num = 1001 if head.version_num == 11 else 1000
         self.unparsed_uri = head.target
         self.uri = uri
         self.args = args
-        self.headers_in = Table(_merge_repeated(head.headers))
+        self.headers_in = headers_in = Table(_merge_repeated(head.headers))
         self.headers_out = Table()
         self.err_headers_out = Table()
         self.subprocess_env = Table()
         self.notes = Table()
-        self.hostname = _hostname(head.target, self.headers_in.get("Host"))
+        self.hostname = _hostname(head.target, headers_in.get("Host"))
         self.server = server
         self.connection = Connection(conn, server)
-        self.header_only = head.method == "HEAD"
+        self.header_only = method == "HEAD"
         self.request_time = time.time()
         self.status = 200
-        self.status_line = None
-        self.content_type = None
-        self.content_encoding = None
-        self.content_languages = ()
-        self.handler = None
-        self.user = None
-        self.ap_auth_type = None
-        self.filename = None
-        self.canonical_filename = None
-        self.path_info = ""
-        self.used_path_info = 0
-        self.finfo = None
-        self.mtime = 0
-        self.no_cache = 0
-        self.no_local_copy = 0
-        self.allowed = 0
-        self.allowed_xmethods = ()
-        self.allowed_methods = ()
-        self.phase = None
         self.interpreter = server.server_hostname
-        self.hlist = None
-        self.main = None
-        self.prev = None
-        self.next = None
-        self.assbackwards = 0
-        self.proxyreq = 0
-        self.chunked = 1 if head.chunked else 0
-        self.clength = 0
-        self.read_chunked = self.chunked
+        self.chunked = self.read_chunked = 1 if head.chunked else 0
         self.expecting_100 = head.expect_continue
         self.remaining = head.content_length if head.content_length >= 0 else 0
-        self.read_length = 0
-        self.range = None
-        self.vlist_validator = None
-        self.eos_sent = 0
         self.useragent_ip = conn.remote_ip
         self.useragent_addr = (conn.remote_ip, conn.remote_port)
-        self.parsed_uri = None
 
     # ------------------------------------------------------------ config
     def get_config(self):

@@ -2,6 +2,7 @@
 """C-level declarations of fastdispatch._lookup (see _lookup.pyx), so that
 another extension module can ``cimport`` the classes and call
 ``Lookup.match`` without going through Python."""
+cimport cython
 from cpython.object cimport PyObject
 
 
@@ -70,6 +71,7 @@ cdef class _Glob:
     cdef bint test(self, str s, Py_ssize_t start, Py_ssize_t end) except -1
 
 
+@cython.final
 cdef class _Entry:
     cdef object filename
     cdef object merged
@@ -102,6 +104,11 @@ cdef class Lookup:
     cdef _LocSec *_locs
     cdef Py_ssize_t _n_locs
 
+    cdef void _release(self) noexcept
+    cdef void *_alloc(self, Py_ssize_t count, size_t size) except NULL
+    cdef int _build_dirs(self, list root, dict exact, list wild, list rdirs) except -1
+    cdef int _build_files(self, list files) except -1
+    cdef int _build_locations(self, list locs) except -1
     cdef bint _full(self, Py_ssize_t size) except -1
     cdef object _miss(self, object uri, object filename)
     cdef tuple _sections_for(self, object uri, object filename)

@@ -162,6 +162,8 @@ def unquote_path(str raw not None, bint allow_encoded_slash=False):
             raise HTTPError(400, "undecodable character in path") from None
         data = <const unsigned char *><const char *>encoded
         n = len(encoded)
+    if memchr(data, b"%", n) == NULL:
+        return PyUnicode_DecodeUTF8(<const char *>data, n, "surrogateescape")
 
     cdef unsigned char stack_buf[STACK_BUF]
     cdef unsigned char *out = stack_buf

@@ -81,6 +81,8 @@ class DirConfig:
         self.requires = []            # [["valid-user"], ["user", "a", "b"]]
         self.auth_authoritative = True
         self.config_table = {}        # for req.get_config()
+        self.type_cache = {}          # name suffix -> content type (static.guess_type)
+        self.handler_cache = {}       # name suffix -> handler name
         self.sections = ()
 
     def apply(self, section_directives, kind):
@@ -182,11 +184,22 @@ class DirConfig:
             return self.set_handler
         if self.add_handler and filename:
             base = os.path.basename(filename)
-            # Apache's mod_mime looks at every extension of the name.
-            for part in reversed(base.split(".")[1:]):
-                h = self.add_handler.get("." + part.lower())
-                if h:
-                    return h
+            dot = base.find(".")
+            suffix = base[dot:] if dot >= 0 else ""
+            if suffix in self.handler_cache:
+                return self.handler_cache[suffix]
+            h = self._handler_by_ext(base)
+            if len(self.handler_cache) < 1024:
+                self.handler_cache[suffix] = h
+            return h
+        return None
+
+    def _handler_by_ext(self, base):
+        # Apache's mod_mime looks at every extension of the name.
+        for part in reversed(base.split(".")[1:]):
+            h = self.add_handler.get("." + part.lower())
+            if h:
+                return h
         return None
 
 

@@ -4,6 +4,7 @@ HEAD), never from outside the mapped root."""
 import mimetypes
 import os
 import stat as _stat
+import time
 
 from fastdispatch import _speedups, apache
 
@@ -22,6 +23,24 @@ def guess_type(filename, dc=None):
     if dc is not None and dc.force_type:
         return dc.force_type
     base = os.path.basename(filename or "")
+    cache = dc.type_cache if dc is not None else None
+    if cache is not None:
+        dot = base.find(".")
+        suffix = base[dot:] if dot >= 0 else ""
+        hit = cache.get(suffix, _MISSING)
+        if hit is not _MISSING:
+            return hit
+        found = _guess(base, dc)
+        if len(cache) < 1024:
+            cache[suffix] = found
+        return found
+    return _guess(base, dc)
+
+
+_MISSING = object()
+
+
+def _guess(base, dc):
     found = None
     for part in base.split(".")[1:]:
         ext = "." + part.lower()
@@ -45,11 +64,26 @@ def set_content_type(req, dc):
     req.content_type = guess_type(req.filename, dc)
 
 
+_dir_cache = {}          # path -> (monotonic expiry, is a directory)
+_DIR_CACHE_TTL = 1.0
+_DIR_CACHE_MAX = 4096
+
+
 def is_dir(path):
+    """Whether ``path`` is a directory; asked twice per request (type check,
+    mod_dir), so answers are kept for a second."""
+    now = time.monotonic()
+    hit = _dir_cache.get(path)
+    if hit is not None and hit[0] > now:
+        return hit[1]
     try:
-        return _stat.S_ISDIR(os.stat(path).st_mode)
+        answer = _stat.S_ISDIR(os.stat(path).st_mode)
     except (OSError, ValueError):
-        return False
+        answer = False
+    if len(_dir_cache) >= _DIR_CACHE_MAX:
+        _dir_cache.clear()
+    _dir_cache[path] = (now + _DIR_CACHE_TTL, answer)
+    return answer
 
 
 def etag_for(st, request_time=None):
@@ -163,5 +197,5 @@ def serve(req, dc):
         return apache.OK
     req.set_content_length(size)
     if not req.header_only:
-        req.sendfile(filename)
+        req.sendfile(filename, 0, size)
     return apache.OK

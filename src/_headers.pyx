@@ -1,0 +1,550 @@
+# cython: language_level=3
+"""mod_python's table and the response head (compiled).
+
+Same API and behaviour as the pure twin ``fastdispatch/_pure/_headers.py``,
+which is the specification. The response head is sized first, then written
+with memcpy into one bytes object (latin-1 text is copied byte for byte);
+anything unusual (a str subclass, text beyond latin-1, a CR or LF) takes the
+twin's algorithm so that the result or the error is exactly the twin's.
+"""
+cimport cython
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.list cimport PyList_GET_SIZE, PyList_GET_ITEM
+from cpython.tuple cimport PyTuple_GET_ITEM
+from libc.string cimport memchr, memcpy
+from libc.time cimport time_t, time as c_time
+
+import time as _time
+
+__all__ = ["Table", "http_date", "reason_phrase", "build_response_head", "REASONS"]
+
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_ASCII(object o)
+    bint PyUnicode_IS_COMPACT_ASCII(object o)
+    int PyUnicode_KIND(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+    const unsigned char *PyUnicode_1BYTE_DATA(object o)
+    object PyUnicode_New(Py_ssize_t size, unsigned int maxchar)
+    int PyUnicode_1BYTE_KIND
+
+
+# ---------------------------------------------------------------------------
+# Table
+
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+
+
+cdef str _fold(object key):
+    """A-Z folded to a-z, nothing else (APR's strcasecmp); see the twin."""
+    cdef Py_ssize_t i, n
+    cdef const unsigned char *src
+    cdef unsigned char *dst
+    cdef str out
+    if type(key) is str and PyUnicode_IS_COMPACT_ASCII(key):
+        n = PyUnicode_GET_LENGTH(key)
+        src = PyUnicode_1BYTE_DATA(key)
+        i = 0
+        while i < n and not (0x41 <= src[i] <= 0x5A):
+            i += 1
+        if i == n:
+            return key                       # already folded: no new object
+        out = PyUnicode_New(n, 127)
+        dst = <unsigned char *>PyUnicode_1BYTE_DATA(out)
+        memcpy(dst, src, n)
+        while i < n:
+            if 0x41 <= dst[i] <= 0x5A:
+                dst[i] += 32
+            i += 1
+        return out
+    if key.isascii():
+        return key.lower()
+    return key.translate(_ASCII_LOWER)
+
+
+cdef inline int _check_str(key, value) except -1:
+    if not isinstance(key, str):
+        raise TypeError("table keys must be str, not %s" % type(key).__name__)
+    if not isinstance(value, str):
+        raise TypeError("table values must be str, not %s" % type(value).__name__)
+    return 0
+
+
+cdef object _MISSING = object()
+
+
+cdef class Table:
+    """A case-insensitive, ordered, multi-valued str -> str mapping."""
+
+    cdef list _entries            # of (folded key, key, value)
+
+    def __init__(self, init=None):
+        self._entries = []
+        if init is not None:
+            for key, value in _pairs(init):
+                self.add(key, value)
+
+    # -- reading --------------------------------------------------------
+    def __getitem__(self, key):
+        cdef str fkey
+        cdef tuple e
+        cdef object first = None
+        cdef list values = None
+        if not isinstance(key, str):
+            raise KeyError(key)
+        fkey = _fold(key)
+        for e in self._entries:
+            if <str>e[0] == fkey:
+                if first is None:
+                    first = e[2]
+                elif values is None:
+                    values = [first, e[2]]
+                else:
+                    values.append(e[2])
+        if first is None:
+            raise KeyError(key)
+        if values is not None:
+            return values
+        return first
+
+    def get(self, key, default=None):
+        cdef str fkey
+        cdef tuple e
+        if isinstance(key, str):
+            fkey = _fold(key)
+            for e in self._entries:
+                if <str>e[0] == fkey:
+                    return e[2]
+        return default
+
+    def getall(self, key):
+        cdef str fkey
+        cdef tuple e
+        if not isinstance(key, str):
+            return []
+        fkey = _fold(key)
+        return [e[2] for e in self._entries if <str>e[0] == fkey]
+
+    def __contains__(self, key):
+        cdef str fkey
+        cdef tuple e
+        if not isinstance(key, str):
+            return False
+        fkey = _fold(key)
+        for e in self._entries:
+            if <str>e[0] == fkey:
+                return True
+        return False
+
+    def __len__(self):
+        return len(self._entries)
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def keys(self):
+        cdef tuple e
+        return [e[1] for e in self._entries]
+
+    def values(self):
+        cdef tuple e
+        return [e[2] for e in self._entries]
+
+    def items(self):
+        cdef tuple e
+        return [(e[1], e[2]) for e in self._entries]
+
+    def __repr__(self):
+        cdef tuple e
+        return "{%s}" % ", ".join(["%r: %r" % (e[1], e[2]) for e in self._entries])
+
+    # -- writing --------------------------------------------------------
+    cpdef add(self, key, value):
+        """Append an entry, keeping any others with the same key."""
+        _check_str(key, value)
+        self._entries.append((_fold(key), key, value))
+
+    def __setitem__(self, key, value):
+        _check_str(key, value)
+        self._set(_fold(key), key, value)
+
+    cdef _set(self, str fkey, key, value):
+        cdef list entries = self._entries
+        cdef Py_ssize_t i, n = len(entries)
+        cdef tuple e
+        for i in range(n):
+            e = entries[i]
+            if <str>e[0] == fkey:
+                entries[i] = (fkey, e[1], value)
+                entries[i + 1:] = [x for x in entries[i + 1:] if <str>(<tuple>x)[0] != fkey]
+                return
+        entries.append((fkey, key, value))
+
+    def __delitem__(self, key):
+        cdef str fkey
+        cdef tuple e
+        if not isinstance(key, str):
+            raise TypeError("table keys must be str, not %s" % type(key).__name__)
+        fkey = _fold(key)
+        self._entries = [e for e in self._entries if <str>e[0] != fkey]
+
+    def setdefault(self, key, default=""):
+        if key in self:
+            return self[key]
+        self[key] = default
+        return default
+
+    def pop(self, key, default=_MISSING):
+        if key in self:
+            value = self[key]
+            del self[key]
+            return value
+        if default is _MISSING:
+            raise KeyError(key)
+        return default
+
+    def update(self, other=(), **kwargs):
+        cdef set seen = set()
+        cdef str fkey
+        for key, value in _pairs(other, kwargs):
+            _check_str(key, value)
+            fkey = _fold(key)
+            if fkey in seen:
+                self.add(key, value)
+            else:
+                seen.add(fkey)
+                self._set(fkey, key, value)
+
+    def clear(self):
+        self._entries = []
+
+    def copy(self):
+        cdef Table new = Table.__new__(Table)
+        new._entries = list(self._entries)
+        return new
+
+
+cdef list _pairs(init, kwargs=None):
+    cdef list pairs
+    if isinstance(init, Table):
+        pairs = init.items()
+    elif hasattr(init, "keys"):
+        pairs = [(k, init[k]) for k in init.keys()]
+    else:
+        pairs = []
+        for item in init:
+            key, value = item
+            pairs.append((key, value))
+    if kwargs:
+        pairs = pairs + list(kwargs.items())
+    return pairs
+
+
+# ---------------------------------------------------------------------------
+# Date
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
+           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+cdef object _date_sec = None       # the second last formatted (a Python int)
+cdef str _date_str = ""
+cdef long long _now_sec = -1       # the second _now_bytes is for
+cdef bytes _now_bytes = b""        # b"Date: <IMF-fixdate>\r\n"
+
+
+def http_date(ts=None):
+    """RFC 9110 IMF-fixdate for ``ts`` (default: now); cached per second."""
+    global _date_sec, _date_str
+    cdef object sec
+    if ts is None:
+        sec = <long long>c_time(NULL)
+    else:
+        sec = int(ts)
+    if _date_sec == sec:
+        return _date_str
+    t = _time.gmtime(sec)
+    text = "%s, %02d %s %04d %02d:%02d:%02d GMT" % (
+        _DAYS[t.tm_wday], t.tm_mday, _MONTHS[t.tm_mon - 1], t.tm_year,
+        t.tm_hour, t.tm_min, t.tm_sec)
+    _date_sec = sec
+    _date_str = text
+    return text
+
+
+cdef bytes _date_line():
+    """b"Date: ...\\r\\n" for now, rebuilt once a second."""
+    global _now_sec, _now_bytes
+    cdef long long now = <long long>c_time(NULL)
+    if now != _now_sec:
+        _now_bytes = ("Date: %s\r\n" % http_date()).encode("latin-1")
+        _now_sec = now
+    return _now_bytes
+
+
+# ---------------------------------------------------------------------------
+# Status lines (Apache 2.4's), and the response head
+
+REASONS = {
+    100: "Continue",
+    101: "Switching Protocols",
+    102: "Processing",
+    103: "Early Hints",
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    203: "Non-Authoritative Information",
+    204: "No Content",
+    205: "Reset Content",
+    206: "Partial Content",
+    207: "Multi-Status",
+    208: "Already Reported",
+    226: "IM Used",
+    300: "Multiple Choices",
+    301: "Moved Permanently",
+    302: "Found",
+    303: "See Other",
+    304: "Not Modified",
+    305: "Use Proxy",
+    307: "Temporary Redirect",
+    308: "Permanent Redirect",
+    400: "Bad Request",
+    401: "Unauthorized",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    407: "Proxy Authentication Required",
+    408: "Request Timeout",
+    409: "Conflict",
+    410: "Gone",
+    411: "Length Required",
+    412: "Precondition Failed",
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
+    415: "Unsupported Media Type",
+    416: "Requested Range Not Satisfiable",
+    417: "Expectation Failed",
+    421: "Misdirected Request",
+    422: "Unprocessable Entity",
+    423: "Locked",
+    424: "Failed Dependency",
+    425: "Too Early",
+    426: "Upgrade Required",
+    428: "Precondition Required",
+    429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
+    451: "Unavailable For Legal Reasons",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+    505: "HTTP Version Not Supported",
+    506: "Variant Also Negotiates",
+    507: "Insufficient Storage",
+    508: "Loop Detected",
+    510: "Not Extended",
+    511: "Network Authentication Required",
+}
+
+
+def reason_phrase(status):
+    """Apache's reason phrase; ``"Status N"`` for a code it has none for."""
+    phrase = REASONS.get(status)
+    if phrase is None:
+        return "Status %d" % status
+    return phrase
+
+
+# status (int) -> b"HTTP/1.1 <status> <reason>\r\n"; at most 900 entries
+cdef dict _status_lines = {}
+
+
+cdef bytes _status_line(int status):
+    cdef bytes line = _status_lines.get(status)
+    if line is None:
+        line = ("HTTP/1.1 %d %s\r\n" % (status, reason_phrase(status))).encode("latin-1")
+        _status_lines[status] = line
+    return line
+
+
+cdef inline bint _plain(object s) noexcept:
+    """An exact str of latin-1 text (one byte per character in CPython)."""
+    return type(s) is str and PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND
+
+
+cdef inline bint _has_crlf(const unsigned char *p, Py_ssize_t n) noexcept:
+    return memchr(p, 0x0D, n) != NULL or memchr(p, 0x0A, n) != NULL
+
+
+cdef inline char *_put(char *w, const void *src, Py_ssize_t n) noexcept:
+    memcpy(w, src, n)
+    return w + n
+
+
+cdef inline char *_put_str(char *w, str s) noexcept:
+    # only for _plain strings: their 1-byte data is the latin-1 encoding
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(s)
+    memcpy(w, PyUnicode_1BYTE_DATA(s), n)
+    return w + n
+
+
+def build_response_head(version_num, status, headers, *, long long content_length=-1,
+                        chunked=False, keep_alive=False, server="",
+                        keep_alive_header="", content_type=None, body=b""):
+    """The response head, serialised once, followed by ``body`` (see the twin)."""
+    cdef list items
+    cdef Py_ssize_t i, n_items, total, ln
+    cdef object name, value
+    cdef tuple item
+    cdef bytes status_line, date_line, out
+    cdef char *w
+    cdef char digits[24]
+    cdef int nd = 0
+    cdef unsigned long long v
+    cdef bint ka = keep_alive
+    cdef bint want_server, want_kah, want_ct, te
+    cdef Py_ssize_t body_len = 0
+
+    if not 100 <= status <= 999:
+        raise ValueError("status %r out of range" % (status,))
+    status_line = _status_line(status)
+    date_line = _date_line()
+    want_server = bool(server)
+    want_kah = ka and bool(keep_alive_header)
+    want_ct = bool(content_type)
+    te = bool(chunked) and content_length < 0
+
+    # The (name, value) pairs, unpacked as the twin's loop does.
+    items = [(name, value) for name, value in headers]
+    n_items = len(items)
+
+    # Size everything; anything not plain latin-1 str or with CR/LF goes slow.
+    total = len(status_line) + len(date_line) + 2
+    if want_server:
+        if not _plain(server) or _has_crlf(PyUnicode_1BYTE_DATA(server),
+                                           PyUnicode_GET_LENGTH(server)):
+            return _slow(version_num, status, items, content_length, chunked, keep_alive,
+                         server, keep_alive_header, content_type, body)
+        total += 10 + PyUnicode_GET_LENGTH(server)
+    for i in range(n_items):
+        item = <tuple>PyList_GET_ITEM(items, i)
+        name = <object>PyTuple_GET_ITEM(item, 0)
+        value = <object>PyTuple_GET_ITEM(item, 1)
+        if not (_plain(name) and _plain(value)):
+            return _slow(version_num, status, items, content_length, chunked, keep_alive,
+                         server, keep_alive_header, content_type, body)
+        if (_has_crlf(PyUnicode_1BYTE_DATA(name), PyUnicode_GET_LENGTH(name))
+                or _has_crlf(PyUnicode_1BYTE_DATA(value), PyUnicode_GET_LENGTH(value))):
+            return _slow(version_num, status, items, content_length, chunked, keep_alive,
+                         server, keep_alive_header, content_type, body)
+        total += PyUnicode_GET_LENGTH(name) + PyUnicode_GET_LENGTH(value) + 4
+    if content_length >= 0:
+        v = <unsigned long long>content_length
+        while True:
+            digits[nd] = <char>(0x30 + v % 10)
+            nd += 1
+            v //= 10
+            if v == 0:
+                break
+        total += 18 + nd                                  # "Content-Length: " CRLF
+    if not ka:
+        total += 19                                       # "Connection: close\r\n"
+    elif want_kah:
+        if not _plain(keep_alive_header) or _has_crlf(
+                PyUnicode_1BYTE_DATA(keep_alive_header),
+                PyUnicode_GET_LENGTH(keep_alive_header)):
+            return _slow(version_num, status, items, content_length, chunked, keep_alive,
+                         server, keep_alive_header, content_type, body)
+        total += 38 + PyUnicode_GET_LENGTH(keep_alive_header)  # Keep-Alive + Connection
+    if te:
+        total += 28                                       # "Transfer-Encoding: chunked\r\n"
+    if want_ct:
+        if not _plain(content_type) or _has_crlf(PyUnicode_1BYTE_DATA(content_type),
+                                                 PyUnicode_GET_LENGTH(content_type)):
+            return _slow(version_num, status, items, content_length, chunked, keep_alive,
+                         server, keep_alive_header, content_type, body)
+        total += 16 + PyUnicode_GET_LENGTH(content_type)
+    if type(body) is bytes:
+        body_len = PyBytes_GET_SIZE(body)
+
+    # One allocation, one pass of memcpy.
+    out = PyBytes_FromStringAndSize(NULL, total + body_len)
+    w = PyBytes_AS_STRING(out)
+    w = _put(w, PyBytes_AS_STRING(status_line), PyBytes_GET_SIZE(status_line))
+    w = _put(w, PyBytes_AS_STRING(date_line), PyBytes_GET_SIZE(date_line))
+    if want_server:
+        w = _put(w, b"Server: ", 8)
+        w = _put_str(w, server)
+        w = _put(w, b"\r\n", 2)
+    for i in range(n_items):
+        item = <tuple>PyList_GET_ITEM(items, i)
+        w = _put_str(w, <str>PyTuple_GET_ITEM(item, 0))
+        w = _put(w, b": ", 2)
+        w = _put_str(w, <str>PyTuple_GET_ITEM(item, 1))
+        w = _put(w, b"\r\n", 2)
+    if content_length >= 0:
+        w = _put(w, b"Content-Length: ", 16)
+        while nd > 0:
+            nd -= 1
+            w[0] = digits[nd]
+            w += 1
+        w = _put(w, b"\r\n", 2)
+    if not ka:
+        w = _put(w, b"Connection: close\r\n", 19)
+    elif want_kah:
+        w = _put(w, b"Keep-Alive: ", 12)
+        w = _put_str(w, keep_alive_header)
+        w = _put(w, b"\r\nConnection: Keep-Alive\r\n", 26)
+    if te:
+        w = _put(w, b"Transfer-Encoding: chunked\r\n", 28)
+    if want_ct:
+        w = _put(w, b"Content-Type: ", 14)
+        w = _put_str(w, content_type)
+        w = _put(w, b"\r\n", 2)
+    w = _put(w, b"\r\n", 2)
+    if body_len:
+        _put(w, PyBytes_AS_STRING(body), body_len)
+    elif type(body) is not bytes and body:
+        return out + body
+    return out
+
+
+def _slow(version_num, status, items, content_length, chunked, keep_alive, server,
+          keep_alive_header, content_type, body):
+    """The twin's algorithm, for input the fast path does not take: the same
+    result, or the same error (TypeError, ValueError, UnicodeEncodeError)."""
+    parts = ["HTTP/1.1 %d %s\r\nDate: %s\r\n" % (status, reason_phrase(status), http_date())]
+    lines = 2
+    if server:
+        parts += ("Server: ", server, "\r\n")
+        lines += 1
+    for name, value in items:
+        parts += (name, ": ", value, "\r\n")
+        lines += 1
+    if content_length >= 0:
+        parts.append("Content-Length: %d\r\n" % content_length)
+        lines += 1
+    if not keep_alive:
+        parts.append("Connection: close\r\n")
+        lines += 1
+    elif keep_alive_header:
+        parts += ("Keep-Alive: ", keep_alive_header, "\r\nConnection: Keep-Alive\r\n")
+        lines += 2
+    if chunked and content_length < 0:
+        parts.append("Transfer-Encoding: chunked\r\n")
+        lines += 1
+    if content_type:
+        parts += ("Content-Type: ", content_type, "\r\n")
+        lines += 1
+    parts.append("\r\n")
+    lines += 1
+    text = "".join(parts)
+    if text.count("\n") != lines or text.count("\r") != lines:
+        raise ValueError("CR or LF in a response header")
+    head = text.encode("latin-1")
+    if body:
+        return head + body
+    return head

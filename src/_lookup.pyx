@@ -1,0 +1,711 @@
+# cython: language_level=3
+"""Directive lookup (compiled; twin: fastdispatch/_pure/_lookup.py).
+
+Same names, results and errors as the pure twin, which is the specification;
+read it first. What differs is how the answer is found:
+
+- ``match`` on a cache hit is one dict look-up keyed by the uri (its hash is
+  cached in the str) and an equality test of the filename against a short
+  chain of entries (one per filename seen with that uri, normally one); no
+  tuple key is built. The chain holds exactly the twin's (uri, filename)
+  keys, and the cache is cleared at the same moments.
+- The filename's ancestors are not built as strings: one typed scan records
+  where each ancestor ends, and plain <Directory> paths, wildcard patterns and
+  the <Location> prefix test compare characters in place.
+- fnmatch patterns are compiled once: a literal or a ``prefix*suffix`` shape
+  (``*.py``, ``/home/*/public``) is tested in place; any other shape uses the
+  very regex ``fnmatch.fnmatchcase`` would build.
+- A <DirectoryMatch> regex is searched against "/" once, at build time; and
+  when it has no construct that looks at the end of the string (``$``, ``\\Z``,
+  ``\\b``, look-arounds, back-references, atomic groups), a match in an
+  ancestor is a match in every longer one and conversely, so one search over
+  the longest ancestor answers for all of them. Ancestors are searched in
+  place with ``search(filename, 0, end)``, which sees exactly
+  ``filename[:end]``.
+"""
+cimport cython
+from cpython.dict cimport PyDict_GetItemWithError
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.object cimport Py_EQ, PyObject, PyObject_RichCompareBool
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from cpython.unicode cimport (
+    PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND, PyUnicode_READ, PyUnicode_Substring,
+)
+from libc.string cimport memcmp, memset
+
+import re
+from fnmatch import fnmatchcase, translate as _fn_translate
+
+try:  # the regex parser, to tell which <DirectoryMatch> patterns are "regular"
+    from re import _constants as _sre_c, _parser as _sre_p
+except ImportError:  # pragma: no cover - another Python: every regex is searched per ancestor
+    _sre_c = _sre_p = None
+
+cdef extern from "Python.h":
+    int PyUnicode_READY(object o) except -1
+
+cdef enum:
+    # Requests with up to this many sections / ancestors use stack buffers.
+    STACK_SECTIONS = 128
+    STACK_ENDS = 64
+
+cdef enum:
+    G_EXACT = 0     # no wildcard: the name equals the pattern
+    G_AFFIX = 1     # prefix, one run of "*", suffix
+    G_REGEX = 2     # the regex fnmatchcase builds, compiled once
+    G_CALL = 3      # fnmatchcase itself (a pattern that is not a str)
+
+cdef enum:
+    LOC_REGEX = 0   # <LocationMatch>
+    LOC_GLOB = 1    # <Location> with a wildcard
+    LOC_PREFIX = 2  # <Location> path prefix, component-wise
+    LOC_CALL = 3    # a pattern that is not a str: the twin's own test
+
+_WILDCARD = re.compile(r"[*?\[]")
+cdef str _ROOT = "/"
+
+
+# --- characters ------------------------------------------------------------
+
+cdef inline bint _same_chars(int kind, void *data, Py_ssize_t start, object p,
+                             Py_ssize_t plen) noexcept:
+    """s[start:start + plen] == p for the str s of (kind, data). The caller
+    guarantees start >= 0, start + plen <= len(s) and plen == len(p) (p is a
+    ready str), so every read below is inside both strings."""
+    cdef int pkind = PyUnicode_KIND(p)
+    cdef void *pdata = PyUnicode_DATA(p)
+    cdef Py_ssize_t i
+    if pkind == kind:
+        return memcmp(<char *>data + start * kind, pdata, plen * kind) == 0
+    for i in range(plen):
+        if PyUnicode_READ(kind, data, start + i) != PyUnicode_READ(pkind, pdata, i):
+            return False
+    return True
+
+
+cdef inline bint _same_key(object a, object b) except -1:
+    """The filename half of the twin's tuple-key equality."""
+    cdef Py_ssize_t n
+    if a is b:
+        return True
+    if type(a) is str and type(b) is str:
+        PyUnicode_READY(a)
+        PyUnicode_READY(b)
+        n = PyUnicode_GET_LENGTH(a)
+        return n == PyUnicode_GET_LENGTH(b) and _same_chars(
+            PyUnicode_KIND(a), PyUnicode_DATA(a), 0, b, n)
+    return PyObject_RichCompareBool(a, b, Py_EQ)
+
+
+cdef inline str _exact_str(object s):
+    """A str subclass as a plain str (the C tests read its characters)."""
+    if type(s) is not str:
+        s = str.__str__(s)
+    PyUnicode_READY(s)
+    return <str>s
+
+
+def _depth(path):
+    return 0 if path == "/" else path.count("/")
+
+
+def _location_matches(uri, pattern):
+    """The twin's test, for a uri or a pattern that is not a str (the same
+    result or the same error)."""
+    if _WILDCARD.search(pattern):
+        return fnmatchcase(uri, pattern) or fnmatchcase(uri, pattern.rstrip("/") + "/*")
+    if pattern == "/" or uri == pattern:
+        return True
+    if not uri.startswith(pattern):
+        return False
+    return pattern.endswith("/") or uri[len(pattern)] == "/"
+
+
+def _regular(items):
+    """True when a parsed regex has only constructs that look at characters
+    already read (literals, classes, any, groups, alternation, repetition,
+    start anchors). For those, search() finds a match in s[:a] only if it
+    finds one in s[:b] for every b >= a."""
+    c = _sre_c
+    for op, av in items:
+        if op is c.LITERAL or op is c.NOT_LITERAL or op is c.ANY or op is c.IN:
+            continue
+        if op is c.AT:
+            if av is c.AT_BEGINNING or av is c.AT_BEGINNING_STRING:
+                continue
+            return False
+        if op is c.BRANCH:
+            for alt in av[1]:
+                if not _regular(alt):
+                    return False
+            continue
+        if op is c.SUBPATTERN:
+            if not _regular(av[3]):
+                return False
+            continue
+        if op is c.MAX_REPEAT or op is c.MIN_REPEAT:
+            if not _regular(av[2]):
+                return False
+            continue
+        return False
+    return True
+
+
+def _is_regular(rx):
+    if _sre_p is None or type(rx.pattern) is not str:
+        return False
+    try:
+        return _regular(_sre_p.parse(rx.pattern, rx.flags))
+    except Exception:  # noqa: BLE001 - anything unexpected: search per ancestor
+        return False
+
+
+# --- public types ------------------------------------------------------------
+
+cdef class SectionSpec:
+    """What lookup needs of a section: kind is "directory", "files" or
+    "location"; parent is the index of an enclosing <Directory> or -1."""
+
+    def __init__(self, kind, pattern, regex=False, parent=-1):
+        self.kind = kind
+        self.pattern = pattern
+        self.regex = regex
+        self.parent = parent
+
+
+cdef class _Glob:
+    """fnmatchcase(name, pattern), compiled once."""
+
+    def __cinit__(self, pattern):
+        cdef Py_ssize_t first, last
+        self.pattern = pattern
+        self.mode = G_CALL
+        self.prefix = self.suffix = ""
+        if not isinstance(pattern, str):
+            return
+        p = _exact_str(pattern)
+        if _WILDCARD.search(p) is None:
+            self.mode = G_EXACT
+            self.prefix = p
+            self.plen = len(p)
+            return
+        first = p.find("*")
+        last = p.rfind("*")
+        if first >= 0 and "?" not in p and "[" not in p and p[first:last + 1].strip("*") == "":
+            self.mode = G_AFFIX
+            self.prefix = _exact_str(p[:first])
+            self.suffix = _exact_str(p[last + 1:])
+            self.plen = len(self.prefix)
+            self.slen = len(self.suffix)
+            return
+        try:
+            self.rx_match = re.compile(_fn_translate(p)).match
+            self.mode = G_REGEX
+        except Exception:  # noqa: BLE001 - fnmatchcase will raise it at match time
+            pass
+
+    cdef bint test(self, str s, Py_ssize_t start, Py_ssize_t end) except -1:
+        """fnmatchcase(s[start:end], pattern); 0 <= start <= end <= len(s)."""
+        cdef Py_ssize_t n = end - start
+        cdef int kind
+        cdef void *data
+        if self.mode == G_EXACT or self.mode == G_AFFIX:
+            if n < self.plen + self.slen or (self.mode == G_EXACT and n != self.plen):
+                return False
+            kind = PyUnicode_KIND(s)
+            data = PyUnicode_DATA(s)
+            # n >= plen + slen: both the prefix and the suffix fit in s[start:end]
+            return _same_chars(kind, data, start, self.prefix, self.plen) and \
+                _same_chars(kind, data, end - self.slen, self.suffix, self.slen)
+        if self.mode == G_REGEX:
+            # match(s, start, end) sees exactly s[start:end]: fnmatch's regex
+            # has no look-behind and no start anchor
+            return self.rx_match(s, start, end) is not None
+        return fnmatchcase(s[start:end], self.pattern)
+
+
+cdef class _Entry:
+    """One cached (uri, filename) -> merged; chained per uri."""
+    pass
+
+
+cdef class Lookup:
+    """Lookup(sections, merge_fn, cache_size=4096); see the pure twin."""
+
+    def __cinit__(self, *args, **kwargs):
+        self._cache = {}
+        self._merged = {}
+        self._idx = ()
+        self._keep = []
+        self._cache_size = 4096
+
+    def __dealloc__(self):
+        self._release()
+
+    cdef void _release(self) noexcept:
+        PyMem_Free(self._root_ids)
+        PyMem_Free(self._exact)
+        PyMem_Free(self._exact_ids)
+        PyMem_Free(self._wild)
+        PyMem_Free(self._rdir)
+        PyMem_Free(self._files)
+        PyMem_Free(self._locs)
+        self._root_ids = NULL
+        self._exact = NULL
+        self._exact_ids = NULL
+        self._wild = NULL
+        self._rdir = NULL
+        self._files = NULL
+        self._locs = NULL
+        self._n = self._n_root = self._n_exact = self._n_wild = 0
+        self._n_rdir = self._n_files = self._n_locs = 0
+
+    def __init__(self, sections, merge_fn, cache_size=4096):
+        self._release()
+        self._merge_fn = merge_fn
+        self._cache_size = cache_size
+        self._csize_ok = False
+        if type(cache_size) is int and -(1 << 62) < cache_size < (1 << 62):
+            self._csize = cache_size
+            self._csize_ok = True
+        self._cache = {}
+        self._count = 0
+        self._merged = {}
+        keep = self._keep = []
+
+        # Read the sections exactly as the twin does (same attributes, same
+        # order, same errors), into Python lists first.
+        root, exact, wild, rdirs, files, locs = [], {}, [], [], [], []
+        n = 0
+        for i, s in enumerate(sections):
+            n = i + 1
+            if s.kind == "directory":
+                if s.regex:
+                    rdirs.append((i, re.compile(s.pattern)))
+                elif _WILDCARD.search(s.pattern):
+                    pattern = _exact_str(s.pattern)
+                    wild.append((_depth(pattern), i, _Glob(pattern)))
+                else:
+                    pattern = _exact_str(s.pattern)
+                    if pattern == "/":
+                        root.append(i)
+                    elif len(pattern) >= 2:  # no ancestor but "/" is shorter
+                        exact.setdefault(pattern, []).append(i)
+            elif s.kind == "files":
+                parent = s.parent
+                if s.regex:
+                    files.append((i, parent, True, re.compile(s.pattern).search))
+                else:
+                    files.append((i, parent, False, _Glob(s.pattern)))
+            elif s.kind == "location":
+                if s.regex:
+                    locs.append((i, LOC_REGEX, re.compile(s.pattern).search))
+                else:
+                    locs.append((i, -1, s.pattern))
+            else:
+                raise ValueError("unknown section kind %r" % s.kind)
+
+        self._n = n
+        self._idx = tuple(range(n))
+        self._build_dirs(root, exact, wild, rdirs)
+        self._build_files(files)
+        self._build_locations(locs)
+
+    cdef void *_alloc(self, Py_ssize_t count, size_t size) except NULL:
+        cdef void *p = PyMem_Malloc(max(count, 1) * size)
+        if p == NULL:
+            raise MemoryError()
+        return p
+
+    cdef int _build_dirs(self, list root, dict exact, list wild, list rdirs) except -1:
+        cdef Py_ssize_t k, pos
+        cdef _ExactDir *ed
+        cdef _RegexDir *rd
+        self._n_root = len(root)
+        self._root_ids = <Py_ssize_t *>self._alloc(len(root), sizeof(Py_ssize_t))
+        for k in range(len(root)):
+            self._root_ids[k] = root[k]
+
+        # plain paths grouped, shortest first; their indices stay in file order
+        paths = sorted(exact, key=len)
+        self._n_exact = len(paths)
+        self._exact = <_ExactDir *>self._alloc(len(paths), sizeof(_ExactDir))
+        self._exact_ids = <Py_ssize_t *>self._alloc(
+            sum(len(v) for v in exact.values()), sizeof(Py_ssize_t))
+        pos = 0
+        for k, path in enumerate(paths):
+            self._keep.append(path)
+            ed = &self._exact[k]
+            ed.length = len(path)
+            ed.first = pos
+            ed.count = len(exact[path])
+            ed.path = <PyObject *>path
+            for i in exact[path]:
+                self._exact_ids[pos] = i
+                pos += 1
+
+        wild.sort(key=lambda t: (t[0], t[1]))
+        self._n_wild = len(wild)
+        self._wild = <_WildDir *>self._alloc(len(wild), sizeof(_WildDir))
+        for k, (depth, i, glob) in enumerate(wild):
+            self._keep.append(glob)
+            self._wild[k].depth = depth
+            self._wild[k].index = i
+            self._wild[k].glob = <PyObject *>glob
+
+        self._n_rdir = len(rdirs)
+        self._rdir = <_RegexDir *>self._alloc(len(rdirs), sizeof(_RegexDir))
+        for k, (i, rx) in enumerate(rdirs):
+            search = rx.search
+            self._keep.append(search)
+            rd = &self._rdir[k]
+            rd.index = i
+            rd.search = <PyObject *>search
+            rd.regular = _is_regular(rx)
+            # a str pattern searching a str cannot fail; a bytes one raises
+            # when the twin would (at match time), so it is not tried here
+            rd.root = (search(_ROOT) is not None) if type(rx.pattern) is str else -1
+        return 0
+
+    cdef int _build_files(self, list files) except -1:
+        cdef Py_ssize_t k
+        cdef _FilesSec *f
+        self._n_files = len(files)
+        self._files = <_FilesSec *>self._alloc(len(files), sizeof(_FilesSec))
+        for k, (i, parent, regex, matcher) in enumerate(files):
+            self._keep.append(parent)
+            self._keep.append(matcher)
+            f = &self._files[k]
+            f.index = i
+            f.regex = regex
+            f.matcher = <PyObject *>matcher
+            f.parent_obj = <PyObject *>parent
+            f.parent = _parent_slot(parent, self._n)
+        return 0
+
+    cdef int _build_locations(self, list locs) except -1:
+        cdef Py_ssize_t k
+        cdef _LocSec *loc
+        self._n_locs = len(locs)
+        self._locs = <_LocSec *>self._alloc(len(locs), sizeof(_LocSec))
+        for k, (i, mode, obj) in enumerate(locs):
+            self._keep.append(obj)
+            loc = &self._locs[k]
+            loc.index = i
+            loc.pattern = <PyObject *>obj
+            loc.a = loc.b = <PyObject *>obj
+            loc.length = 0
+            loc.root = loc.slash = False
+            if mode == LOC_REGEX:
+                loc.mode = LOC_REGEX
+            elif type(obj) is not str:  # a subclass too: the twin's test, as is
+                loc.mode = LOC_CALL
+            elif _WILDCARD.search(obj):
+                loc.mode = LOC_GLOB
+                a, b = _Glob(obj), _Glob(obj.rstrip("/") + "/*")
+                self._keep.append(a)
+                self._keep.append(b)
+                loc.a = <PyObject *>a
+                loc.b = <PyObject *>b
+            else:
+                PyUnicode_READY(obj)
+                loc.mode = LOC_PREFIX
+                loc.length = len(obj)
+                loc.root = obj == "/"
+                loc.slash = obj.endswith("/")
+        return 0
+
+    # --- per request -------------------------------------------------------
+
+    def match(self, uri, filename):
+        """merge_fn(sections_for(uri, filename)), cached (see the twin)."""
+        cdef PyObject *p = PyDict_GetItemWithError(self._cache, uri)
+        cdef _Entry e
+        if p is not NULL:
+            e = <_Entry>p
+            while e is not None:
+                if _same_key(e.filename, filename):
+                    if e.merged is not None:
+                        return e.merged
+                    break
+                e = e.next
+        return self._miss(uri, filename)
+
+    cdef bint _full(self, Py_ssize_t size) except -1:
+        """The twin's ``len(cache) >= self._cache_size``."""
+        if self._csize_ok:
+            return size >= self._csize
+        return bool(size >= self._cache_size)
+
+    cdef object _miss(self, object uri, object filename):
+        cdef PyObject *p
+        cdef _Entry e, head = None
+        hash(filename)  # the twin hashes (uri, filename) first
+        indices = self._sections_for(uri, filename)
+        p = PyDict_GetItemWithError(self._merged, indices)
+        if p is not NULL and <object>p is not None:
+            merged = <object>p
+        else:
+            merged = self._merge_fn(indices)
+            if self._full(len(self._merged)):
+                self._merged.clear()
+            self._merged[indices] = merged
+        if self._full(self._count):
+            self._cache.clear()
+            self._count = 0
+        # (looked up again: merge_fn may have used this lookup)
+        p = PyDict_GetItemWithError(self._cache, uri)
+        if p is not NULL:
+            head = <_Entry>p
+            e = head
+            while e is not None:
+                if _same_key(e.filename, filename):
+                    e.merged = merged
+                    return merged
+                e = e.next
+        e = _Entry.__new__(_Entry)
+        e.filename = filename
+        e.merged = merged
+        e.next = head
+        self._cache[uri] = e
+        self._count += 1
+        return merged
+
+    def sections_for(self, uri, filename):
+        """Indices of the sections that apply, in merge order (see the twin)."""
+        return self._sections_for(uri, filename)
+
+    @cython.boundscheck(False)  # out[k] < self._n == len(self._idx): a section index
+    @cython.wraparound(False)
+    cdef tuple _sections_for(self, object uri, object filename):
+        cdef Py_ssize_t stack_out[STACK_SECTIONS]
+        cdef char stack_applied[STACK_SECTIONS]
+        cdef Py_ssize_t *out = stack_out
+        cdef char *applied = stack_applied
+        cdef Py_ssize_t cnt = 0, k
+        cdef tuple result
+        if self._n > STACK_SECTIONS:
+            # each section appears at most once in the answer
+            out = <Py_ssize_t *>self._alloc(self._n, sizeof(Py_ssize_t) + 1)
+            applied = <char *>(out + self._n)
+        try:
+            if isinstance(filename, str):
+                PyUnicode_READY(filename)
+                if PyUnicode_GET_LENGTH(filename) > 0:
+                    memset(applied, 0, self._n)
+                    cnt = self._directories(<str>filename, out, applied)
+                    cnt = self._files_for(<str>filename, out, cnt, applied)
+            elif filename:
+                filename.find("/", 1)  # what the twin does first with it: same error
+                raise TypeError("filename must be a str or None, not %s"
+                                % type(filename).__name__)
+            cnt = self._locations(uri, out, cnt)
+            result = PyTuple_New(cnt)
+            for k in range(cnt):
+                item = self._idx[out[k]]
+                Py_INCREF(item)
+                PyTuple_SET_ITEM(result, k, item)
+        finally:
+            if out != stack_out:
+                PyMem_Free(out)
+        return result
+
+    cdef Py_ssize_t _directories(self, str filename, Py_ssize_t *out, char *applied) except -1:
+        """1. plain and wildcard <Directory>, by depth; 2. regex ones. Returns
+        the count written to out."""
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(filename)
+        cdef int kind = PyUnicode_KIND(filename)
+        cdef void *data = PyUnicode_DATA(filename)
+        cdef const unsigned char *bytes_
+        cdef Py_ssize_t stack_ends[STACK_ENDS]
+        cdef Py_ssize_t *ends = stack_ends
+        cdef Py_ssize_t na = 0, cnt = 0, i, j, k, w, d, e, idx
+        cdef Py_UCS4 c, prev
+        cdef _ExactDir *ed
+        cdef _RegexDir *rd
+        cdef bint hit
+        if self._n_root + self._n_exact + self._n_wild + self._n_rdir == 0:
+            return 0
+        # Ancestors: "/" (depth 0), then filename[:e] for each e in [2, n] with
+        # (e == n or filename[e] == "/") and filename[e - 1] != "/" -- the
+        # twin's _ancestors, which skips empty components and never the first
+        # character. Ends are >= 2 apart, so there are at most n // 2.
+        if n // 2 + 1 > STACK_ENDS:
+            ends = <Py_ssize_t *>self._alloc(n // 2 + 1, sizeof(Py_ssize_t))
+        try:
+            if n >= 2:
+                if kind == 1:
+                    bytes_ = <const unsigned char *>data
+                    for i in range(2, n):  # i - 1 >= 1 and i < n: in range
+                        if bytes_[i] == 47 and bytes_[i - 1] != 47:  # "/"
+                            ends[na] = i
+                            na += 1
+                    if bytes_[n - 1] != 47:
+                        ends[na] = n
+                        na += 1
+                else:
+                    prev = PyUnicode_READ(kind, data, 1)
+                    for i in range(2, n):
+                        c = PyUnicode_READ(kind, data, i)
+                        if c == u"/" and prev != u"/":
+                            ends[na] = i
+                            na += 1
+                        prev = c
+                    if prev != u"/":
+                        ends[na] = n
+                        na += 1
+
+            # 1. depth 0: <Directory "/">, then wildcards of depth 0
+            for k in range(self._n_root):
+                idx = self._root_ids[k]
+                out[cnt] = idx
+                cnt += 1
+                applied[idx] = 1
+            w = 0
+            while w < self._n_wild and self._wild[w].depth == 0:
+                if (<_Glob>self._wild[w].glob).test(_ROOT, 0, 1):
+                    idx = self._wild[w].index
+                    out[cnt] = idx
+                    cnt += 1
+                    applied[idx] = 1
+                w += 1
+            # depth d >= 1 is filename[:ends[d - 1]]: the plain path of that
+            # length if equal, then the wildcards of that depth
+            j = 0
+            for d in range(1, na + 1):
+                e = ends[d - 1]
+                while j < self._n_exact and self._exact[j].length < e:
+                    j += 1
+                k = j
+                while k < self._n_exact and self._exact[k].length == e:
+                    ed = &self._exact[k]
+                    if _same_chars(kind, data, 0, <object>ed.path, e):
+                        for i in range(ed.first, ed.first + ed.count):
+                            idx = self._exact_ids[i]
+                            out[cnt] = idx
+                            cnt += 1
+                            applied[idx] = 1
+                        break  # paths are distinct: no other one is equal
+                    k += 1
+                while w < self._n_wild and self._wild[w].depth == d:
+                    if (<_Glob>self._wild[w].glob).test(filename, 0, e):
+                        idx = self._wild[w].index
+                        out[cnt] = idx
+                        cnt += 1
+                        applied[idx] = 1
+                    w += 1
+
+            # 2. regex directories, file order: "/" (known when built), then
+            # the other ancestors, searched in place
+            for k in range(self._n_rdir):
+                rd = &self._rdir[k]
+                if rd.root >= 0:
+                    hit = rd.root
+                else:
+                    hit = (<object>rd.search)(_ROOT) is not None
+                if not hit and na > 0:
+                    if rd.regular:
+                        hit = (<object>rd.search)(filename, 0, ends[na - 1]) is not None
+                    else:
+                        for d in range(na):
+                            if (<object>rd.search)(filename, 0, ends[d]) is not None:
+                                hit = True
+                                break
+                if hit:
+                    out[cnt] = rd.index
+                    cnt += 1
+                    applied[rd.index] = 1
+        finally:
+            if ends != stack_ends:
+                PyMem_Free(ends)
+        return cnt
+
+    cdef Py_ssize_t _files_for(self, str filename, Py_ssize_t *out, Py_ssize_t cnt,
+                               char *applied) except -1:
+        """3. <Files>/<FilesMatch> on the last path component, file order."""
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(filename)
+        cdef int kind = PyUnicode_KIND(filename)
+        cdef void *data = PyUnicode_DATA(filename)
+        cdef Py_ssize_t start = n, k
+        cdef _FilesSec *f
+        cdef bint hit
+        if self._n_files == 0:
+            return cnt
+        while start > 0 and PyUnicode_READ(kind, data, start - 1) != u"/":
+            start -= 1
+        base = None  # filename[start:], made only for a regex
+        for k in range(self._n_files):
+            f = &self._files[k]
+            if f.parent != -1:
+                if f.parent == -3:
+                    hash(<object>f.parent_obj)  # the twin's ``parent not in applied``
+                if f.parent < 0 or not applied[f.parent]:
+                    continue
+            if f.regex:
+                if base is None:
+                    base = PyUnicode_Substring(filename, start, n)
+                hit = (<object>f.matcher)(base) is not None
+            else:
+                hit = (<_Glob>f.matcher).test(filename, start, n)
+            if hit:
+                out[cnt] = f.index
+                cnt += 1
+        return cnt
+
+    cdef Py_ssize_t _locations(self, object uri, Py_ssize_t *out, Py_ssize_t cnt) except -1:
+        """4. <Location>/<LocationMatch>, file order."""
+        cdef Py_ssize_t n = 0, k
+        cdef int kind = 1
+        cdef void *data = NULL
+        cdef bint is_str, hit
+        cdef _LocSec *loc
+        if self._n_locs == 0:
+            return cnt
+        is_str = isinstance(uri, str)
+        if is_str:
+            PyUnicode_READY(uri)
+            n = PyUnicode_GET_LENGTH(uri)
+            kind = PyUnicode_KIND(uri)
+            data = PyUnicode_DATA(uri)
+        for k in range(self._n_locs):
+            loc = &self._locs[k]
+            if loc.mode == LOC_REGEX:
+                hit = (<object>loc.a)(uri) is not None
+            elif not is_str or loc.mode == LOC_CALL:
+                hit = bool(_location_matches(uri, <object>loc.pattern))
+            elif loc.mode == LOC_GLOB:
+                hit = (<_Glob>loc.a).test(<str>uri, 0, n) or (<_Glob>loc.b).test(<str>uri, 0, n)
+            elif loc.root:
+                hit = True
+            elif n == loc.length:
+                hit = _same_chars(kind, data, 0, <object>loc.pattern, n)
+            elif n < loc.length:
+                hit = False
+            else:
+                # n > length: uri[length] exists
+                hit = _same_chars(kind, data, 0, <object>loc.pattern, loc.length) and (
+                    loc.slash or PyUnicode_READ(kind, data, loc.length) == u"/")
+            if hit:
+                out[cnt] = loc.index
+                cnt += 1
+        return cnt
+
+
+cdef Py_ssize_t _parent_slot(object parent, Py_ssize_t n) except? -9:
+    """The twin tests ``parent != -1 and parent not in applied`` (a set of
+    directory indices): -1, an index in range, -2 (never applies) or -3
+    (unhashable: never applies, after the same error the twin raises)."""
+    if parent == -1:
+        return -1
+    try:
+        hash(parent)
+    except Exception:  # noqa: BLE001 - raised again at match time
+        return -3
+    try:
+        as_int = int(parent)
+        if as_int != parent or not 0 <= as_int < n:
+            return -2
+    except Exception:  # noqa: BLE001 - equal to no index
+        return -2
+    return as_int
