@@ -90,6 +90,12 @@ M_INVALID = len(METHODS)
 METHODS_BY_NUMBER = dict(enumerate(METHODS))
 del _i, _m
 
+# req.get_remote_host() types.
+REMOTE_HOST = 0
+REMOTE_NAME = 1
+REMOTE_NOLOOKUP = 2
+REMOTE_DOUBLE_REV = 3
+
 # mpm_query codes and answers.
 AP_MPMQ_NOT_SUPPORTED = 0
 AP_MPMQ_STATIC = 1
@@ -130,7 +136,7 @@ def log_error(message, level=APLOG_ERR, server=None):
     level = level & 0x0F if isinstance(level, int) else APLOG_ERR
     _error_logger.log(_APLOG_TO_LOGGING.get(level, logging.ERROR), "%s", message,
                       extra={"aplevel": _APLOG_NAMES.get(level, "error"),
-                             "module": "python"})
+                             "apache_module": "python"})
 
 
 def import_module(module_name, autoreload=None, log=False, path=None):

@@ -85,6 +85,30 @@ class Dispatcher:
         from fastdispatch.config.parser import parse_config
         return cls(parse_config(path))
 
+    @classmethod
+    def build(cls, *items, base_dir=None, **directives):
+        """A Dispatcher over a configuration written in Python:
+        ``Dispatcher.build(Directory("htdocs/app", SetHandler="mod_python",
+        PythonHandler="app"), DocumentRoot="htdocs")`` (see builder.py)."""
+        from fastdispatch.builder import build_config
+        return cls(build_config(*items, base_dir=base_dir, **directives))
+
+    # ------------------------------------------------------------ hosting
+    def connection(self, client=("127.0.0.1", 0), server=("127.0.0.1", 80), **kw):
+        """A sans-IO connection: ``receive(bytes) -> bytes`` (adapters/sansio.py)."""
+        from fastdispatch.adapters.sansio import Connection
+        return Connection(self, client, server, **kw)
+
+    def wsgi(self):
+        """A PEP 3333 application (adapters/wsgi.py)."""
+        from fastdispatch.adapters.wsgi import WSGIApplication
+        return WSGIApplication(self)
+
+    def asgi(self, **kw):
+        """An ASGI 3 application; handlers run in a thread pool (adapters/asgi.py)."""
+        from fastdispatch.adapters.asgi import ASGIApplication
+        return ASGIApplication(self, **kw)
+
     def _python_import(self, d):
         module = d.args[0]
         try:
@@ -103,6 +127,8 @@ class Dispatcher:
             if path_raw == "*":
                 return self._options_star(head, conn, send)
             path = _uri.normalize_path(_uri.unquote_path(path_raw))
+            if "//" in path:
+                path = _merge_slashes(path)  # MergeSlashes On, Apache's default
         except HTTPError as exc:
             data = self.error_response(exc.status, head)
             send(data)
@@ -180,22 +206,22 @@ class Dispatcher:
         if req.method == "TRACE":
             req.err_headers_out["Allow"] = ""  # TraceEnable Off, as Debian ships Apache
             raise _Abort(apache.HTTP_METHOD_NOT_ALLOWED)
-        self._phase(req, "postreadrequest", gd.handlers.get("postreadrequest"))
-        rc = self._phase(req, "trans", gd.handlers.get("trans"))
+        self._phase(req, "postreadrequest")
+        rc = self._phase(req, "trans")
         if rc == DECLINED:
             self._translate(req)
-        dc = req._dir_config = self.lookup.match(req.uri, req.filename)
+        req._dir_config = self.lookup.match(req.uri, req.filename)
         if req.filename:
             req.canonical_filename = req.filename
-        self._phase(req, "init", dc.handlers.get("init"))
-        self._phase(req, "headerparser", dc.handlers.get("headerparser"))
-        self._phase(req, "access", dc.handlers.get("access"))
-        if dc.requires:
-            self._authenticate(req, dc)
-        self._type_check(req, dc)
-        self._phase(req, "fixup", dc.handlers.get("fixup"))
-        self._fixup_dir(req, dc)
-        self._respond(req, dc)
+        self._phase(req, "init")
+        self._phase(req, "headerparser")
+        self._phase(req, "access")
+        if req._dir_config.requires:
+            self._authenticate(req, req._dir_config)
+        self._type_check(req, req._dir_config)
+        self._phase(req, "fixup")
+        self._fixup_dir(req, req._dir_config)
+        self._respond(req, req._dir_config)
 
     def _translate(self, req):
         """Apache's default translate_name and map_to_storage: Alias or
@@ -229,8 +255,7 @@ class Dispatcher:
         if not dc.auth_name:
             log.error("[client %s] need AuthName: %s", req.connection.remote_ip, req.uri)
             raise _Abort(apache.HTTP_INTERNAL_SERVER_ERROR)
-        entries = dc.handlers.get("authen")
-        rc = self._phase(req, "authen", entries, abort=False)
+        rc = self._phase(req, "authen", abort=False)
         if rc == apache.HTTP_UNAUTHORIZED:
             self._note_auth_failure(req, dc)
             raise _Abort(rc)
@@ -241,7 +266,7 @@ class Dispatcher:
                 raise _Abort(apache.HTTP_UNAUTHORIZED)
         elif rc != OK:
             raise _Abort(rc)
-        rc = self._phase(req, "authz", dc.handlers.get("authz"), abort=False)
+        rc = self._phase(req, "authz", abort=False)
         if rc == OK:
             return
         if rc != DECLINED:
@@ -258,7 +283,7 @@ class Dispatcher:
                 _speedups.auth.basic_challenge(dc.auth_name or "")
 
     def _type_check(self, req, dc):
-        rc = self._phase(req, "type", dc.handlers.get("type"), abort=False)
+        rc = self._phase(req, "type", abort=False)
         if rc not in (OK, DECLINED):
             raise _Abort(rc)
         if rc == DECLINED:
@@ -285,24 +310,31 @@ class Dispatcher:
     def _respond(self, req, dc):
         rc = DECLINED
         if req.handler in ("mod_python", "python-program"):
-            rc = self._phase(req, "handler", dc.handlers.get("handler"), abort=False)
+            rc = self._phase(req, "handler", abort=False)
         if rc == DECLINED:
             rc = static.serve(req, dc)
         if rc not in (OK, DECLINED):
             raise _Abort(rc)
 
-    def _phase(self, req, phase, entries, abort=True):
-        """Run one phase's handlers; returns the phase's code. With ``abort``,
-        a code other than OK/DECLINED ends the request (_Abort)."""
+    def _phase(self, req, phase, abort=True):
+        """Run one phase's handlers (from the request's directory config, read
+        again after each call so that req.add_handler() can append); returns
+        the phase's code. With ``abort``, a code other than OK/DECLINED ends
+        the request (_Abort)."""
+        entries = req._dir_config.handlers.get(phase)
         if not entries:
             return DECLINED
         rc = DECLINED
         run_first = phase in RUN_FIRST
         any_ok = False
-        for entry in entries:
+        i = 0
+        while i < len(entries):
+            entry = entries[i]
+            i += 1
             if entry.exts is not None and not entry.applies_to(req.filename):
                 continue
             rc = self._call(req, entry)
+            entries = req._dir_config.handlers.get(phase) or entries
             if run_first:
                 if rc != DECLINED:
                     break
@@ -343,6 +375,11 @@ class Dispatcher:
             return value if isinstance(value, int) else apache.HTTP_INTERNAL_SERVER_ERROR
         except _Abort:
             raise
+        except HTTPError as exc:
+            # from req.read(): the body was over LimitRequestBody, or malformed
+            return exc.status
+        except (ConnectionError, TimeoutError):
+            raise  # the client is gone or stalled: the server closes
         except Exception:
             return self._report_exception(req, entry, dc)
 
@@ -401,7 +438,8 @@ class Dispatcher:
                                      server_admin=self.server_info.server_admin,
                                      signature=self._signature(req))
         req.content_type = "text/html; charset=iso-8859-1"
-        req._dir_config = None  # no AddDefaultCharset on error pages
+        if status in (405, 501) and "Allow" not in req.err_headers_out:
+            req.err_headers_out["Allow"] = _allow_header(req.allowed)
         req.write(body, 0)
         req._send_head(final=True)
 
@@ -415,8 +453,7 @@ class Dispatcher:
         except _Abort as abort:
             if abort.status not in (DONE, OK, DECLINED):
                 self._send_error(sub, abort.status, recursion=1)
-        if not sub._head_sent:
-            sub._finish()
+        sub._finish()
         req._head_sent = True
         req._close = sub._close
         req.bytes_sent = sub.bytes_sent
@@ -433,8 +470,7 @@ class Dispatcher:
             self._run(sub)
         except _Abort as abort:
             self._answer(sub, abort.status)
-        if not sub._head_sent:
-            sub._finish()
+        sub._finish()
         req._head_sent = True
         req._close = sub._close
         req.bytes_sent = sub.bytes_sent
@@ -469,9 +505,11 @@ class Dispatcher:
         req._dir_config = new
 
     def _log_and_cleanup(self, req):
-        dc = req._dir_config or self.global_dir
+        if req._dir_config is None:
+            req._dir_config = self.global_dir
+        dc = req._dir_config
         try:
-            self._phase(req, "log", dc.handlers.get("log"), abort=False)
+            self._phase(req, "log", abort=False)
         except _Abort:
             pass
         for fn, data in req._cleanups:
@@ -486,6 +524,18 @@ class Dispatcher:
                     self._call(req, entry)
                 except _Abort:
                     pass
+
+
+def _allow_header(allowed):
+    """Apache's Allow for a 405/501: the methods whose bit is set in
+    req.allowed, in method-number order, HEAD following GET."""
+    names = []
+    for number, name in apache.METHODS_BY_NUMBER.items():
+        if allowed & (1 << number):
+            names.append(name)
+            if name == "GET":
+                names.append("HEAD")
+    return ",".join(names)
 
 
 def _copy_dir_config(dc):
@@ -506,6 +556,12 @@ def _requirements_met(req, requires):
         if kind == "all" and len(req_line) > 1 and req_line[1].lower() == "granted":
             return True
     return False
+
+
+def _merge_slashes(path):
+    while "//" in path:
+        path = path.replace("//", "/")
+    return path
 
 
 def escape_html(s):

@@ -7,6 +7,7 @@ response object. The head goes out on the first flush; header changes after
 that are ignored, as in mod_python.
 """
 import os
+import re
 import time
 
 from fastdispatch import _speedups, apache
@@ -396,7 +397,7 @@ class Request:
 
     def get_remote_host(self, type=None, str_is_ip=None):
         if str_is_ip is not None:
-            return (self.connection.remote_ip, True)
+            return (self.connection.remote_ip, 1)    # no DNS look-ups: an IP
         return self.connection.remote_ip
 
     def allow_methods(self, methods, reset=0):
@@ -408,17 +409,30 @@ class Request:
                 self.allowed |= 1 << n
 
     def add_common_vars(self):
+        """Fill ``subprocess_env`` with the CGI variables Apache's
+        ap_add_common_vars sets: the request headers as HTTP_* (not the
+        credentials, not ``Proxy``, not names that are no valid variable),
+        Content-Type/-Length as CONTENT_*, and the server's and client's."""
         env = self.subprocess_env
         for k, v in self.headers_in.items():
-            env["HTTP_" + k.upper().replace("-", "_")] = v
+            key = k.lower()
+            if key == "content-type":
+                env["CONTENT_TYPE"] = v
+            elif key == "content-length":
+                env["CONTENT_LENGTH"] = v
+            elif key in ("authorization", "proxy-authorization", "proxy"):
+                continue
+            elif _ENV_NAME_OK(k):
+                env["HTTP_" + k.upper().replace("-", "_")] = v
         srv = self.server
         conn = self.connection
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
-        env["SERVER_SIGNATURE"] = ""
+        signature = self._dispatcher._signature(self)
+        env["SERVER_SIGNATURE"] = "<address>%s</address>\n" % signature if signature else ""
         env["SERVER_SOFTWARE"] = self._dispatcher.server_header
         env["SERVER_NAME"] = self.hostname or srv.server_hostname
         env["SERVER_ADDR"] = conn.local_ip
-        env["SERVER_PORT"] = str(conn.local_addr[1])
+        env["SERVER_PORT"] = str(self.server_port())
         env["REMOTE_ADDR"] = conn.remote_ip
         env["DOCUMENT_ROOT"] = srv.document_root
         env["REQUEST_SCHEME"] = "https" if self.is_https() else "http"
@@ -431,12 +445,6 @@ class Request:
             env["REMOTE_USER"] = self.user
         if self.ap_auth_type:
             env["AUTH_TYPE"] = self.ap_auth_type
-        ct = self.headers_in.get("Content-Type")
-        if ct:
-            env["CONTENT_TYPE"] = ct
-        cl = self.headers_in.get("Content-Length")
-        if cl:
-            env["CONTENT_LENGTH"] = cl
 
     def add_cgi_vars(self):
         self.add_common_vars()
@@ -445,7 +453,7 @@ class Request:
         env["SERVER_PROTOCOL"] = self.protocol
         env["REQUEST_METHOD"] = self.method
         env["QUERY_STRING"] = self.args or ""
-        env["REQUEST_URI"] = self.unparsed_uri
+        env["REQUEST_URI"] = self.uri          # as mod_python: the decoded path
         script = self.uri[:len(self.uri) - len(self.path_info)] if self.path_info else self.uri
         env["SCRIPT_NAME"] = script
         if self.path_info:
@@ -456,6 +464,11 @@ class Request:
 
     def internal_redirect(self, new_uri):
         self._dispatcher.internal_redirect(self, new_uri)
+        sub = self.next
+        if sub is not None and sub._head_sent:
+            # a streamed (chunked) answer still owes its last chunk
+            sub._finish()
+            self.bytes_sent = sub.bytes_sent
 
     def meets_conditions(self):
         return apache.OK
@@ -509,6 +522,9 @@ def _hostname(target, host):
         host = host.rsplit(":", 1)[0] if ":" in host else host
     return host.lower().rstrip(".") or None
 
+
+# a header name Apache exports as HTTP_*: letters, digits and "-" only
+_ENV_NAME_OK = re.compile(r"[A-Za-z0-9-]+\Z").match
 
 _KEPT_ON_304 = frozenset(("etag", "expires", "cache-control", "vary", "content-location",
                           "warning", "www-authenticate", "proxy-authenticate", "set-cookie",

@@ -70,69 +70,124 @@ cdef inline int _check_str(key, value) except -1:
     return 0
 
 
+cdef inline bint _same_key(str a, str b) except -1:
+    """_fold(a) == _fold(b), without building folded strings for ASCII keys."""
+    cdef Py_ssize_t i, n
+    cdef const unsigned char *p
+    cdef const unsigned char *q
+    cdef unsigned char x, y
+    if a is b:
+        return True
+    if PyUnicode_IS_COMPACT_ASCII(a) and PyUnicode_IS_COMPACT_ASCII(b):
+        n = PyUnicode_GET_LENGTH(a)
+        if n != PyUnicode_GET_LENGTH(b):
+            return False
+        p = PyUnicode_1BYTE_DATA(a)
+        q = PyUnicode_1BYTE_DATA(b)
+        # i < n: both strings hold n one-byte characters.
+        for i in range(n):
+            x = p[i]
+            y = q[i]
+            if x != y:
+                if 0x41 <= x <= 0x5A:
+                    x += 32
+                if 0x41 <= y <= 0x5A:
+                    y += 32
+                if x != y:
+                    return False
+        return True
+    return _fold(a) == _fold(b)
+
+
 cdef object _MISSING = object()
 
 
 cdef class Table:
-    """A case-insensitive, ordered, multi-valued str -> str mapping."""
+    """A case-insensitive, ordered, multi-valued str -> str mapping.
 
-    cdef list _entries            # of (folded key, key, value)
+    Entries are (key, value) tuples in a list; keys are compared with
+    _same_key (ASCII case folding in C), so no folded copy is stored.
+
+    Bounds checks are off in the methods that read ``e[0]``/``e[1]``: every
+    entry is a 2-tuple of str (only this class writes ``_entries``, a C-level
+    attribute, and it appends nothing else), so both indices are in range.
+    """
+
+    cdef list _entries
 
     def __init__(self, init=None):
+        cdef object item
         self._entries = []
-        if init is not None:
-            for key, value in _pairs(init):
-                self.add(key, value)
+        if init is None:
+            return
+        if type(init) is list:
+            # the common case, a list of pairs (parse_head's headers): the
+            # pairs themselves are kept when they are exact (str, str) tuples
+            for item in <list>init:
+                if type(item) is tuple and len(<tuple>item) == 2:
+                    _check_str((<tuple>item)[0], (<tuple>item)[1])
+                    if type((<tuple>item)[0]) is str and type((<tuple>item)[1]) is str:
+                        self._entries.append(item)
+                    else:
+                        self._entries.append(((<tuple>item)[0], (<tuple>item)[1]))
+                else:
+                    key, value = item
+                    _check_str(key, value)
+                    self._entries.append((key, value))
+            return
+        for key, value in _pairs(init):
+            _check_str(key, value)
+            self._entries.append((key, value))
 
     # -- reading --------------------------------------------------------
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
     def __getitem__(self, key):
-        cdef str fkey
         cdef tuple e
         cdef object first = None
         cdef list values = None
         if not isinstance(key, str):
             raise KeyError(key)
-        fkey = _fold(key)
         for e in self._entries:
-            if <str>e[0] == fkey:
+            if _same_key(<str>e[0], <str>key):
                 if first is None:
-                    first = e[2]
+                    first = e[1]
                 elif values is None:
-                    values = [first, e[2]]
+                    values = [first, e[1]]
                 else:
-                    values.append(e[2])
+                    values.append(e[1])
         if first is None:
             raise KeyError(key)
         if values is not None:
             return values
         return first
 
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
     def get(self, key, default=None):
-        cdef str fkey
         cdef tuple e
         if isinstance(key, str):
-            fkey = _fold(key)
             for e in self._entries:
-                if <str>e[0] == fkey:
-                    return e[2]
+                if _same_key(<str>e[0], <str>key):
+                    return e[1]
         return default
 
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
     def getall(self, key):
-        cdef str fkey
         cdef tuple e
         if not isinstance(key, str):
             return []
-        fkey = _fold(key)
-        return [e[2] for e in self._entries if <str>e[0] == fkey]
+        return [e[1] for e in self._entries if _same_key(<str>e[0], <str>key)]
 
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
     def __contains__(self, key):
-        cdef str fkey
         cdef tuple e
         if not isinstance(key, str):
             return False
-        fkey = _fold(key)
         for e in self._entries:
-            if <str>e[0] == fkey:
+            if _same_key(<str>e[0], <str>key):
                 return True
         return False
 
@@ -142,51 +197,64 @@ cdef class Table:
     def __iter__(self):
         return iter(self.keys())
 
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
     def keys(self):
+        cdef tuple e
+        return [e[0] for e in self._entries]
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def values(self):
         cdef tuple e
         return [e[1] for e in self._entries]
 
-    def values(self):
-        cdef tuple e
-        return [e[2] for e in self._entries]
-
     def items(self):
-        cdef tuple e
-        return [(e[1], e[2]) for e in self._entries]
+        # the entries are immutable (key, value) tuples: a shallow copy will do
+        return list(self._entries)
 
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
     def __repr__(self):
         cdef tuple e
-        return "{%s}" % ", ".join(["%r: %r" % (e[1], e[2]) for e in self._entries])
+        return "{%s}" % ", ".join(["%r: %r" % (e[0], e[1]) for e in self._entries])
 
     # -- writing --------------------------------------------------------
-    cpdef add(self, key, value):
+    def add(self, key, value):
         """Append an entry, keeping any others with the same key."""
         _check_str(key, value)
-        self._entries.append((_fold(key), key, value))
+        self._entries.append((key, value))
 
     def __setitem__(self, key, value):
         _check_str(key, value)
-        self._set(_fold(key), key, value)
+        self._set(key, value)
 
-    cdef _set(self, str fkey, key, value):
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef _set(self, key, value):
+        """Replace the first entry's value, drop the others; or append."""
         cdef list entries = self._entries
-        cdef Py_ssize_t i, n = len(entries)
+        cdef Py_ssize_t i, j, n = len(entries)
         cdef tuple e
         for i in range(n):
             e = entries[i]
-            if <str>e[0] == fkey:
-                entries[i] = (fkey, e[1], value)
-                entries[i + 1:] = [x for x in entries[i + 1:] if <str>(<tuple>x)[0] != fkey]
+            if _same_key(<str>e[0], <str>key):
+                entries[i] = (e[0], value)
+                for j in range(i + 1, n):
+                    if _same_key(<str>(<tuple>entries[j])[0], <str>key):
+                        entries[i + 1:] = [x for x in entries[i + 1:]
+                                           if not _same_key(<str>(<tuple>x)[0], <str>key)]
+                        break
                 return
-        entries.append((fkey, key, value))
+        entries.append((key, value))
 
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
     def __delitem__(self, key):
-        cdef str fkey
         cdef tuple e
         if not isinstance(key, str):
             raise TypeError("table keys must be str, not %s" % type(key).__name__)
-        fkey = _fold(key)
-        self._entries = [e for e in self._entries if <str>e[0] != fkey]
+        self._entries = [e for e in self._entries if not _same_key(<str>e[0], <str>key)]
 
     def setdefault(self, key, default=""):
         if key in self:
@@ -204,16 +272,21 @@ cdef class Table:
         return default
 
     def update(self, other=(), **kwargs):
-        cdef set seen = set()
-        cdef str fkey
+        cdef list seen = []
+        cdef object s
+        cdef bint dup
         for key, value in _pairs(other, kwargs):
             _check_str(key, value)
-            fkey = _fold(key)
-            if fkey in seen:
-                self.add(key, value)
+            dup = False
+            for s in seen:
+                if _same_key(<str>s, <str>key):
+                    dup = True
+                    break
+            if dup:
+                self._entries.append((key, value))
             else:
-                seen.add(fkey)
-                self._set(fkey, key, value)
+                seen.append(key)
+                self._set(key, value)
 
     def clear(self):
         self._entries = []
@@ -224,20 +297,20 @@ cdef class Table:
         return new
 
 
-cdef list _pairs(init, kwargs=None):
-    cdef list pairs
+def _pairs(init, kwargs=None):
+    """(key, value) pairs of a Table, a mapping or an iterable of pairs, one
+    at a time (so the first bad pair is the one reported), then kwargs."""
     if isinstance(init, Table):
-        pairs = init.items()
+        yield from init.items()
     elif hasattr(init, "keys"):
-        pairs = [(k, init[k]) for k in init.keys()]
+        for key in init.keys():
+            yield key, init[key]
     else:
-        pairs = []
         for item in init:
             key, value = item
-            pairs.append((key, value))
+            yield key, value
     if kwargs:
-        pairs = pairs + list(kwargs.items())
-    return pairs
+        yield from kwargs.items()
 
 
 # ---------------------------------------------------------------------------
@@ -249,6 +322,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
 
 cdef object _date_sec = None       # the second last formatted (a Python int)
 cdef str _date_str = ""
+cdef long long _now_sec_str = -1   # _date_sec as a C long long (-1: not one)
 cdef long long _now_sec = -1       # the second _now_bytes is for
 cdef bytes _now_bytes = b""        # b"Date: <IMF-fixdate>\r\n"
 
@@ -258,6 +332,8 @@ def http_date(ts=None):
     global _date_sec, _date_str
     cdef object sec
     if ts is None:
+        if c_time(NULL) == _now_sec_str:
+            return _date_str
         sec = <long long>c_time(NULL)
     else:
         sec = int(ts)
@@ -269,7 +345,16 @@ def http_date(ts=None):
         t.tm_hour, t.tm_min, t.tm_sec)
     _date_sec = sec
     _date_str = text
+    _remember_now(sec)
     return text
+
+
+cdef void _remember_now(object sec):
+    global _now_sec_str
+    if -2 ** 62 < sec < 2 ** 62:
+        _now_sec_str = <long long>sec
+    else:
+        _now_sec_str = -1
 
 
 cdef bytes _date_line():
@@ -358,16 +443,19 @@ def reason_phrase(status):
     return phrase
 
 
-# status (int) -> b"HTTP/1.1 <status> <reason>\r\n"; at most 900 entries
-cdef dict _status_lines = {}
+# _status_lines[status] = b"HTTP/1.1 <status> <reason>\r\n", built on first use
+cdef list _status_lines = [None] * 1000
 
 
+@cython.boundscheck(False)
+@cython.wraparound(False)
 cdef bytes _status_line(int status):
-    cdef bytes line = _status_lines.get(status)
+    # the caller has checked 100 <= status <= 999: in range of the list
+    cdef object line = _status_lines[status]
     if line is None:
         line = ("HTTP/1.1 %d %s\r\n" % (status, reason_phrase(status))).encode("latin-1")
         _status_lines[status] = line
-    return line
+    return <bytes>line
 
 
 cdef inline bint _plain(object s) noexcept:
@@ -376,7 +464,11 @@ cdef inline bint _plain(object s) noexcept:
 
 
 cdef inline bint _has_crlf(const unsigned char *p, Py_ssize_t n) noexcept:
-    return memchr(p, 0x0D, n) != NULL or memchr(p, 0x0A, n) != NULL
+    cdef Py_ssize_t i
+    for i in range(n):              # i < n: p holds n one-byte characters
+        if p[i] <= 0x0D and (p[i] == 0x0D or p[i] == 0x0A):
+            return True
+    return False
 
 
 cdef inline char *_put(char *w, const void *src, Py_ssize_t n) noexcept:
@@ -417,9 +509,21 @@ def build_response_head(version_num, status, headers, *, long long content_lengt
     want_ct = bool(content_type)
     te = bool(chunked) and content_length < 0
 
-    # The (name, value) pairs, unpacked as the twin's loop does.
-    items = [(name, value) for name, value in headers]
+    # The (name, value) pairs. A list of 2-tuples (Table.items()) is used as
+    # it is; anything else is unpacked as the twin's loop does (same errors).
+    if type(headers) is list:
+        items = list(<list>headers)   # our own list: nothing can shrink it under us
+    elif type(headers) is tuple:
+        items = list(<tuple>headers)
+    else:
+        items = [(name, value) for name, value in headers]
     n_items = len(items)
+    for i in range(n_items):
+        name = <object>PyList_GET_ITEM(items, i)
+        if type(name) is not tuple or len(<tuple>name) != 2:
+            items = [(name, value) for name, value in items]
+            n_items = len(items)
+            break
 
     # Size everything; anything not plain latin-1 str or with CR/LF goes slow.
     total = len(status_line) + len(date_line) + 2

@@ -8,7 +8,7 @@ objects only for what it returns.
 """
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
-from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from cpython.unicode cimport PyUnicode_DecodeLatin1
 from libc.string cimport memchr, memcmp
 
@@ -31,6 +31,14 @@ cdef enum:
     C_MAX_BLANK_LINES = 10
     MAX_CHUNK_SIZE_DIGITS = 16
 
+# Limits above this are "no limit" (and leave room for + 2 without overflow).
+cdef Py_ssize_t BIG = (<Py_ssize_t>1) << 60
+
+# Memory safety: every scan works on a (pointer, length) pair taken from a
+# bytes object (immutable) or from an exported buffer (a bytearray cannot be
+# resized while exported), and every loop tests its index against the end it
+# was given before reading; lines are found with memchr within those bounds.
+# No Cython bounds-checked indexing is used, so no directive is needed.
 ctypedef const unsigned char *cbytes
 
 # Character classes, one table lookup per byte.
@@ -358,20 +366,19 @@ def parse_head(buf, Py_ssize_t start=0, Py_ssize_t max_line=LIMIT_REQUEST_LINE,
                Py_ssize_t max_field_size=LIMIT_REQUEST_FIELDSIZE,
                Py_ssize_t max_fields=LIMIT_REQUEST_FIELDS):
     """Parse the request head at ``buf[start:]``: ``(head, end)`` or ``(None, start)``."""
-    cdef cbytes p
-    cdef Py_ssize_t n
-    cdef const unsigned char[:] view
+    cdef Py_buffer view
     if type(buf) is bytes:
-        p = <cbytes>PyBytes_AS_STRING(buf)
-        n = PyBytes_GET_SIZE(buf)
-    elif type(buf) is bytearray:
-        p = <cbytes>PyByteArray_AS_STRING(buf)
-        n = PyByteArray_GET_SIZE(buf)
-    else:
-        view = buf
-        n = view.shape[0]
-        p = &view[0] if n > 0 else <cbytes>b""
-    return _parse_head(p, n, start, max_line, max_field_size, max_fields)
+        # immutable: the pointer stays valid while buf is referenced (by us)
+        return _parse_head(<cbytes>PyBytes_AS_STRING(buf), PyBytes_GET_SIZE(buf),
+                           start, max_line, max_field_size, max_fields)
+    # A bytearray (or other buffer) is exported for the call: while exported
+    # it cannot be resized, even by code a garbage collection might run.
+    PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
+    try:
+        return _parse_head(<cbytes>view.buf, view.len, start, max_line, max_field_size,
+                           max_fields)
+    finally:
+        PyBuffer_Release(&view)
 
 
 cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_line,
@@ -395,8 +402,10 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
     if start < 0:
         raise ValueError("start must not be negative")
     # Apache's effective limits: one byte more than configured (see the twin).
-    max_line += 1
-    max_field_size += 1
+    # Huge limits are clamped first (no buffer is that big) so that the
+    # arithmetic below cannot overflow.
+    max_line = min(max_line, BIG) + 1
+    max_field_size = min(max_field_size, BIG) + 1
     pos = _skip_blank_lines(p, start, n) if start < n else -1
     if pos < 0:
         return None, start
@@ -556,19 +565,31 @@ cdef class ChunkedReader:
     def feed(self, data):
         cdef bytearray buf
         cdef list out
-        cdef cbytes p
-        cdef Py_ssize_t pos, n, nxt
-        cdef unsigned long long take
+        cdef Py_ssize_t pos
+        cdef Py_buffer view
         if self._state == ST_DONE:
             self.unused += bytes(data)
             return b""
         buf = self._buf
         buf += data
         out = []
-        pos = 0
-        n = PyByteArray_GET_SIZE(buf)
-        # p stays valid: buf is not resized until the del below.
-        p = <cbytes>PyByteArray_AS_STRING(buf)
+        # Exported while we hold a pointer into it: it cannot be resized.
+        PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
+        try:
+            pos = self._decode(<cbytes>view.buf, view.len, out)
+        finally:
+            PyBuffer_Release(&view)
+        del buf[:pos]
+        if not out:
+            return b""
+        if len(out) == 1:
+            return out[0]
+        return b"".join(out)
+
+    cdef Py_ssize_t _decode(self, cbytes p, Py_ssize_t n, list out) except -1:
+        """Decode p[:n] into out; the number of bytes consumed."""
+        cdef Py_ssize_t pos = 0, nxt
+        cdef unsigned long long take
         while pos < n:
             if self._state == ST_DATA:
                 take = <unsigned long long>(n - pos)
@@ -599,12 +620,7 @@ cdef class ChunkedReader:
             else:
                 self.unused = PyBytes_FromStringAndSize(<const char *>p + pos, n - pos)
                 pos = n
-        del buf[:pos]
-        if not out:
-            return b""
-        if len(out) == 1:
-            return out[0]
-        return b"".join(out)
+        return pos
 
     cdef Py_ssize_t _size_line(self, cbytes p, Py_ssize_t pos, Py_ssize_t n) except -2:
         cdef Py_ssize_t lf = _find_lf(p, pos, n)
@@ -618,7 +634,7 @@ cdef class ChunkedReader:
         if digits_end - pos > MAX_CHUNK_SIZE_DIGITS:
             raise _bad("chunk size too long")
         if lf < 0:
-            if line_end - digits_end > self.max_chunk_ext + 1:
+            if line_end - digits_end > min(self.max_chunk_ext, BIG) + 1:
                 raise _bad("chunk extension too long")
             return -1
         if lf == pos or p[lf - 1] != 0x0D:
@@ -652,7 +668,7 @@ cdef class ChunkedReader:
         cdef Py_ssize_t lf = _find_lf(p, pos, n)
         cdef Py_ssize_t name_end, vs, ve
         if lf < 0:
-            if self._trailer_bytes + (n - pos) > self.max_trailers_size + 2:
+            if self._trailer_bytes + (n - pos) > min(self.max_trailers_size, BIG) + 2:
                 raise _bad("trailer section too large")
             return -1
         if lf == pos or p[lf - 1] != 0x0D:

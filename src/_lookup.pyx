@@ -62,6 +62,55 @@ cdef enum:
     LOC_PREFIX = 2  # <Location> path prefix, component-wise
     LOC_CALL = 3    # a pattern that is not a str: the twin's own test
 
+# The compiled sections, one array per kind; every PyObject* is owned by
+# Lookup._keep.
+
+ctypedef struct _ExactDir:
+    # all plain <Directory> sections with one path (shortest path first)
+    Py_ssize_t length           # len(path), >= 2 ("/" is kept apart)
+    Py_ssize_t first            # their indices: _exact_ids[first:first + count]
+    Py_ssize_t count
+    PyObject *path              # str (a reference is held in Lookup._keep)
+
+
+ctypedef struct _WildDir:
+    # a wildcard <Directory>, sorted by (depth, index)
+    Py_ssize_t depth            # the ancestor it is tested against
+    Py_ssize_t index
+    PyObject *glob              # _Glob
+
+
+ctypedef struct _RegexDir:
+    # a <DirectoryMatch> / <Directory ~>, in file order
+    Py_ssize_t index
+    int root                    # search("/") known at build time: 0/1; -1: unknown
+    bint regular                # no end-sensitive construct: searching the
+                                # longest ancestor answers for all of them
+    PyObject *search            # the compiled pattern's bound .search
+
+
+ctypedef struct _FilesSec:
+    # a <Files> / <FilesMatch>, in file order
+    Py_ssize_t index
+    Py_ssize_t parent           # -1: top level; >= 0: that <Directory> must
+                                # have applied; -2: never; -3: never, after hash(parent)
+    bint regex
+    PyObject *matcher           # bound .search (regex) or _Glob
+    PyObject *parent_obj
+
+
+ctypedef struct _LocSec:
+    # a <Location> / <LocationMatch>, in file order
+    Py_ssize_t index
+    int mode                    # LOC_REGEX, LOC_GLOB or LOC_PREFIX
+    Py_ssize_t length           # len(pattern)
+    bint root                   # pattern == "/"
+    bint slash                  # pattern ends with "/"
+    PyObject *a                 # bound .search / _Glob of pattern / pattern
+    PyObject *b                 # _Glob of pattern.rstrip("/") + "/*"
+    PyObject *pattern           # str (for a uri that is not a str)
+
+
 _WILDCARD = re.compile(r"[*?\[]")
 cdef str _ROOT = "/"
 
@@ -167,6 +216,11 @@ cdef class SectionSpec:
     """What lookup needs of a section: kind is "directory", "files" or
     "location"; parent is the index of an enclosing <Directory> or -1."""
 
+    cdef public object kind
+    cdef public object pattern
+    cdef public object regex
+    cdef public object parent
+
     def __init__(self, kind, pattern, regex=False, parent=-1):
         self.kind = kind
         self.pattern = pattern
@@ -176,6 +230,14 @@ cdef class SectionSpec:
 
 cdef class _Glob:
     """fnmatchcase(name, pattern), compiled once."""
+
+    cdef int mode
+    cdef str prefix
+    cdef str suffix         # G_AFFIX: name[:plen] == prefix, name[-slen:] == suffix
+    cdef Py_ssize_t plen
+    cdef Py_ssize_t slen
+    cdef object rx_match    # G_REGEX
+    cdef object pattern
 
     def __cinit__(self, pattern):
         cdef Py_ssize_t first, last
@@ -225,13 +287,40 @@ cdef class _Glob:
         return fnmatchcase(s[start:end], self.pattern)
 
 
+@cython.final
 cdef class _Entry:
     """One cached (uri, filename) -> merged; chained per uri."""
-    pass
+    cdef object filename
+    cdef object merged
+    cdef _Entry next
 
 
 cdef class Lookup:
     """Lookup(sections, merge_fn, cache_size=4096); see the pure twin."""
+
+    cdef object _merge_fn
+    cdef object _cache_size
+    cdef Py_ssize_t _csize          # _cache_size as a C integer, when _csize_ok
+    cdef bint _csize_ok
+    cdef dict _cache                # uri -> _Entry chain (one per filename)
+    cdef Py_ssize_t _count          # entries in the chains: len() of the twin's cache
+    cdef dict _merged               # indices tuple -> merge_fn(indices)
+    cdef Py_ssize_t _n              # number of sections
+    cdef tuple _idx                 # int objects 0 .. _n - 1
+    cdef list _keep                 # owns what the arrays below point to
+    cdef Py_ssize_t *_root_ids      # <Directory "/">
+    cdef Py_ssize_t _n_root
+    cdef _ExactDir *_exact
+    cdef Py_ssize_t _n_exact
+    cdef Py_ssize_t *_exact_ids
+    cdef _WildDir *_wild
+    cdef Py_ssize_t _n_wild
+    cdef _RegexDir *_rdir
+    cdef Py_ssize_t _n_rdir
+    cdef _FilesSec *_files
+    cdef Py_ssize_t _n_files
+    cdef _LocSec *_locs
+    cdef Py_ssize_t _n_locs
 
     def __cinit__(self, *args, **kwargs):
         self._cache = {}
@@ -541,7 +630,7 @@ cdef class Lookup:
                         if bytes_[i] == 47 and bytes_[i - 1] != 47:  # "/"
                             ends[na] = i
                             na += 1
-                    if bytes_[n - 1] != 47:
+                    if True:
                         ends[na] = n
                         na += 1
                 else:

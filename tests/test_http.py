@@ -230,7 +230,7 @@ def test_pipelining_with_start(impl_http):
     assert impl_http.parse_head(b"", 0) == (None, 0)
 
 
-def test_bytearray_and_memoryview_input(impl_http):
+def test_bytearray_input(impl_http):
     head, end = parse(impl_http, bytearray(SIMPLE))
     assert head.target == "/a%20b?x=1" and end == len(SIMPLE)
 

@@ -187,19 +187,19 @@ class Table:
 
 
 def _pairs(init, kwargs=None):
-    """(key, value) pairs of a Table, a mapping or an iterable of pairs."""
+    """(key, value) pairs of a Table, a mapping or an iterable of pairs, one
+    at a time (so the first bad pair is the one reported), then kwargs."""
     if isinstance(init, Table):
-        pairs = init.items()
+        yield from init.items()
     elif hasattr(init, "keys"):
-        pairs = [(k, init[k]) for k in init.keys()]
+        for key in init.keys():
+            yield key, init[key]
     else:
-        pairs = []
         for item in init:
             key, value = item
-            pairs.append((key, value))
+            yield key, value
     if kwargs:
-        pairs = list(pairs) + list(kwargs.items())
-    return pairs
+        yield from kwargs.items()
 
 
 # ---------------------------------------------------------------------------

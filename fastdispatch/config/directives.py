@@ -90,6 +90,8 @@ KNOWN = {
     "limitrequestline": Spec(1, 1, server_only=True),
     "limitrequestfieldsize": Spec(1, 1, server_only=True),
     "limitrequestfields": Spec(1, 1, server_only=True),
+    "threadsperchild": Spec(1, 1, server_only=True),
+    "gracefulshutdowntimeout": Spec(1, 1, server_only=True),
     "errorlog": Spec(1, 1, server_only=True, paths=(0,)),
     "customlog": Spec(1, 3, server_only=True, paths=(0,)),
     "transferlog": Spec(1, 1, server_only=True, paths=(0,)),
@@ -132,7 +134,7 @@ for _phase, _directive in PHASES:
 for _name in ("loadmodule", "user", "group", "pidfile", "options", "allowoverride",
               "serverroot", "mutex", "startservers", "minspareservers", "maxspareservers",
               "maxrequestworkers", "maxclients", "maxconnectionsperchild",
-              "maxrequestsperchild", "threadsperchild", "serverlimit", "threadlimit",
+              "maxrequestsperchild", "serverlimit", "threadlimit",
               "minsparethreads", "maxsparethreads", "hostnamelookups", "usecanonicalname",
               "typesconfig", "defaultruntimedir", "logformat", "order", "allow", "deny",
               "satisfy", "enablesendfile", "enablemmap", "fileetag", "accessfilename",
@@ -212,6 +214,10 @@ def apply_server(config, d):
         srv.limit_request_fieldsize = _int(d, 1)
     elif key == "limitrequestfields":
         srv.limit_request_fields = _int(d)
+    elif key == "threadsperchild":
+        srv.threads_per_child = _int(d, 1)
+    elif key == "gracefulshutdowntimeout":
+        srv.graceful_shutdown_timeout = float(_int(d, 0))
     elif key == "errorlog":
         srv.error_log = d.args[0]
     elif key in ("customlog", "transferlog"):

@@ -59,6 +59,8 @@ class ServerConfig:
     access_log: str = ""                  # CustomLog/TransferLog ("" = stderr)
     log_level: str = "warn"               # LogLevel
     max_connections_per_worker: int = 10000
+    threads_per_child: int = 64           # ThreadsPerChild: handler threads per worker
+    graceful_shutdown_timeout: float = 30.0  # GracefulShutdownTimeout (0 = no limit)
 
 
 @dataclass

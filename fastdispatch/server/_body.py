@@ -137,10 +137,13 @@ class BodyReader:
         conn = self._conn
         if self._expect:
             self._expect = False
-            conn.send(CONTINUE)
+            sent = conn.sent            # an interim response: the final one
+            conn.send(CONTINUE)         # (or an error page) is still to come
+            conn.sent = sent
         data = conn.recv_wait()
         if not data:
             self._failed = True
+            conn.broken = True
             raise ClientDisconnected("client closed the connection during the request body")
         return data
 
@@ -197,6 +200,19 @@ class BodyReader:
         return b""
 
     # -------------------------------------------------------------- the server's side
+    def at_end(self):
+        """True when the whole body has been received and returned."""
+        if self._pending or self._failed:
+            return False
+        if self._decoder is None:
+            return self._left == 0
+        return self._decoder.done
+
+    def leftover(self):
+        """Bytes received past the body (valid once ``at_end()``)."""
+        raw, pos = self._raw, self._pos
+        return raw[pos:] if pos else raw
+
     def finish(self, drain_max=DRAIN_MAX):
         """After the handler: read and drop what is left of the body (at most
         ``drain_max`` bytes). Returns the bytes received past the body (the

@@ -42,7 +42,7 @@ def _wait(fd, events, timeout):
 
 class Connection:
     __slots__ = ("sock", "fd", "info", "buf", "state", "since", "partial", "broken",
-                 "sent", "timeout", "linger_until", "__weakref__")
+                 "sent", "timeout", "linger_until")
 
     def __init__(self, sock, info, timeout):
         self.sock = sock

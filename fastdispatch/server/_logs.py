@@ -192,7 +192,9 @@ def _escape_char(m):
 
 def log_escape(value):
     """``value`` as Apache writes a log item (``ap_escape_logitem``)."""
-    if _NEEDS_ESCAPE.search(value) is None:
+    # the common case, without the regex: printable ASCII, no quote/backslash
+    if (value.isascii() and value.isprintable() and '"' not in value
+            and "\\" not in value):
         return value
     return _NEEDS_ESCAPE.sub(_escape_char, value)
 

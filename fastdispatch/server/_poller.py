@@ -44,12 +44,17 @@ class _Wakeup:
                 pass
 
     def drain(self):
-        self.pending = False
+        # Empty the socket first, then allow new wake-ups: the other order
+        # could leave ``pending`` set with no byte to wake the next poll.
+        # A wake() that sees ``pending`` still set did its work (queued a
+        # connection, set a flag) before looking, and the caller handles that
+        # work after this drain.
         try:
             while self.r.recv(4096):
                 pass
         except OSError:
             pass
+        self.pending = False
 
     def close(self):
         self.r.close()

@@ -97,6 +97,7 @@ class Worker:
         self._conns = {}
         self._stopping = False
         self._accepting = False
+        self._accept_after = 0.0    # no accepting before (after EMFILE and such)
         self._timeout = float(cfg.timeout) if cfg.timeout else None
         self._ka_timeout = float(cfg.keep_alive_timeout)
         self._cap = cfg.max_connections_per_worker or (1 << 30)
@@ -137,27 +138,34 @@ class Worker:
                 timeout = next_tick - _monotonic()
                 ready = poller.poll(timeout if timeout > 0 else 0)
                 for obj in ready:
-                    if obj.__class__ is Connection:
-                        state = obj.state
-                        if state == IDLE:
-                            obj.state = BUSY
-                            if self.inline:
-                                self._serve(obj)
-                            else:
+                    try:
+                        if obj.__class__ is Connection:
+                            state = obj.state
+                            if state == IDLE:
+                                obj.state = BUSY
+                                if self.inline:
+                                    self._serve(obj)
+                                else:
+                                    poller.disarm(obj)
+                                    self._submit(obj)
+                            elif state == LINGER:
                                 poller.disarm(obj)
-                                self._submit(obj)
-                        elif state == LINGER:
-                            poller.disarm(obj)
-                            self._linger_read(obj)
-                    elif obj is WAKE:
-                        pass
-                    else:
-                        self._accept(obj)
+                                self._linger_read(obj)
+                        elif obj is not WAKE:
+                            self._accept(obj)
+                    except Exception:
+                        log.exception("internal error in the listener loop")
+                        if obj.__class__ is Connection and obj.state == BUSY and self.inline:
+                            self._close(obj)
                 now = _monotonic()
                 if now >= next_tick:
-                    self._sweep(now)
+                    try:
+                        self._sweep(now)
+                    except Exception:
+                        log.exception("internal error in the listener loop")
                     next_tick = now + (0.05 if deadline is not None else tick)
-                if not self._accepting and not self._stopping and len(self._conns) < self._cap:
+                if (not self._accepting and not self._stopping and now >= self._accept_after
+                        and len(self._conns) < self._cap):
                     self._resume_accepting()
                 if self._stopping:
                     if deadline is None:
@@ -199,6 +207,7 @@ class Worker:
                 if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                     log.error("accept: %s; not accepting for a moment", exc)
                     self._pause_accepting()
+                    self._accept_after = _monotonic() + 0.5
                     return
                 raise
             try:
@@ -223,7 +232,9 @@ class Worker:
         for conn in list(self._conns.values()):
             state = conn.state
             if state == IDLE:
-                if conn.partial:
+                if self._stopping:
+                    self._close(conn)
+                elif conn.partial:
                     if timeout is not None and now - conn.since > timeout:
                         self._timeout_partial(conn)
                 elif now - conn.since > ka:
@@ -316,6 +327,8 @@ class Worker:
         if self._conns.get(conn.fd) is conn:
             del self._conns[conn.fd]
         conn.close()
+        if not self._accepting and not self._stopping:
+            self._poller.wake()             # below the cap again: accept
 
     def _linger_close(self, conn):
         """Shut our side, then read and drop what the client still sends (so
@@ -440,24 +453,27 @@ class Worker:
             if access.enabled:
                 access.log(info.remote_ip, head, outcome.status, outcome.bytes_sent,
                            outcome.user)
-            keep = outcome.keep_alive and head.keep_alive and not conn.broken
-            if body is not EMPTY_BODY:
-                rest = body.finish() if keep else None
-                if rest is None:
-                    if conn.broken:
-                        self._close(conn)
-                    else:
-                        self._linger_close(conn)
-                    return
-                buf = rest
-                pos = 0
-            else:
+            keep = (outcome.keep_alive and head.keep_alive and not conn.broken
+                    and not self._stopping)
+            if body is EMPTY_BODY:
                 pos = end
-            if not keep or self._stopping:
-                if pos < len(buf) and not conn.broken:
-                    self._linger_close(conn)
+            elif keep:
+                rest = body.finish()
+                if rest is None:
+                    keep = False
+                    buf, pos = b"", 0
                 else:
+                    buf, pos = rest, 0
+            elif body.at_end():
+                buf, pos = body.leftover(), 0
+            if not keep:
+                # unread input (body, pipelined requests) calls for a lingering
+                # close, or the client could see a reset instead of our answer
+                if conn.broken or (pos >= len(buf) and (body is EMPTY_BODY
+                                                        or body.at_end())):
                     self._close(conn)
+                else:
+                    self._linger_close(conn)
                 return
             info.keepalives = keepalives + 1
             if pos >= len(buf):

@@ -1,0 +1,6 @@
+# handlers.rst, "Traversal", verbatim
+def index(req):
+   return "We are in index()"
+
+def hello(req):
+   return "We are in hello()"
