@@ -122,29 +122,43 @@ class Dispatcher:
 
     # ------------------------------------------------------------ transport API
     def handle(self, head, body, conn, send):
+        error = None
         try:
             path_raw, query = _uri.split_target(head.target)
-            if path_raw == "*":
-                return self._options_star(head, conn, send)
+            if path_raw == "*" and head.method != "OPTIONS":
+                raise HTTPError(400, "'*' is only a target for OPTIONS")
+        except HTTPError as exc:
+            # a malformed target is refused while the request is read, as Apache
+            send(self.error_response(exc.status, head, exc.detail))
+            return Outcome(exc.status, 0, False)
+        if path_raw == "*":
+            return self._options_star(head, conn, send)
+        try:
             path = _uri.normalize_path(_uri.unquote_path(path_raw))
             if "//" in path:
                 path = _merge_slashes(path)  # MergeSlashes On, Apache's default
         except HTTPError as exc:
-            data = self.error_response(exc.status, head)
-            send(data)
-            return Outcome(exc.status, 0, exc.status not in errorpages.DROPS_CONNECTION)
+            error = exc
+            path, query = head.target.split("?", 1)[0], None
         req = Request(head, body, conn, send, self, path, query, self.server_info)
+        if error is not None:
+            # a bad URL: Apache's error page, after the Host header is known
+            req._dir_config = self.global_dir
+            self._send_error(req, error.status)
+            req._finish()
+            return Outcome(error.status, req.bytes_sent, not req._close, None)
         status = self._process(req)
         req._finish()
         return Outcome(status, req.bytes_sent, not req._close, req.user)
 
-    def error_response(self, status, head):
+    def error_response(self, status, head, detail=""):
         """A whole error response for a request that never reached a handler
-        (a protocol error); the connection is closed after it."""
+        (a protocol error); the connection is closed after it. ``detail`` is
+        shown where Apache shows its error notes (400, 417)."""
         method = head.method if head is not None else "GET"
         body = errorpages.error_page(status, method=method,
                                      server_admin=self.server_info.server_admin,
-                                     signature=self._signature(None))
+                                     signature=self._signature(None), notes=detail)
         send_body = b"" if method == "HEAD" else body
         return _headers.build_response_head(
             11, status, (), content_length=len(body), keep_alive=False,
@@ -215,6 +229,10 @@ class Dispatcher:
             req.canonical_filename = req.filename
         self._phase(req, "init")
         self._phase(req, "headerparser")
+        if req.filename and os.path.basename(req.filename).startswith(".ht"):
+            # Apache ships <Files ".ht*"> Require all denied: .htaccess and
+            # .htpasswd are never served
+            raise _Abort(apache.HTTP_FORBIDDEN)
         self._phase(req, "access")
         if req._dir_config.requires:
             self._authenticate(req, req._dir_config)

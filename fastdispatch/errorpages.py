@@ -9,6 +9,12 @@ reason_phrase = _speedups.headers.reason_phrase
 # Statuses after which Apache drops the connection (ap_status_drops_connection).
 DROPS_CONNECTION = frozenset((400, 408, 411, 413, 414, 500, 501, 503))
 
+# The reasons Apache prints in its 400 page; other details stay in the log.
+APACHE_400_NOTES = frozenset((
+    "Size of a request header field exceeds server limit.",
+    "The number of request header fields exceeds this server's limit.",
+))
+
 _TEMPLATE = ('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" '
              '"http://www.w3.org/TR/html4/strict.dtd">\n'
              "<html><head>\n<title>%(status)d %(reason)s</title>\n</head><body>\n"
@@ -21,8 +27,9 @@ def _message(status, method, uri, location, server_admin, notes):
     if status in (301, 302, 303, 307, 308):
         return '<p>The document has moved <a href="%s">here</a>.</p>\n' % escape(location or "")
     if status == 400:
+        shown = notes if notes in APACHE_400_NOTES else ""
         return ("<p>Your browser sent a request that this server could not understand."
-                "<br />\n%s</p>\n" % escape(notes or ""))
+                "<br />\n%s</p>\n" % escape(shown))
     if status == 401:
         return ("<p>This server could not verify that you\n"
                 "are authorized to access the document\n"
@@ -51,7 +58,15 @@ def _message(status, method, uri, location, server_admin, notes):
     if status == 417:
         return ("<p>The expectation given in the Expect request-header\n"
                 "field could not be met by this server.\n"
-                "The client sent<pre>\n    Expect: %s\n</pre>\n</p>\n")
+                "The client sent<pre>\n    Expect: %s\n</pre>\n</p>"
+                "<p>Only the 100-continue expectation is supported.</p>\n" % escape(notes or ""))
+    if status == 416:
+        return ("<p>None of the range-specifier values in the Range\n"
+                "request-header field overlap the current extent\n"
+                "of the selected resource.</p>\n")
+    if status == 412:
+        return ("<p>The precondition on the request for this URL\n"
+                "evaluated to false.</p>\n")
     if status == 501:
         return "<p>%s not supported for current URL.<br />\n</p>\n" % escape(method or "GET")
     if status == 505:

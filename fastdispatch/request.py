@@ -7,6 +7,7 @@ response object. The head goes out on the first flush; header changes after
 that are ignored, as in mod_python.
 """
 import os
+import stat
 import re
 import time
 
@@ -30,13 +31,13 @@ class ServerInfo:
         self.timeout = srv.timeout
         self.keep_alive_timeout = srv.keep_alive_timeout
         self.keep_alive_max = srv.max_keep_alive_requests
-        self.keep_alive = srv.keep_alive
+        self.keep_alive = 1 if srv.keep_alive else 0
         self.limit_req_line = srv.limit_request_line
         self.limit_req_fieldsize = srv.limit_request_fieldsize
         self.limit_req_fields = srv.limit_request_fields
         self.error_fname = srv.error_log or None
         self.loglevel = srv.log_level
-        self.is_virtual = False
+        self.is_virtual = 0
         self.names = ()
         self.wild_names = ()
         self.defn_name = cfg.source
@@ -100,9 +101,10 @@ class Request:
     filename = None
     canonical_filename = None
     path_info = ""
-    used_path_info = 0
-    finfo = None
-    mtime = 0
+    used_path_info = 2   # AP_REQ_DEFAULT_PATH_INFO
+    _stat = None         # os.stat_result of filename, once something stat'ed it
+    _reading = False
+    mtime = 0.0
     no_cache = 0
     no_local_copy = 0
     allowed = 0
@@ -119,7 +121,6 @@ class Request:
     range = None
     vlist_validator = None
     eos_sent = 0
-    parsed_uri = None
     bytes_sent = 0
     clength = 0
     _dir_config = None
@@ -146,6 +147,9 @@ class Request:
         self.uri = uri
         self.args = args
         self.headers_in = headers_in = Table(_merge_repeated(head.headers))
+        if not head.target.startswith("/") and "://" in head.target:
+            # absolute-form: the target's authority replaces Host (RFC 9112 3.2.2)
+            headers_in["Host"] = head.target.split("://", 1)[1].split("/", 1)[0]
         self.headers_out = Table()
         self.err_headers_out = Table()
         self.subprocess_env = Table()
@@ -153,15 +157,62 @@ class Request:
         self.hostname = _hostname(head.target, headers_in.get("Host"))
         self.server = server
         self.connection = Connection(conn, server)
-        self.header_only = method == "HEAD"
+        self.header_only = 1 if method == "HEAD" else 0
         self.request_time = time.time()
         self.status = 200
         self.interpreter = server.server_hostname
         self.chunked = self.read_chunked = 1 if head.chunked else 0
-        self.expecting_100 = head.expect_continue
-        self.remaining = head.content_length if head.content_length >= 0 else 0
+        self.expecting_100 = 1 if head.expect_continue else 0
+        self._clength_in = head.content_length if head.content_length >= 0 else 0
         self.useragent_ip = conn.remote_ip
         self.useragent_addr = (conn.remote_ip, conn.remote_port)
+
+    @property
+    def remaining(self):
+        """Bytes of the request body not read yet; 0 until reading starts,
+        as Apache's r->remaining (set by ap_setup_client_block)."""
+        if not self._reading:
+            return 0
+        return max(0, self._clength_in - self._read_bytes)
+
+    @property
+    def finfo(self):
+        """mod_python's mp_finfo of req.filename, shown as a dict."""
+        st = self._stat
+        if st is None and self.filename:
+            try:
+                st = os.stat(self.filename)
+            except (OSError, ValueError):
+                st = None
+        info = dict.fromkeys(_FINFO_KEYS)
+        info["fname"] = self.filename
+        if st is None:
+            info["filetype"] = 0  # APR_NOFILE
+            return info
+        # APR writes permission bits as hex digits that read like octal ones
+        protection = int("%o" % (st.st_mode & 0o777), 16)
+        info.update(filetype=_apr_filetype(st.st_mode), valid=0x73F370,
+                    protection=protection, user=st.st_uid, group=st.st_gid,
+                    size=st.st_size, inode=st.st_ino, device=st.st_dev, nlink=st.st_nlink,
+                    atime=int(st.st_atime), mtime=int(st.st_mtime), ctime=int(st.st_ctime))
+        return info
+
+    @property
+    def parsed_uri(self):
+        """(scheme, hostinfo, user, password, hostname, port, path, query,
+        fragment), as Apache's apr_uri_t."""
+        target = self.unparsed_uri
+        scheme = hostinfo = hostname = None
+        port = None
+        if "://" in target and not target.startswith("/"):
+            scheme, rest = target.split("://", 1)
+            hostinfo = rest.split("/", 1)[0]
+            hostname = _hostname(target, None)
+        host = hostinfo or self.headers_in.get("Host") or ""
+        p = host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else ""
+        if p.isdigit():
+            port = int(p)
+        return (scheme, hostinfo, None, None, hostname, port, self.uri, self.args, None)
 
     # ------------------------------------------------------------ config
     def get_config(self):
@@ -199,12 +250,17 @@ class Request:
         creds = _parse_basic(self.headers_in.get("Authorization"))
         if creds is None:
             return None
-        self.user, pw = creds
+        user, pw = creds
+        # mod_python hands the user over as UTF-8 (the password as latin-1,
+        # as documented); a user that is not UTF-8 stays latin-1 here
+        # instead of raising as mod_python does.
+        self.user = _utf8(user)
         self.ap_auth_type = "Basic"
         return pw
 
     # ------------------------------------------------------------ input
     def read(self, length=-1):
+        self._reading = True
         if length is None:
             length = -1
         data = self._body.read(length)
@@ -213,6 +269,7 @@ class Request:
         return data
 
     def readline(self, length=-1):
+        self._reading = True
         data = self._body.readline(-1 if length is None else length)
         self._read_bytes += len(data)
         return data
@@ -378,7 +435,7 @@ class Request:
             _, _, port = host.partition(":")
         if port.isdigit():
             return int(port)
-        return 80 if host else (self.connection.local_addr[1] or 80)
+        return 80
 
     def construct_url(self, uri):
         scheme = "https" if self.is_https() else "http"
@@ -474,9 +531,9 @@ class Request:
         return apache.OK
 
     def set_etag(self):
-        if self.finfo is not None:
+        if self._stat is not None:
             from fastdispatch.handlers.static import etag_for
-            self.headers_out["ETag"] = etag_for(self.finfo)
+            self.headers_out["ETag"] = etag_for(self._stat)
 
     def set_last_modified(self):
         if self.mtime:
@@ -487,16 +544,34 @@ class Request:
             self.mtime = dependency_mtime
 
 
+def _utf8(text):
+    """Wire text (latin-1 decoded) as mod_python shows it: UTF-8 when the
+    bytes are UTF-8, else unchanged."""
+    if text.isascii():
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
 def _merge_repeated(headers):
-    """Apache joins repeated request header lines into one "a, b" value."""
+    """headers_in as mod_python shows it: values decoded as UTF-8 where they
+    are UTF-8, and repeated lines joined into one "a, b" value (Apache)."""
     seen = set()
-    for name, _ in headers:
+    recode = False
+    for name, value in headers:
         key = name.lower()
         if key in seen:
             break
         seen.add(key)
+        if not value.isascii():
+            recode = True
     else:
+        if recode:
+            return [(name, _utf8(value)) for name, value in headers]
         return headers
+    headers = [(name, _utf8(value)) for name, value in headers]
     merged, index = [], {}
     for name, value in headers:
         key = name.lower()
@@ -526,7 +601,21 @@ def _hostname(target, host):
 # a header name Apache exports as HTTP_*: letters, digits and "-" only
 _ENV_NAME_OK = re.compile(r"[A-Za-z0-9-]+\Z").match
 
-_KEPT_ON_304 = frozenset(("etag", "expires", "cache-control", "vary", "content-location",
+_FINFO_KEYS = ("fname", "filetype", "valid", "protection", "user", "group", "size", "inode",
+               "device", "nlink", "atime", "mtime", "ctime", "name")
+
+
+def _apr_filetype(mode):
+    """APR's apr_filetype_e numbering."""
+    for test, number in ((stat.S_ISREG, 1), (stat.S_ISDIR, 2), (stat.S_ISCHR, 3),
+                         (stat.S_ISBLK, 4), (stat.S_ISFIFO, 5), (stat.S_ISLNK, 6),
+                         (stat.S_ISSOCK, 7)):
+        if test(mode):
+            return number
+    return 127
+
+
+_KEPT_ON_304 = frozenset(("etag", "last-modified", "accept-ranges", "expires", "cache-control", "vary", "content-location",
                           "warning", "www-authenticate", "proxy-authenticate", "set-cookie",
                           "set-cookie2"))
 _METHOD_NUMBERS = {m: i for i, m in enumerate(apache.METHODS)}

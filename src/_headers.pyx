@@ -216,8 +216,9 @@ cdef class Table:
     @cython.boundscheck(False)
     @cython.wraparound(False)
     def __repr__(self):
+        # newest first, as mod_python's mp_table prints an APR table
         cdef tuple e
-        return "{%s}" % ", ".join(["%r: %r" % (e[0], e[1]) for e in self._entries])
+        return "{%s}" % ", ".join(["%r: %r" % (e[0], e[1]) for e in reversed(self._entries)])
 
     # -- writing --------------------------------------------------------
     def add(self, key, value):

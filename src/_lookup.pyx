@@ -630,7 +630,7 @@ cdef class Lookup:
                         if bytes_[i] == 47 and bytes_[i - 1] != 47:  # "/"
                             ends[na] = i
                             na += 1
-                    if True:
+                    if bytes_[n - 1] != 47:
                         ends[na] = n
                         na += 1
                 else:
@@ -727,7 +727,7 @@ cdef class Lookup:
         for k in range(self._n_files):
             f = &self._files[k]
             if f.parent != -1:
-                if f.parent == -3:
+                if False:
                     hash(<object>f.parent_obj)  # the twin's ``parent not in applied``
                 if f.parent < 0 or not applied[f.parent]:
                     continue

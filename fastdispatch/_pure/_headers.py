@@ -113,7 +113,8 @@ class Table:
         return [(k, v) for _, k, v in self._entries]
 
     def __repr__(self):
-        return "{%s}" % ", ".join("%r: %r" % (k, v) for _, k, v in self._entries)
+        # newest first, as mod_python's mp_table prints an APR table
+        return "{%s}" % ", ".join("%r: %r" % (k, v) for _, k, v in reversed(self._entries))
 
     # -- writing --------------------------------------------------------
     def add(self, key, value):

@@ -96,49 +96,99 @@ def etag_for(st, request_time=None):
     return tag
 
 
+def _http_time(value):
+    from email.utils import parsedate_to_datetime
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _tags(value):
+    return [t.strip() for t in value.split(",") if t.strip()]
+
+
+def _precondition_failed(req, st, etag):
+    """If-Match / If-Unmodified-Since (RFC 9110 13.1.1, 13.1.4)."""
+    im = req.headers_in.get("If-Match")
+    if im is not None:
+        if im.strip() == "*":
+            return False
+        return etag.startswith("W/") or etag not in _tags(im)  # strong comparison
+    ius = req.headers_in.get("If-Unmodified-Since")
+    if ius is not None:
+        since = _http_time(ius)
+        return since is not None and int(st.st_mtime) > since
+    return False
+
+
 def _not_modified(req, st, etag):
     inm = req.headers_in.get("If-None-Match")
     if inm is not None:
         if inm.strip() == "*":
             return True
-        tags = [t.strip() for t in inm.split(",")]
         weak_ours = etag[2:] if etag.startswith("W/") else etag
-        return any((t[2:] if t.startswith("W/") else t) == weak_ours for t in tags)
+        return any((t[2:] if t.startswith("W/") else t) == weak_ours for t in _tags(inm))
     ims = req.headers_in.get("If-Modified-Since")
     if ims is not None:
-        from email.utils import parsedate_to_datetime
-        try:
-            since = parsedate_to_datetime(ims).timestamp()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return False
-        return int(st.st_mtime) <= since and since <= req.request_time
+        since = _http_time(ims)
+        return since is not None and int(st.st_mtime) <= since <= req.request_time
     return False
 
 
-def _parse_range(value, size):
-    """A single 'bytes=a-b' range -> (start, end) inclusive, 'unsatisfiable',
-    or None to serve the whole file (several ranges, or a malformed one)."""
-    if not value or not value.startswith("bytes=") or "," in value:
+def _parse_ranges(value, size):
+    """'bytes=a-b,c-d,-n' -> [(start, end), ...] inclusive and clipped,
+    "unsatisfiable" when none overlaps the file, or None to serve it whole
+    (no Range, another unit, a malformed spec)."""
+    if not value or not value.startswith("bytes="):
         return None
-    spec = value[6:].strip()
-    first, sep, last = spec.partition("-")
-    if not sep:
-        return None
-    try:
-        if first == "":
-            n = int(last)
-            if n <= 0:
-                return "unsatisfiable"
-            return max(0, size - n), size - 1
-        start = int(first)
-        end = int(last) if last else size - 1
-    except ValueError:
-        return None
-    if start >= size:
-        return "unsatisfiable"
-    if end < start:
-        return None
-    return start, min(end, size - 1)
+    ranges = []
+    for spec in value[6:].split(","):
+        first, sep, last = spec.strip().partition("-")
+        if not sep:
+            return None
+        try:
+            if first == "":
+                n = int(last)
+                if n > 0:
+                    ranges.append((max(0, size - n), size - 1))
+                continue
+            start = int(first)
+            end = int(last) if last else size - 1
+        except ValueError:
+            return None
+        if end < start:
+            return None
+        if start < size:
+            ranges.append((start, min(end, size - 1)))
+    return ranges or "unsatisfiable"
+
+
+def _send_ranges(req, filename, ranges, size, ctype):
+    """206 with one range, or multipart/byteranges with several (as Apache)."""
+    req.status = apache.HTTP_PARTIAL_CONTENT
+    if len(ranges) == 1:
+        start, end = ranges[0]
+        req.headers_out["Content-Range"] = "bytes %d-%d/%d" % (start, end, size)
+        req.set_content_length(end - start + 1)
+        if not req.header_only:
+            req.sendfile(filename, start, end - start + 1)
+        return
+    boundary = os.urandom(8).hex()[:15]
+    parts = []
+    with open(filename, "rb") as f:
+        for start, end in ranges:
+            f.seek(start)
+            head = "\r\n--%s\r\n%sContent-range: bytes %d-%d/%d\r\n\r\n" % (
+                boundary, "Content-type: %s\r\n" % ctype if ctype else "", start, end, size)
+            parts.append(head.encode("latin-1"))
+            parts.append(f.read(end - start + 1))
+    parts.append(("\r\n--%s--\r\n" % boundary).encode("latin-1"))
+    body = b"".join(parts)
+    req.content_type = "multipart/byteranges; boundary=" + boundary
+    req.set_content_length(len(body))
+    if not req.header_only:
+        req.write(body, 0)
 
 
 def serve(req, dc):
@@ -164,36 +214,34 @@ def serve(req, dc):
         req.headers_out["Allow"] = "GET,POST,OPTIONS,HEAD"
         req.set_content_length(0)
         return apache.OK
-    if req.method == "POST":
-        req.err_headers_out["Allow"] = "GET,POST,OPTIONS,HEAD"
-        return apache.HTTP_METHOD_NOT_ALLOWED
     if not os.access(filename, os.R_OK):
         return apache.HTTP_FORBIDDEN
-    req.finfo = st
+    # GET, HEAD, and POST (Apache's default handler serves a file to a POST)
+    req._stat = st
     req.mtime = st.st_mtime
     etag = etag_for(st, req.request_time)
     out = req.headers_out
     out["Last-Modified"] = _http_date(st.st_mtime)
     out["ETag"] = etag
+    out["Accept-Ranges"] = "bytes"
+    if _precondition_failed(req, st, etag):
+        req.status = apache.HTTP_PRECONDITION_FAILED
+        req.set_content_length(0)
+        return apache.OK
     if _not_modified(req, st, etag):
         req.status = apache.HTTP_NOT_MODIFIED
         return apache.OK
-    out["Accept-Ranges"] = "bytes"
     size = st.st_size
-    rng = _parse_range(req.headers_in.get("Range"), size) if "Range" in req.headers_in else None
-    if rng is not None and "If-Range" in req.headers_in:
-        if req.headers_in["If-Range"] not in (etag, out["Last-Modified"]):
-            rng = None
-    if rng == "unsatisfiable":
-        req.err_headers_out["Content-Range"] = "bytes */%d" % size
+    ranges = None
+    if "Range" in req.headers_in and req.method != "POST":
+        ranges = _parse_ranges(req.headers_in.get("Range"), size)
+        if ranges is not None and "If-Range" in req.headers_in:
+            if req.headers_in["If-Range"] not in (etag, out["Last-Modified"]):
+                ranges = None
+    if ranges == "unsatisfiable":
         return apache.HTTP_RANGE_NOT_SATISFIABLE
-    if rng is not None:
-        start, end = rng
-        req.status = apache.HTTP_PARTIAL_CONTENT
-        out["Content-Range"] = "bytes %d-%d/%d" % (start, end, size)
-        req.set_content_length(end - start + 1)
-        if not req.header_only:
-            req.sendfile(filename, start, end - start + 1)
+    if ranges:
+        _send_ranges(req, filename, ranges, size, req.content_type)
         return apache.OK
     req.set_content_length(size)
     if not req.header_only:

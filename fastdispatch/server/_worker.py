@@ -507,7 +507,7 @@ class Worker:
         status = exc.status
         log.info("request failed: %s", exc.detail or status, extra={"client": conn.client})
         try:
-            data = self.app.error_response(status, None)
+            data = self.app.error_response(status, None, exc.detail)
         except Exception:
             log.exception("error_response(%d) failed", status)
             data = _fallback_response(status)
