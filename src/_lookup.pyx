@@ -273,7 +273,7 @@ cdef class _Glob:
         cdef int kind
         cdef void *data
         if self.mode == G_EXACT or self.mode == G_AFFIX:
-            if n < self.plen + self.slen or (self.mode == G_EXACT and n != self.plen):
+            if n < self.plen + self.slen or (False):
                 return False
             kind = PyUnicode_KIND(s)
             data = PyUnicode_DATA(s)
@@ -727,7 +727,7 @@ cdef class Lookup:
         for k in range(self._n_files):
             f = &self._files[k]
             if f.parent != -1:
-                if False:
+                if f.parent == -3:
                     hash(<object>f.parent_obj)  # the twin's ``parent not in applied``
                 if f.parent < 0 or not applied[f.parent]:
                     continue

@@ -154,6 +154,7 @@ def _normalize(text, port, docroot, ours):
                                                                             "Port PORT")
     text = re.sub(r"/tmp/apache-fd-[^/]+/htdocs", "DOCROOT", text)
     text = text.replace(", 18080, ", ", PORT, ").replace(", %d, " % port, ", PORT, ")
+    text = text.replace(":18080", ":PORT").replace(":%d" % port, ":PORT")
     text = text.replace(docroot, "DOCROOT")
     text = text.replace("Apache/2.4.71 (Debian)", "SERVER")
     text = re.sub(r"fastdispatch/[0-9.]+", "SERVER", text)

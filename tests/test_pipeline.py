@@ -2,6 +2,7 @@
 handlers, exceptions, DONE, SERVER_RETURN, loading rules, concurrency —
 against a real server process over sockets."""
 import json
+import os
 import socket
 import threading
 import time
@@ -220,7 +221,15 @@ def test_keep_alive_and_pipelining(server):
         assert c.request("GET", "/hello/4.py").body == b"Hello World!"
 
 
-def test_blocking_handler_does_not_stall_other_connections(server):
+@pytest.fixture(scope="module")
+def one_worker(site):
+    srv = ServerProcess(["serve", "--config", str(site[1]), "--port", "0", "--workers", "1"])
+    yield srv
+    srv.stop()
+
+
+def test_blocking_handler_does_not_stall_other_connections(one_worker):
+    server = one_worker
     result = {}
 
     def slow():
@@ -252,3 +261,44 @@ def test_path_escape_attempts_stay_in_root(server):
         r = get(server, path)
         assert r.status in (400, 403, 404)
         assert b"root:" not in r.body
+
+
+def test_autoreload_picks_up_an_edited_handler(server, site):
+    d = site[0]
+    module = d / "hello" / "hello.py"
+    original = module.read_text()
+    try:
+        assert get(server, "/hello/x.py").body == b"Hello World!"
+        module.write_text(original.replace("Hello World!", "Hello again!"))
+        stat = module.stat()
+        os.utime(module, (stat.st_atime, stat.st_mtime + 2))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if get(server, "/hello/x.py").body == b"Hello again!":
+                break
+            time.sleep(0.2)
+        # every worker process sees the new code within the check interval
+        time.sleep(1.2)
+        for _ in range(6):
+            assert get(server, "/hello/x.py").body == b"Hello again!"
+    finally:
+        module.write_text(original)
+        os.utime(module, None)
+
+
+def test_logs_go_to_the_files_the_config_names(tmp_path):
+    conf = copy_site("pipeline", tmp_path, {"RECORD_FILE": tmp_path / "record.log"})
+    with open(conf, "a") as f:
+        f.write("ErrorLog logs/error.log\nCustomLog logs/access.log combined\n")
+    (tmp_path / "logs").mkdir()
+    srv = ServerProcess(["serve", "--config", str(conf), "--port", "0", "--workers", "1"])
+    try:
+        get(srv, "/hello/x.py", headers=[("User-Agent", "agent/1.0"), ("Referer", "http://r/")])
+        get(srv, "/crash_off/x")
+    finally:
+        srv.stop()
+    access = (tmp_path / "logs" / "access.log").read_text()
+    assert '"GET /hello/x.py HTTP/1.1" 200 12 "http://r/" "agent/1.0"' in access
+    assert '"GET /crash_off/x HTTP/1.1" 500' in access
+    error = (tmp_path / "logs" / "error.log").read_text()
+    assert "ValueError: boom in the handler" in error

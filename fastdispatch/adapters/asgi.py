@@ -179,7 +179,9 @@ class _Exchange:
         while True:
             item, nbytes = await queue.get()
             if isinstance(item, BaseException):
-                raise item
+                if self.failed is not None:
+                    return              # the client is gone: nothing to report to it
+                raise item              # the server closes the connection
             final = False
             for msg in item:
                 if self.failed is None:

@@ -1,0 +1,144 @@
+"""Static files for what no handler claims, over real sockets: MIME type,
+validators, conditional requests, ranges, HEAD, DirectoryIndex, and no way
+out of the document root."""
+import os
+import time
+
+import pytest
+
+from serverproc import Conn, ServerProcess, request
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("static")
+    www = root / "www"
+    (www / "docs").mkdir(parents=True)
+    (www / "docs" / "index.html").write_text("<p>docs index</p>\n")
+    (www / "page.html").write_text("<html>" + "x" * 4000 + "</html>\n")
+    (www / "notes.txt").write_text("plain text file\n")
+    (www / "style.css").write_text("body { color: red; }\n")
+    (www / "data.unknownext").write_bytes(b"\x00\x01\x02")
+    (www / ".htpasswd").write_text("spam:secret\n")
+    (www / "empty").mkdir()
+    (root / "secret.txt").write_text("outside the root\n")
+    os.symlink(root / "secret.txt", www / "link-out.txt")
+    # old enough that the ETag is strong
+    old = time.time() - 3600
+    for p in www.rglob("*"):
+        os.utime(p, (old, old), follow_symlinks=False)
+    conf = root / "site.conf"
+    conf.write_text("Listen 127.0.0.1:0\nDocumentRoot www\nDirectoryIndex index.html\n"
+                    "AddType application/x-custom .unknownext\n")
+    return root, conf
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    srv = ServerProcess(["serve", "--config", str(site[1]), "--workers", "1"])
+    yield srv
+    srv.stop()
+
+
+def get(server, path, **kw):
+    return request(server.port, "GET", path, **kw)
+
+
+@pytest.mark.parametrize("path, ctype", [
+    ("/page.html", "text/html"), ("/notes.txt", "text/plain"), ("/style.css", "text/css"),
+    ("/data.unknownext", "application/x-custom"),
+])
+def test_mime_types_and_body(server, site, path, ctype):
+    r = get(server, path)
+    assert r.status == 200
+    assert r.header("Content-Type") == ctype
+    assert r.body == (site[0] / "www" / path.lstrip("/")).read_bytes()
+    assert r.header("Content-Length") == str(len(r.body))
+    assert r.header("Accept-Ranges") == "bytes"
+
+
+def test_validators_and_conditional_get(server):
+    r = get(server, "/page.html")
+    etag, lm = r.header("ETag"), r.header("Last-Modified")
+    assert etag.startswith('"') and lm.endswith("GMT")
+    for headers in ([("If-None-Match", etag)], [("If-None-Match", "W/" + etag)],
+                    [("If-None-Match", "*")], [("If-Modified-Since", lm)]):
+        r304 = get(server, "/page.html", headers=headers)
+        assert r304.status == 304
+        assert r304.body == b""
+        assert r304.header("Content-Length") is None and r304.header("Content-Type") is None
+        assert r304.header("ETag") == etag
+    assert get(server, "/page.html", headers=[("If-None-Match", '"other"')]).status == 200
+    assert get(server, "/page.html",
+               headers=[("If-Modified-Since", "Thu, 01 Jan 1970 00:00:00 GMT")]).status == 200
+    assert get(server, "/page.html", headers=[("If-Match", '"nope"')]).status == 412
+
+
+def test_head_has_headers_and_no_body(server):
+    with Conn(server.port) as c:
+        r = c.request("HEAD", "/page.html")
+        assert r.status == 200 and r.body == b""
+        assert r.header("Content-Length") == "4014"
+        # the connection is still in step: a second request works
+        assert c.request("GET", "/notes.txt").body == b"plain text file\n"
+
+
+def test_ranges(server):
+    r = get(server, "/notes.txt", headers=[("Range", "bytes=0-4")])
+    assert r.status == 206 and r.body == b"plain"
+    assert r.header("Content-Range") == "bytes 0-4/16"
+    r = get(server, "/notes.txt", headers=[("Range", "bytes=-5")])
+    assert r.status == 206 and r.body == b"file\n"
+    r = get(server, "/notes.txt", headers=[("Range", "bytes=0-1,6-9")])
+    assert r.status == 206
+    assert r.header("Content-Type").startswith("multipart/byteranges; boundary=")
+    assert b"Content-range: bytes 0-1/16\r\n\r\npl\r\n" in r.body
+    assert get(server, "/notes.txt", headers=[("Range", "bytes=100-200")]).status == 416
+
+
+def test_directory_index_and_redirect(server):
+    r = get(server, "/docs")
+    assert r.status == 301
+    assert r.header("Location") == "http://127.0.0.1/docs/"
+    r = get(server, "/docs/")
+    assert r.status == 200 and r.body == b"<p>docs index</p>\n"
+    assert get(server, "/empty/").status == 404
+
+
+def test_missing_and_path_info(server):
+    assert get(server, "/nothere.html").status == 404
+    assert get(server, "/page.html/extra").status == 404
+
+
+def test_ht_files_are_never_served(server):
+    r = get(server, "/.htpasswd")
+    assert r.status == 403
+    assert b"secret" not in r.body
+
+
+@pytest.mark.parametrize("path", [
+    "/../secret.txt", "/%2e%2e/secret.txt", "/docs/../../secret.txt", "/docs/%2e%2e/%2e%2e/secret.txt",
+    "/..%2fsecret.txt", "/%2e%2e%2fsecret.txt", "/docs/..%5c..%5csecret.txt",
+])
+def test_no_escape_from_the_root(server, path):
+    r = get(server, path)
+    assert r.status in (400, 403, 404)
+    assert b"outside the root" not in r.body
+
+
+def test_post_is_served_like_get_and_put_is_refused(server):
+    r = request(server.port, "POST", "/notes.txt", body=b"abc")
+    assert r.status == 200 and r.body == b"plain text file\n"
+    r = request(server.port, "PUT", "/notes.txt", body=b"abc")
+    assert r.status == 405
+    assert r.header("Allow")
+
+
+def test_serve_a_directory_from_the_command_line(site):
+    srv = ServerProcess(["serve", str(site[0] / "www"), "--host", "127.0.0.1", "--port", "0",
+                         "--workers", "1"])
+    try:
+        assert get(srv, "/notes.txt").body == b"plain text file\n"
+        assert get(srv, "/docs/").body == b"<p>docs index</p>\n"
+    finally:
+        srv.stop()
