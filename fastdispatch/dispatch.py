@@ -229,7 +229,7 @@ class Dispatcher:
             req.canonical_filename = req.filename
         self._phase(req, "init")
         self._phase(req, "headerparser")
-        if req.filename and os.path.basename(req.filename).startswith(".ht"):
+        if req.filename and req.filename.rpartition("/")[2].startswith(".ht"):
             # Apache ships <Files ".ht*"> Require all denied: .htaccess and
             # .htpasswd are never served
             raise _Abort(apache.HTTP_FORBIDDEN)

@@ -6,6 +6,7 @@ One Request per HTTP request. Handlers read what the client sent
 response object. The head goes out on the first flush; header changes after
 that are ignored, as in mod_python.
 """
+import itertools
 import os
 import stat
 import re
@@ -61,29 +62,46 @@ class ServerInfo:
 
 
 class Connection:
-    """``req.connection``."""
+    """``req.connection``: one per client connection, shared by its requests."""
+
+    local_host = None
+    remote_host = None
+    remote_logname = None
+    aborted = False
+    keepalive = 0
+    double_reverse = 0
 
     def __init__(self, conn, server):
-        self.remote_ip = conn.remote_ip
-        self.client_ip = conn.remote_ip
-        self.remote_addr = (conn.remote_ip, conn.remote_port)
-        self.client_addr = self.remote_addr
+        self.remote_ip = self.client_ip = conn.remote_ip
+        self.remote_addr = self.client_addr = (conn.remote_ip, conn.remote_port)
         self.local_ip = conn.local_ip
         self.local_addr = (conn.local_ip, conn.local_port)
-        self.local_host = None
-        self.remote_host = None
-        self.remote_logname = None
-        self.aborted = False
-        self.keepalive = 0
-        self.keepalives = getattr(conn, "keepalives", 0)
-        self.double_reverse = 0
-        self.id = id(conn)
+        self.id = next(_connection_ids)
         self.base_server = server
         self.notes = Table()
         self._conn = conn
 
+    @property
+    def keepalives(self):
+        """Requests already served on this connection."""
+        return getattr(self._conn, "keepalives", 0)
+
     def log_error(self, message, level=apache.APLOG_ERR):
         apache.log_error("[client %s] %s" % (self.remote_ip, message), level)
+
+
+_connection_ids = itertools.count(1)
+
+
+def _connection_for(conn, server):
+    mp = getattr(conn, "mp_connection", None)
+    if mp is None:
+        mp = Connection(conn, server)
+        try:
+            conn.mp_connection = mp
+        except AttributeError:  # a ConnInfo-like object without the slot
+            pass
+    return mp
 
 
 class Request:
@@ -151,12 +169,9 @@ class Request:
             # absolute-form: the target's authority replaces Host (RFC 9112 3.2.2)
             headers_in["Host"] = head.target.split("://", 1)[1].split("/", 1)[0]
         self.headers_out = Table()
-        self.err_headers_out = Table()
-        self.subprocess_env = Table()
-        self.notes = Table()
         self.hostname = _hostname(head.target, headers_in.get("Host"))
         self.server = server
-        self.connection = Connection(conn, server)
+        self.connection = _connection_for(conn, server)
         self.header_only = 1 if method == "HEAD" else 0
         self.request_time = time.time()
         self.status = 200
@@ -213,6 +228,15 @@ class Request:
         if p.isdigit():
             port = int(p)
         return (scheme, hostinfo, None, None, hostname, port, self.uri, self.args, None)
+
+    def __getattr__(self, name):
+        # err_headers_out, subprocess_env and notes are made on first use:
+        # most requests never touch them
+        if name in _LAZY_TABLES:
+            table = Table()
+            setattr(self, name, table)
+            return table
+        raise AttributeError("'request' object has no attribute %r" % name)
 
     # ------------------------------------------------------------ config
     def get_config(self):
@@ -334,8 +358,9 @@ class Request:
 
     def _headers_for_head(self):
         items = list(self.headers_out.items())
-        if self.err_headers_out:
-            items.extend(self.err_headers_out.items())
+        err = self.__dict__.get("err_headers_out")
+        if err:
+            items.extend(err.items())
         return items
 
     def _send_head(self, final):
@@ -600,6 +625,8 @@ def _hostname(target, host):
 
 # a header name Apache exports as HTTP_*: letters, digits and "-" only
 _ENV_NAME_OK = re.compile(r"[A-Za-z0-9-]+\Z").match
+
+_LAZY_TABLES = frozenset(("err_headers_out", "subprocess_env", "notes"))
 
 _FINFO_KEYS = ("fname", "filetype", "valid", "protection", "user", "group", "size", "inode",
                "device", "nlink", "atime", "mtime", "ctime", "name")

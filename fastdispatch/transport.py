@@ -8,7 +8,8 @@ docs/internals.md, "Server <-> dispatcher").
 
 class ConnInfo:
     """The connection a request came on."""
-    __slots__ = ("remote_ip", "remote_port", "local_ip", "local_port", "is_https")
+    __slots__ = ("remote_ip", "remote_port", "local_ip", "local_port", "is_https",
+                 "mp_connection")
 
     def __init__(self, remote_ip="127.0.0.1", remote_port=0, local_ip="127.0.0.1",
                  local_port=0, is_https=False):
@@ -17,6 +18,7 @@ class ConnInfo:
         self.local_ip = local_ip
         self.local_port = local_port
         self.is_https = is_https
+        self.mp_connection = None  # the request layer's connection object, made once
 
 
 class Outcome:

@@ -16,7 +16,8 @@ from fastdispatch.errors import HTTPError
 
 __all__ = [
     "LIMIT_REQUEST_LINE", "LIMIT_REQUEST_FIELDSIZE", "LIMIT_REQUEST_FIELDS",
-    "MAX_BLANK_LINES", "RequestHead", "parse_head", "ChunkedReader",
+    "MAX_BLANK_LINES", "FIELD_TOO_LONG", "TOO_MANY_FIELDS", "RequestHead",
+    "parse_head", "ChunkedReader",
 ]
 
 LIMIT_REQUEST_LINE = 8190
@@ -24,8 +25,13 @@ LIMIT_REQUEST_FIELDSIZE = 8190
 LIMIT_REQUEST_FIELDS = 100
 MAX_BLANK_LINES = 10
 MAX_CONTENT_LENGTH = 10 ** 18
-KNOWN_CODINGS = frozenset(
-    ("chunked", "compress", "deflate", "gzip", "x-compress", "x-gzip"))
+
+# Apache's error-notes for the two limit errors (the 400 page shows them).
+cdef str S_FIELD_TOO_LONG = "Size of a request header field exceeds server limit."
+cdef str S_TOO_MANY_FIELDS = "The number of request header fields exceeds this server's limit."
+cdef str S_LINE_TOO_LONG = "request line too long"
+FIELD_TOO_LONG = S_FIELD_TOO_LONG
+TOO_MANY_FIELDS = S_TOO_MANY_FIELDS
 
 cdef enum:
     C_MAX_BLANK_LINES = 10
@@ -148,22 +154,19 @@ cdef class RequestHead:
 cdef Py_ssize_t _skip_blank_lines(cbytes p, Py_ssize_t pos, Py_ssize_t n) except -2:
     """Index of the request line's first byte, or -1 when more data is needed."""
     cdef int blanks = 0
-    cdef Py_ssize_t step
     while pos < n:
         if p[pos] == 0x0A:
-            step = 1
-        elif p[pos] == 0x0D:
-            if pos + 1 >= n:
-                return -1
-            if p[pos + 1] != 0x0A:
-                return pos
-            step = 2
-        else:
+            raise _bad("bare LF before the request line")
+        if p[pos] != 0x0D:
             return pos
+        if pos + 1 >= n:
+            return -1                                   # CR, LF may follow
+        if p[pos + 1] != 0x0A:
+            raise _bad("bare CR before the request line")
         blanks += 1
         if blanks > C_MAX_BLANK_LINES:
             raise _bad("too many empty lines before the request line")
-        pos += step
+        pos += 2
     return -1
 
 
@@ -178,21 +181,28 @@ cdef inline Py_ssize_t _find_lf(cbytes p, Py_ssize_t pos, Py_ssize_t n) noexcept
 
 
 cdef Py_ssize_t _find_head_end(cbytes p, Py_ssize_t pos, Py_ssize_t n) noexcept:
-    """Index just past the first empty line, or -1 (see the pure twin)."""
-    cdef Py_ssize_t lf = _find_lf(p, pos, n)
+    """Index just past the first CRLF CRLF at or after pos, or -1 (see the twin)."""
+    cdef Py_ssize_t lf = _find_lf(p, pos + 1, n)
     while lf >= 0:
-        if lf + 1 < n and p[lf + 1] == 0x0A:
-            return lf + 2
-        if lf + 2 < n and p[lf + 1] == 0x0D and p[lf + 2] == 0x0A:
+        # lf > pos: p[lf - 1] is inside the head
+        if lf + 2 < n and p[lf + 1] == 0x0D and p[lf + 2] == 0x0A and p[lf - 1] == 0x0D:
             return lf + 3
         lf = _find_lf(p, lf + 1, n)
     return -1
 
 
-cdef inline Py_ssize_t _content_end(cbytes p, Py_ssize_t line_start, Py_ssize_t lf) noexcept:
-    if lf > line_start and p[lf - 1] == 0x0D:
+cdef inline Py_ssize_t _line_end(cbytes p, Py_ssize_t pos, Py_ssize_t lf, Py_ssize_t limit,
+                                 int status, str detail) except -1:
+    """End of the content of the line p[pos:lf], lf being its LF (see _line in
+    the twin): longer than limit -> HTTPError(status, detail); then it must
+    end with CRLF."""
+    if lf > pos and p[lf - 1] == 0x0D:
+        if lf - 1 - pos > limit:
+            raise _bad(detail, status)
         return lf - 1
-    return lf
+    if lf - pos > limit:
+        raise _bad(detail, status)
+    raise _bad("bare LF as a line ending")
 
 
 # Request line parts, as offsets into the buffer.
@@ -207,8 +217,9 @@ cdef int _parse_request_line(cbytes p, Py_ssize_t start, Py_ssize_t end,
                              ReqLine *out) except -1:
     """method SP target SP HTTP-version on p[start:end] (no line ending)."""
     cdef Py_ssize_t i = start
-    cdef Py_ssize_t vlen
     cdef cbytes v
+    if memchr(p + start, 0x0D, end - start) != NULL:
+        raise _bad("bare CR in request line")
     while i < end and CLS[p[i]] & TCHAR:
         i += 1
     if i == start or i >= end or p[i] != 0x20:
@@ -222,44 +233,43 @@ cdef int _parse_request_line(cbytes p, Py_ssize_t start, Py_ssize_t end,
         raise _bad("malformed request line")
     out.target_end = i
     i += 1
+    # HTTP/<1-9>.<0-9>
     v = p + i
-    vlen = end - i
-    if vlen == 8 and memcmp(v, b"HTTP/1.", 7) == 0 and (v[7] == 0x31 or v[7] == 0x30):
-        out.version_num = 11 if v[7] == 0x31 else 10
-        return 0
-    if (vlen == 8 and memcmp(v, b"HTTP/", 5) == 0 and 0x32 <= v[5] <= 0x39
+    if not (end - i == 8 and memcmp(v, b"HTTP/", 5) == 0 and 0x31 <= v[5] <= 0x39
             and v[6] == 0x2E and 0x30 <= v[7] <= 0x39):
-        raise _bad("HTTP version not supported", 505)
-    raise _bad("malformed request line")
+        raise _bad("malformed request line")
+    if (out.method_end - start == 3 and memcmp(p + start, b"PRI", 3) == 0
+            and out.target_end - out.target_start == 1 and p[out.target_start] == 0x2A
+            and v[5] == 0x32 and v[7] == 0x30):
+        raise _bad("HTTP/2 connection preface")
+    out.version_num = 10 if v[5] == 0x31 and v[7] == 0x30 else 11
+    return 0
 
 
 cdef int _check_incomplete(cbytes p, Py_ssize_t pos, Py_ssize_t n, Py_ssize_t max_line,
                            Py_ssize_t max_field_size, Py_ssize_t max_fields) except -1:
-    """Limits judged before the head is complete (see the pure twin)."""
+    """What can be judged before the head is complete (see the pure twin)."""
     cdef Py_ssize_t lf, end
     cdef Py_ssize_t fields = 0
     cdef ReqLine rl
     lf = _find_lf(p, pos, n)
     if lf < 0:
         if n - pos > max_line + 1:
-            raise _bad("request line too long", 414)
+            raise _bad(S_LINE_TOO_LONG, 414)
         return 0
-    end = _content_end(p, pos, lf)
-    if end - pos > max_line:
-        raise _bad("request line too long", 414)
+    end = _line_end(p, pos, lf, max_line, 414, S_LINE_TOO_LONG)
     _parse_request_line(p, pos, end, &rl)
     pos = lf + 1
     while True:
         lf = _find_lf(p, pos, n)
         if lf < 0:
             if n - pos > max_field_size + 1:
-                raise _bad("header field too long")
+                raise _bad(S_FIELD_TOO_LONG)
             return 0
-        if _content_end(p, pos, lf) - pos > max_field_size:
-            raise _bad("header field too long")
+        _line_end(p, pos, lf, max_field_size, 400, S_FIELD_TOO_LONG)
         fields += 1
         if fields > max_fields:
-            raise _bad("too many header fields")
+            raise _bad(S_TOO_MANY_FIELDS)
         pos = lf + 1
 
 
@@ -340,7 +350,7 @@ cdef bint _valid_host(cbytes p, Py_ssize_t start, Py_ssize_t end) noexcept:
 
 
 cdef _check_transfer_codings(list values):
-    """The chunked-only policy, on the Transfer-Encoding values (rare: Python)."""
+    """The Transfer-Encoding policy, on the values of its fields (rare: Python)."""
     cdef list codings = []
     cdef str value, item
     for value in values:
@@ -350,9 +360,6 @@ cdef _check_transfer_codings(list values):
                 codings.append(item)
     if not codings:
         raise _bad("empty Transfer-Encoding")
-    for item in codings:
-        if item not in KNOWN_CODINGS:
-            raise _bad("unknown transfer coding", 501)
     if codings[-1] != "chunked" or codings.count("chunked") > 1:
         raise _bad("chunked is not the final transfer coding")
     if len(codings) > 1:
@@ -397,6 +404,7 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
     cdef bint expect_continue = False, keep_alive
     cdef long long content_length = -1
     cdef unsigned char c
+    cdef cbytes v
     cdef RequestHead head
 
     if start < 0:
@@ -416,11 +424,7 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
 
     # The request line.
     lf = _find_lf(p, pos, end)
-    line_end = _content_end(p, pos, lf)
-    if line_end - pos > max_line:
-        raise _bad("request line too long", 414)
-    if memchr(p + pos, 0x0D, line_end - pos) != NULL:
-        raise _bad("bare CR in request line")
+    line_end = _line_end(p, pos, lf, max_line, 414, S_LINE_TOO_LONG)
     _parse_request_line(p, pos, line_end, &rl)
 
     head = RequestHead.__new__(RequestHead)
@@ -433,23 +437,28 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
     else:
         head.method = _latin1(p + pos, rl.method_end - pos)
     head.target = _latin1(p + rl.target_start, rl.target_end - rl.target_start)
-    head.version = S_HTTP11 if rl.version_num == 11 else S_HTTP10
+    v = p + rl.target_end + 1                       # "HTTP/x.y", kept as sent
+    if v[5] == 0x31 and v[7] == 0x31:
+        head.version = S_HTTP11
+    elif v[5] == 0x31 and v[7] == 0x30:
+        head.version = S_HTTP10
+    else:
+        head.version = _latin1(v, 8)
     head.version_num = rl.version_num
     head.request_line = _latin1(p + pos, line_end - pos)
 
-    # The field lines, up to the empty line.
+    # The field lines, up to the empty line (the CRLF at end - 2: every line
+    # before it ends with CRLF, or _line_end raises).
     headers = []
     nfields = 0
     pos = lf + 1
     while True:
         lf = _find_lf(p, pos, end)
-        line_end = _content_end(p, pos, lf)
-        if line_end == pos:
+        if lf == pos + 1 and p[pos] == 0x0D:
             break                                   # the empty line
-        if line_end - pos > max_field_size:
-            raise _bad("header field too long")
+        line_end = _line_end(p, pos, lf, max_field_size, 400, S_FIELD_TOO_LONG)
         if nfields >= max_fields:
-            raise _bad("too many header fields")
+            raise _bad(S_TOO_MANY_FIELDS)
         nfields += 1
         if memchr(p + pos, 0x0D, line_end - pos) != NULL:
             raise _bad("bare CR in header field")
@@ -516,7 +525,8 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
 
     if ex_end > ex_start:
         if not _ieq(p + ex_start, ex_end - ex_start, b"100-continue", 12):
-            raise _bad("unsupported expectation", 417)
+            # the detail is the value, as sent (Apache's 417 page quotes it)
+            raise _bad(_latin1(p + ex_start, ex_end - ex_start), 417)
         expect_continue = rl.version_num == 11
 
     if rl.version_num == 11:

@@ -273,7 +273,7 @@ cdef class _Glob:
         cdef int kind
         cdef void *data
         if self.mode == G_EXACT or self.mode == G_AFFIX:
-            if n < self.plen + self.slen or (False):
+            if n < self.plen + self.slen or (self.mode == G_EXACT and n != self.plen):
                 return False
             kind = PyUnicode_KIND(s)
             data = PyUnicode_DATA(s)

@@ -142,12 +142,13 @@ def test_table_setdefault_pop_clear_copy(impl_headers):
     assert len(c) == 0 and c.items() == []
 
 
-def test_table_repr_like_dict(impl_headers):
+def test_table_repr_like_dict_newest_first(impl_headers):
+    # mod_python's mp_table prints its entries newest first
     t = impl_headers.Table()
     assert repr(t) == "{}"
     t["A"] = "1"
     t.add("a", "2")
-    assert repr(t) == "{'A': '1', 'a': '2'}"
+    assert repr(t) == "{'a': '2', 'A': '1'}"
 
 
 def test_table_dict_conversion(impl_headers):

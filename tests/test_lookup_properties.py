@@ -53,14 +53,18 @@ long_paths = st.builds(lambda parts, n, tail: "/" + "/".join(parts * n) + tail,
                        st.lists(st.sampled_from(["a", "b", "srv", "", "\u00e9", "app"]),
                                 min_size=1, max_size=4),
                        st.integers(20, 400), st.sampled_from(["", "/", "/x.py", "//"]))
-any_path = st.one_of(paths, paths, paths, long_paths, st.text(max_size=30))
+# not absolute: the first character never counts as a component ("a/b" -> "/", "a/b")
+relative = st.builds(lambda c, p: c + p, st.sampled_from(["a", "x", ".", "\u00e9", "ab"]), paths)
+any_path = st.one_of(paths, paths, paths, relative, long_paths, st.text(max_size=30))
 
 DIR_WILD = ["/srv/*", "/home/*/public", "*", "/*", "/a/?", "/[ab]/x", "/a*b/c", "**", "/srv/*/",
-            "/srv/www/*.py", "/[!a]*", "/\u00e9*", "?", "/srv/w*w", "/*/*/*", "/[]", "/[a-"]
+            "/srv/www/*.py", "/[!a]*", "/\u00e9*", "?", "/srv/w*w", "/*/*/*", "/[]", "/[a-",
+            "?/*", "[!/]", "a/*"]
 DIR_REGEX = [r"^/srv/.*/app$", r"/\.git", "app", "^/$", "(?i)SRV", r"^/a(?=/b)", r"\bwww\b",
              "b$", "", r"^/[a-z]+/[0-9]{3}", "(a|b)/c", "x*", "(?<=/)a", r"(a)/\1", "(?>a+)b",
              "a++/", "\u20ac", "\udce9", r"^/srv/www\Z", "(?m)^/srv", "(?x) / s r v", r"www2?",
-             r"^/home/[^/]+/public", r"\.\.", r"//", r"\Aapp", r"(?s).", r"[^/]$", r"\B"]
+             r"^/home/[^/]+/public", r"\.\.", r"//", r"\Aapp", r"(?s).", r"[^/]$", r"\B",
+             r"^[^/]+$", "^a(/|$)", r"^\w+/"]
 FILES_GLOB = ["*.py", "*", "index.html", "x.py", "*.tar.gz", ".ht*", "a*b", "[ab].py", "?.py",
               "*.[pP][yY]", "", "\u00e9*", "*\u20ac", "**.py", "x*.py*", "[*].py", "\\*"]
 FILES_REGEX = [r"\.py$", "^index", r"^\.", r"(?i)\.PY$", ".*", "^$", r"\.(gz|tar)$", "a"]

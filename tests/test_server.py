@@ -68,7 +68,7 @@ class EchoApp:
              % (len(payload), extra, payload))
         return Outcome(200, len(payload), head.keep_alive, None)
 
-    def error_response(self, status, head):
+    def error_response(self, status, head, detail=""):
         body = b"error %d\n" % status
         return (b"HTTP/1.1 %d Error\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
                 % (status, len(body)) + body)

@@ -17,3 +17,9 @@ dispatcher = fastdispatch.Dispatcher.from_config(os.environ.get("FASTDISPATCH_CO
                                                                 TUTORIAL))
 wsgi = dispatcher.wsgi()      # PEP 3333
 asgi = dispatcher.asgi()      # ASGI 3; handlers run in a thread pool
+
+
+def asgi_inline():
+    """``uvicorn --factory site_app:asgi_inline``: handlers on the event loop
+    (fastest; a blocking handler stalls the process). Benchmarks use it."""
+    return dispatcher.asgi(inline=True)

@@ -4,42 +4,54 @@ This module is the readable specification of ``fastdispatch._http`` (compiled
 from ``src/_http.pyx``); both expose the same names and behave the same, which
 the test-suite checks input by input. See docs/internals.md, section ``_http``.
 
-Strictness, per RFC 9112 (the lines below are the whole policy):
+Strictness, per RFC 9112 and Apache 2.4's ``HttpProtocolOptions Strict``
+(the lines below are the whole policy):
 
-* The head ends at the first empty line. Lines end with CRLF or a bare LF
-  (RFC 9112 2.2); a CR anywhere else is an error. Up to ``MAX_BLANK_LINES``
-  empty lines before the request line are skipped (RFC 9112 2.2; Apache's
-  bound); one more is an error.
+* Every line of the head ends with CRLF, the empty line that ends the head
+  too. A bare LF as a line ending is an error (400), as Apache answers
+  (RFC 9112 2.2 lets a server refuse it); so is a CR anywhere but before the
+  LF. Up to ``MAX_BLANK_LINES`` empty lines (CRLF) before the request line
+  are skipped (RFC 9112 2.2; Apache's bound); one more, or a bare LF or CR
+  among them, is an error.
 * Request line: ``method SP request-target SP HTTP-version``, exactly one SP
   between parts. The method is a token; the target is one or more visible
   ASCII or obs-text (0x80-0xFF) bytes, as Apache's strict mode allows; the
-  version is ``HTTP/1.1`` or ``HTTP/1.0``. ``HTTP/x.y`` with major >= 2 is
-  505; any other version (HTTP/0.9 lines, ``HTTP/1.2``, lower case) is 400.
+  version is ``HTTP/<digit>.<digit>`` with a major version of at least 1, as
+  Apache reads it. ``version`` keeps the text as sent; ``version_num`` is 10
+  for HTTP/1.0 and 11 for HTTP/1.1 and any later version (Apache serves
+  ``HTTP/1.2`` or ``HTTP/2.0`` as HTTP/1.1). HTTP/0.x (HTTP/0.9 lines
+  included), lower case, more digits or anything else is 400, and so is the
+  HTTP/2 connection preface's line ``PRI * HTTP/2.0`` (RFC 9113 3.4).
 * Field lines: ``token ":" OWS value OWS``; no whitespace before the colon, no
   line starting with SP/HT (obs-fold), value bytes are VCHAR, obs-text, SP or
   HT (so NUL, DEL and other controls are errors). Names are kept as sent;
   values have their surrounding OWS removed.
 * Framing: at most one ``Content-Length`` (several are 400 even when equal),
-  ``1*DIGIT`` below 10**18 (larger: 413); ``Transfer-Encoding`` must be exactly
-  ``chunked`` (an unknown coding is 501, as Apache; a known one that we do not
-  decode before ``chunked`` is 501; a final coding other than ``chunked``, or
-  ``chunked`` twice, is 400); ``Content-Length`` with ``Transfer-Encoding`` is
-  400, and so is ``Transfer-Encoding`` in an HTTP/1.0 request (RFC 9112 6.1).
-* ``Host``: required in HTTP/1.1, never more than one, and its value must be
-  ``uri-host [":" port]`` (RFC 9112 3.2, RFC 3986; an empty value too is 400,
-  as Apache answers).
+  ``1*DIGIT`` below 10**18 (larger: 413). ``Transfer-Encoding`` must end with
+  ``chunked``, once: a final coding other than ``chunked`` (``gzip`` alone,
+  an unknown coding), ``chunked`` twice, or an empty list is 400, as Apache
+  answers; a coding before ``chunked`` (``gzip, chunked``), which we do not
+  decode, is 501. ``Content-Length`` with ``Transfer-Encoding`` is 400, and
+  so is ``Transfer-Encoding`` in an HTTP/1.0 request (RFC 9112 6.1).
+* ``Host``: required from HTTP/1.1 on, never more than one, and its value
+  must be ``uri-host [":" port]`` (RFC 9112 3.2, RFC 3986; an empty value too
+  is 400, as Apache answers).
 * ``Expect``: as Apache, only the first Expect field counts; ``100-continue``
-  (any case) sets ``expect_continue`` for HTTP/1.1, any other non-empty value
-  is 417.
+  (any case) sets ``expect_continue`` from HTTP/1.1 on, any other non-empty
+  value is 417, whose ``detail`` is that value (Apache's 417 page quotes it).
 * Limits, as Apache applies LimitRequestLine / LimitRequestFieldSize (measured
   on Apache 2.4: with 8190, a line of 8191 bytes passes and 8192 does not): a
   request line longer than ``max_line + 1`` bytes is 414, reported as soon as
   that many bytes have arrived without a line end; a field line longer than
   ``max_field_size + 1`` bytes or more than ``max_fields`` field lines is 400,
-  also reported before the head is complete. Lengths exclude the line ending.
+  also reported before the head is complete, with Apache's notes as the
+  ``detail`` (``FIELD_TOO_LONG``, ``TOO_MANY_FIELDS``: the 400 page shows
+  them). Lengths exclude the line ending.
 
 Everything is decoded as latin-1. The first error in the order above (request
-line, then field lines in order, then the head as a whole) is the one raised.
+line, then field lines in order, then the head as a whole) is the one raised;
+within a line, as Apache reads one: its length, then its ending, then (field
+lines) the field count, then its content.
 """
 import re
 
@@ -47,7 +59,8 @@ from fastdispatch.errors import HTTPError
 
 __all__ = [
     "LIMIT_REQUEST_LINE", "LIMIT_REQUEST_FIELDSIZE", "LIMIT_REQUEST_FIELDS",
-    "MAX_BLANK_LINES", "RequestHead", "parse_head", "ChunkedReader",
+    "MAX_BLANK_LINES", "FIELD_TOO_LONG", "TOO_MANY_FIELDS", "RequestHead",
+    "parse_head", "ChunkedReader",
 ]
 
 LIMIT_REQUEST_LINE = 8190        # Apache's defaults
@@ -55,26 +68,23 @@ LIMIT_REQUEST_FIELDSIZE = 8190
 LIMIT_REQUEST_FIELDS = 100
 MAX_BLANK_LINES = 10             # Apache's DEFAULT_LIMIT_BLANK_LINES
 
+# The details of the two limit errors: Apache's "error-notes", word for word
+# (its 400 page shows them).
+FIELD_TOO_LONG = "Size of a request header field exceeds server limit."
+TOO_MANY_FIELDS = "The number of request header fields exceeds this server's limit."
+
 # Content-Length values at or above this are refused with 413 (and fit an int64).
 MAX_CONTENT_LENGTH = 10 ** 18
-
-# Transfer codings registered for HTTP (RFC 9110 / IANA) that we recognise.
-# Only "chunked" is decoded; the others are "not implemented" (501).
-KNOWN_CODINGS = frozenset(
-    ("chunked", "compress", "deflate", "gzip", "x-compress", "x-gzip"))
 
 _TCHAR = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
 _VCHAR_OBS = rb"\x21-\x7e\x80-\xff"
 
 _REQUEST_LINE = re.compile(
-    rb"([" + _TCHAR + rb"]+) ([" + _VCHAR_OBS + rb"]+) (HTTP/1\.[01])\Z")
-_ANY_HTTP_VERSION = re.compile(rb"HTTP/([0-9])\.[0-9]\Z")
+    rb"([" + _TCHAR + rb"]+) ([" + _VCHAR_OBS + rb"]+) (HTTP/[1-9]\.[0-9])\Z")
 _FIELD_LINE = re.compile(
     rb"([" + _TCHAR + rb"]+):[ \t]*"
     rb"((?:[" + _VCHAR_OBS + rb"]+(?:[ \t]+[" + _VCHAR_OBS + rb"]+)*)?)"
     rb"[ \t]*\Z")
-_TOKEN = re.compile(rb"[" + _TCHAR + rb"]+\Z")
-_TARGET = re.compile(rb"[" + _VCHAR_OBS + rb"]+\Z")
 # uri-host [":" port]: IP-literal (IPv6 or IPvFuture) or IPv4 / reg-name.
 _HOST = re.compile(r"(?:\[[0-9A-Za-z:._~!$&'()*+,;=%-]+\]"
                    r"|[0-9A-Za-z._~!$&'()*+,;=%-]+)(?::[0-9]*)?\Z")
@@ -114,59 +124,48 @@ def _bad(detail, status=400):
 
 
 # ---------------------------------------------------------------------------
-# finding lines
+# lines
 
 def _skip_blank_lines(buf, pos, n):
     """Index of the request line's first byte, or -1 when more data is needed."""
     blanks = 0
     while pos < n:
         c = buf[pos]
-        if c == 0x0A:                                  # bare LF
-            step = 1
-        elif c == 0x0D:
-            if pos + 1 >= n:
-                return -1                              # CR, LF may follow
-            if buf[pos + 1] != 0x0A:
-                return pos                             # bare CR: an error later
-            step = 2
-        else:
+        if c == 0x0A:
+            raise _bad("bare LF before the request line")
+        if c != 0x0D:
             return pos
+        if pos + 1 >= n:
+            return -1                                  # CR, LF may follow
+        if buf[pos + 1] != 0x0A:
+            raise _bad("bare CR before the request line")
         blanks += 1
         if blanks > MAX_BLANK_LINES:
             raise _bad("too many empty lines before the request line")
-        pos += step
+        pos += 2
     return -1
 
 
-def _find_head_end(buf, pos):
-    """Index just past the empty line that ends the head, or -1.
+def _line(raw, limit, status, detail):
+    """The content of one line of the head, ``raw`` being the bytes before its LF.
 
-    ``pos`` is the start of a non-empty request line, so every line after it
-    begins right after an LF: the first empty line is the first LF followed by
-    LF or by CRLF.
+    As Apache reads a line: longer than ``limit`` without its ending is
+    HTTPError(status, detail); then the line must end with CRLF.
     """
-    crlf = buf.find(b"\n\r\n", pos)
-    limit = len(buf) if crlf < 0 else crlf + 2
-    lf = buf.find(b"\n\n", pos, limit)
-    if lf >= 0:
-        return lf + 2
-    if crlf >= 0:
-        return crlf + 3
-    return -1
-
-
-def _line_content_end(buf, lf):
-    """End of a line's content: its LF, or the CR right before it."""
-    if lf > 0 and buf[lf - 1] == 0x0D:
-        return lf - 1
-    return lf
+    crlf = raw[-1:] == b"\r"
+    if crlf:
+        raw = raw[:-1]
+    if len(raw) > limit:
+        raise _bad(detail, status)
+    if not crlf:
+        raise _bad("bare LF as a line ending")
+    return raw
 
 
 def _check_incomplete(buf, pos, max_line, max_field_size, max_fields):
-    """Limits that can be judged before the head is complete (no waiting).
-
-    The request line, once whole, is also parsed so that its errors are
-    reported as they would be with the whole head at hand.
+    """What can be judged before the head is complete (no waiting): the
+    limits and line endings of the lines received so far, and the request
+    line once it is whole.
     """
     n = len(buf)
     lf = buf.find(b"\n", pos)
@@ -175,23 +174,19 @@ def _check_incomplete(buf, pos, max_line, max_field_size, max_fields):
         if n - pos > max_line + 1:
             raise _bad("request line too long", 414)
         return
-    end = _line_content_end(buf, lf)
-    if end - pos > max_line:
-        raise _bad("request line too long", 414)
-    _parse_request_line(bytes(buf[pos:end]))
+    _parse_request_line(_line(bytes(buf[pos:lf]), max_line, 414, "request line too long"))
     pos = lf + 1
     fields = 0
     while True:
         lf = buf.find(b"\n", pos)
         if lf < 0:
             if n - pos > max_field_size + 1:
-                raise _bad("header field too long")
+                raise _bad(FIELD_TOO_LONG)
             return
-        if _line_content_end(buf, lf) - pos > max_field_size:
-            raise _bad("header field too long")
+        _line(bytes(buf[pos:lf]), max_field_size, 400, FIELD_TOO_LONG)
         fields += 1
         if fields > max_fields:
-            raise _bad("too many header fields")
+            raise _bad(TOO_MANY_FIELDS)
         pos = lf + 1
 
 
@@ -199,16 +194,15 @@ def _check_incomplete(buf, pos, max_line, max_field_size, max_fields):
 # the request line and field lines
 
 def _parse_request_line(line):
+    """(method, target, version) of a request line without its CRLF."""
+    if b"\r" in line:
+        raise _bad("bare CR in request line")
     m = _REQUEST_LINE.match(line)
-    if m is not None:
-        return m.group(1), m.group(2), m.group(3)
-    parts = line.split(b" ")
-    if len(parts) == 3 and parts[0] and parts[1]:
-        v = _ANY_HTTP_VERSION.match(parts[2])
-        if (v is not None and v.group(1) >= b"2" and _TOKEN.match(parts[0])
-                and _TARGET.match(parts[1])):
-            raise _bad("HTTP version not supported", 505)
-    raise _bad("malformed request line")
+    if m is None:
+        raise _bad("malformed request line")
+    if line == b"PRI * HTTP/2.0":
+        raise _bad("HTTP/2 connection preface")
+    return m.group(1), m.group(2), m.group(3)
 
 
 def _parse_field_line(line):
@@ -231,6 +225,17 @@ def _comma_list(values):
     return out
 
 
+def _check_transfer_codings(values):
+    """The Transfer-Encoding policy, on the values of its fields."""
+    codings = _comma_list(values)
+    if not codings:
+        raise _bad("empty Transfer-Encoding")
+    if codings[-1] != "chunked" or codings.count("chunked") > 1:
+        raise _bad("chunked is not the final transfer coding")
+    if len(codings) > 1:
+        raise _bad("transfer coding not implemented", 501)
+
+
 # ---------------------------------------------------------------------------
 # parse_head
 
@@ -251,22 +256,20 @@ def parse_head(buf, start=0, max_line=LIMIT_REQUEST_LINE,
     pos = _skip_blank_lines(buf, start, n)
     if pos < 0:
         return None, start
-    end = _find_head_end(buf, pos)
+    # The request line is not empty, so the first empty line is the first
+    # CRLF right after a CRLF. (A bare LF before it is an error, found below.)
+    end = buf.find(b"\r\n\r\n", pos)
     if end < 0:
         _check_incomplete(buf, pos, max_line, max_field_size, max_fields)
         return None, start
+    end += 4
 
-    # Lines of the head, without the empty line; each may still end in CR.
+    # The lines of the head as they end at each LF, without the empty line.
     lines = bytes(buf[pos:end]).split(b"\n")[:-2]
-    lines = [line[:-1] if line[-1:] == b"\r" else line for line in lines]
 
-    line = lines[0]
-    if len(line) > max_line:
-        raise _bad("request line too long", 414)
-    if b"\r" in line:
-        raise _bad("bare CR in request line")
-    method, target, version = _parse_request_line(line)
-    version_num = 11 if version == b"HTTP/1.1" else 10
+    request_line = _line(lines[0], max_line, 414, "request line too long")
+    method, target, version = _parse_request_line(request_line)
+    version_num = 10 if version == b"HTTP/1.0" else 11
 
     headers = []
     content_lengths = []
@@ -275,10 +278,9 @@ def parse_head(buf, start=0, max_line=LIMIT_REQUEST_LINE,
     hosts = 0
     host = expect = None
     for index, line in enumerate(lines[1:]):
-        if len(line) > max_field_size:
-            raise _bad("header field too long")
+        line = _line(line, max_field_size, 400, FIELD_TOO_LONG)
         if index >= max_fields:
-            raise _bad("too many header fields")
+            raise _bad(TOO_MANY_FIELDS)
         if b"\r" in line:
             raise _bad("bare CR in header field")
         name, value = _parse_field_line(line)
@@ -322,22 +324,13 @@ def parse_head(buf, start=0, max_line=LIMIT_REQUEST_LINE,
             raise _bad("Content-Length with Transfer-Encoding")
         if version_num == 10:
             raise _bad("Transfer-Encoding in an HTTP/1.0 request")
-        codings = _comma_list(transfer_encodings)
-        if not codings:
-            raise _bad("empty Transfer-Encoding")
-        for coding in codings:
-            if coding not in KNOWN_CODINGS:
-                raise _bad("unknown transfer coding", 501)
-        if codings[-1] != "chunked" or codings.count("chunked") > 1:
-            raise _bad("chunked is not the final transfer coding")
-        if len(codings) > 1:
-            raise _bad("transfer coding not implemented", 501)
+        _check_transfer_codings(transfer_encodings)
         chunked = True
 
     expect_continue = False
     if expect:
         if expect.lower() != "100-continue":
-            raise _bad("unsupported expectation", 417)
+            raise _bad(expect, 417)            # the detail is the value, as sent
         expect_continue = version_num == 11
 
     tokens = _comma_list(connection)
@@ -349,7 +342,7 @@ def parse_head(buf, start=0, max_line=LIMIT_REQUEST_LINE,
     head = RequestHead(method.decode("latin-1"), target.decode("latin-1"),
                        version.decode("latin-1"), version_num, headers,
                        content_length, chunked, keep_alive, expect_continue,
-                       lines[0].decode("latin-1"))
+                       request_line.decode("latin-1"))
     return head, end
 
 

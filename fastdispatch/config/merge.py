@@ -183,7 +183,7 @@ class DirConfig:
         if self.set_handler:
             return self.set_handler
         if self.add_handler and filename:
-            base = os.path.basename(filename)
+            base = filename.rpartition("/")[2]
             dot = base.find(".")
             suffix = base[dot:] if dot >= 0 else ""
             if suffix in self.handler_cache:

@@ -22,7 +22,7 @@ def guess_type(filename, dc=None):
     last known one wins."""
     if dc is not None and dc.force_type:
         return dc.force_type
-    base = os.path.basename(filename or "")
+    base = (filename or "").rpartition("/")[2]
     cache = dc.type_cache if dc is not None else None
     if cache is not None:
         dot = base.find(".")
