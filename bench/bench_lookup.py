@@ -121,20 +121,22 @@ def make_naive():
 
 def naive_sections(naive, uri, filename):
     """Loop over every section per request (file order, no merge order, no
-    cache): what an application would write by hand."""
+    cache): what an application would write by hand, splitting the filename
+    into its ancestor directories once per request."""
     out = []
     if filename:
-        base = filename.rsplit("/", 1)[-1]
+        parts = filename.split("/")
+        ancestors = ["/".join(parts[:k]) or "/" for k in range(1, len(parts) + 1)]
+        base = parts[-1]
         for i, (kind, how, pat, parent) in enumerate(naive):
             if kind == "directory":
                 if how == "plain":
                     ok = pat == "/" or filename == pat or filename.startswith(pat + "/")
                 elif how == "glob":
                     depth = pat.count("/")
-                    ok = fnmatch.fnmatchcase("/".join(filename.split("/")[:depth + 1]), pat)
+                    ok = depth < len(ancestors) and fnmatch.fnmatchcase(ancestors[depth], pat)
                 else:
-                    parts = filename.split("/")
-                    ok = any(pat("/".join(parts[:k]) or "/") for k in range(1, len(parts) + 1))
+                    ok = any(pat(a) for a in ancestors)
             elif kind == "files":
                 if parent != -1 and parent not in out:
                     continue
@@ -195,7 +197,8 @@ MEDIANS = {}
 
 
 def _record(benchmark, group, name):
-    MEDIANS[(group, name)] = benchmark.stats.stats.median
+    if benchmark.stats is not None:  # None under --benchmark-disable
+        MEDIANS[(group, name)] = benchmark.stats.stats.median
 
 
 @pytest.mark.benchmark(group="lookup: 20 requests, match() cache hit")
@@ -230,10 +233,10 @@ def test_cold_naive(benchmark):
 def _print_ratios(request):
     yield
     tr = request.config.pluginmanager.get_plugin("terminalreporter")
-    if tr is None:
+    capman = request.config.pluginmanager.get_plugin("capturemanager")
+    if tr is None or capman is None or not MEDIANS:
         return
-    tr.write_line("")
-    tr.write_line("lookup medians per request (20 requests per round) and ratios:")
+    lines = ["", "lookup medians per request (20 requests per round) and ratios:"]
     for group in ("hit", "cold"):
         got = {name: MEDIANS.get((group, name)) for name in ("compiled", "pure", "naive")}
         cells = ["%s %.0f ns" % (n, v / 20 * 1e9) for n, v in got.items() if v]
@@ -245,4 +248,7 @@ def _print_ratios(request):
         if got["pure"] and got["naive"]:
             ratios.append("naive/pure %.1fx" % (got["naive"] / got["pure"]))
         if cells:
-            tr.write_line("  %-4s  %s  |  %s" % (group, ", ".join(cells), ", ".join(ratios)))
+            lines.append("  %-4s  %s  |  %s" % (group, ", ".join(cells), ", ".join(ratios)))
+    with capman.global_and_fixture_disabled():
+        for line in lines:
+            tr.write_line(line)

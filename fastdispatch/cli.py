@@ -81,8 +81,14 @@ def main(argv=None):
     except ConfigError as exc:
         print("fastdispatch: %s" % exc, file=sys.stderr)
         return 1
+
+    def reload():
+        """SIGHUP: the same configuration file, read again."""
+        new = _load_config(args)
+        return Dispatcher(new), new.server
+
     serve(app, cfg.server, workers=args.workers, inline=args.inline,
-          host=args.host, port=args.port)
+          host=args.host, port=args.port, reload=reload)
     return 0
 
 

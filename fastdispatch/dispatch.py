@@ -255,8 +255,22 @@ class Dispatcher:
             # mod_python skips map_to_storage for a <Location> it handles
             req.filename = root.rstrip("/") + rel
             req.path_info = ""
-            return
-        req.filename, req.path_info = _uri.map_to_storage(root, rel)
+        else:
+            req.filename, req.path_info = _uri.map_to_storage(root, rel)
+        target = static.link_target(root, req.filename)
+        if target is not None and not self._link_allowed(uri, req.filename, target):
+            log.error("[client %s] AH00037: Symbolic link not allowed or link target not "
+                      "accessible: %s", req.connection.remote_ip, req.filename)
+            raise _Abort(apache.HTTP_FORBIDDEN)
+
+    def _link_allowed(self, uri, filename, target):
+        """A symbolic link is followed when it stays under its root and its
+        target is under the same <Directory>/<Files> sections as the link
+        (a link cannot take a file out of, or into, a section's rules)."""
+        if target is False:
+            return False
+        return self.lookup.match(uri, target).sections == \
+            self.lookup.match(uri, filename).sections
 
     def _location_has_handler(self, uri):
         cfg = self.lookup.match(uri, None)

@@ -192,16 +192,24 @@ cdef Py_ssize_t _find_head_end(cbytes p, Py_ssize_t pos, Py_ssize_t n) noexcept:
 
 
 cdef inline Py_ssize_t _line_end(cbytes p, Py_ssize_t pos, Py_ssize_t lf, Py_ssize_t limit,
-                                 int status, str detail) except -1:
+                                 bint field) except -1:
     """End of the content of the line p[pos:lf], lf being its LF (see _line in
-    the twin): longer than limit -> HTTPError(status, detail); then it must
-    end with CRLF."""
-    if lf > pos and p[lf - 1] == 0x0D:
-        if lf - 1 - pos > limit:
-            raise _bad(detail, status)
+    the twin): a CRLF line within limit; anything else raises (_bad_line)."""
+    if lf > pos and p[lf - 1] == 0x0D and lf - 1 - pos <= limit:
         return lf - 1
-    if lf - pos > limit:
-        raise _bad(detail, status)
+    return _bad_line(p, pos, lf, limit, field)
+
+
+cdef Py_ssize_t _bad_line(cbytes p, Py_ssize_t pos, Py_ssize_t lf, Py_ssize_t limit,
+                          bint field) except -1:
+    """The error for a line _line_end refuses (kept out of the inlined path):
+    longer than limit without its ending -> 414 for the request line, 400 for
+    a field line; else it does not end with CRLF."""
+    cdef Py_ssize_t end = lf - 1 if lf > pos and p[lf - 1] == 0x0D else lf
+    if end - pos > limit:
+        if field:
+            raise _bad(S_FIELD_TOO_LONG)
+        raise _bad(S_LINE_TOO_LONG, 414)
     raise _bad("bare LF as a line ending")
 
 
@@ -238,10 +246,10 @@ cdef int _parse_request_line(cbytes p, Py_ssize_t start, Py_ssize_t end,
     if not (end - i == 8 and memcmp(v, b"HTTP/", 5) == 0 and 0x31 <= v[5] <= 0x39
             and v[6] == 0x2E and 0x30 <= v[7] <= 0x39):
         raise _bad("malformed request line")
-    if (out.method_end - start == 3 and memcmp(p + start, b"PRI", 3) == 0
-            and out.target_end - out.target_start == 1 and p[out.target_start] == 0x2A
-            and v[5] == 0x32 and v[7] == 0x30):
-        raise _bad("HTTP/2 connection preface")
+    if (v[5] == 0x32 and v[7] == 0x30 and out.method_end - start == 3
+            and memcmp(p + start, b"PRI", 3) == 0
+            and out.target_end - out.target_start == 1 and p[out.target_start] == 0x2A):
+        raise _bad("HTTP/2 connection preface")           # PRI * HTTP/2.0
     out.version_num = 10 if v[5] == 0x31 and v[7] == 0x30 else 11
     return 0
 
@@ -257,7 +265,7 @@ cdef int _check_incomplete(cbytes p, Py_ssize_t pos, Py_ssize_t n, Py_ssize_t ma
         if n - pos > max_line + 1:
             raise _bad(S_LINE_TOO_LONG, 414)
         return 0
-    end = _line_end(p, pos, lf, max_line, 414, S_LINE_TOO_LONG)
+    end = _line_end(p, pos, lf, max_line, False)
     _parse_request_line(p, pos, end, &rl)
     pos = lf + 1
     while True:
@@ -266,7 +274,7 @@ cdef int _check_incomplete(cbytes p, Py_ssize_t pos, Py_ssize_t n, Py_ssize_t ma
             if n - pos > max_field_size + 1:
                 raise _bad(S_FIELD_TOO_LONG)
             return 0
-        _line_end(p, pos, lf, max_field_size, 400, S_FIELD_TOO_LONG)
+        _line_end(p, pos, lf, max_field_size, True)
         fields += 1
         if fields > max_fields:
             raise _bad(S_TOO_MANY_FIELDS)
@@ -424,7 +432,7 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
 
     # The request line.
     lf = _find_lf(p, pos, end)
-    line_end = _line_end(p, pos, lf, max_line, 414, S_LINE_TOO_LONG)
+    line_end = _line_end(p, pos, lf, max_line, False)
     _parse_request_line(p, pos, line_end, &rl)
 
     head = RequestHead.__new__(RequestHead)
@@ -456,7 +464,7 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
         lf = _find_lf(p, pos, end)
         if lf == pos + 1 and p[pos] == 0x0D:
             break                                   # the empty line
-        line_end = _line_end(p, pos, lf, max_field_size, 400, S_FIELD_TOO_LONG)
+        line_end = _line_end(p, pos, lf, max_field_size, True)
         if nfields >= max_fields:
             raise _bad(S_TOO_MANY_FIELDS)
         nfields += 1

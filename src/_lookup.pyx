@@ -15,13 +15,17 @@ read it first. What differs is how the answer is found:
 - fnmatch patterns are compiled once: a literal or a ``prefix*suffix`` shape
   (``*.py``, ``/home/*/public``) is tested in place; any other shape uses the
   very regex ``fnmatch.fnmatchcase`` would build.
-- A <DirectoryMatch> regex is searched against "/" once, at build time; and
-  when it has no construct that looks at the end of the string (``$``, ``\\Z``,
-  ``\\b``, look-arounds, back-references, atomic groups), a match in an
-  ancestor is a match in every longer one and conversely, so one search over
-  the longest ancestor answers for all of them. Ancestors are searched in
-  place with ``search(filename, 0, end)``, which sees exactly
-  ``filename[:end]``.
+- A <DirectoryMatch> regex is searched against "/" once, at build time.
+  When it has no construct that looks at the end of the string (``$``,
+  ``\\Z``, ``\\b``, look-arounds, back-references, atomic groups), a match in
+  an ancestor is a match in every longer one and conversely, so one search
+  over the longest ancestor answers for all of them. When it is such a
+  regex followed by a final ``$`` (the usual "this directory" form), one
+  search of a derived regex over the whole filename answers: "Q$" matches
+  filename[:e] iff Q matches ending at e, or before a newline at e - 1; the
+  derived regex asks for that with e an ancestor end (see _ANCESTOR_END).
+  Other regexes search each ancestor, in place: ``search(filename, 0, end)``
+  sees exactly ``filename[:end]``.
 """
 cimport cython
 from cpython.dict cimport PyDict_GetItemWithError
@@ -57,6 +61,11 @@ cdef enum:
     G_CALL = 3      # fnmatchcase itself (a pattern that is not a str)
 
 cdef enum:
+    RX_EACH = 0     # search each ancestor
+    RX_LONGEST = 1  # "regular": search the longest ancestor only
+    RX_ENDS = 2     # "regular" + final "$": one search of a derived regex
+
+cdef enum:
     LOC_REGEX = 0   # <LocationMatch>
     LOC_GLOB = 1    # <Location> with a wildcard
     LOC_PREFIX = 2  # <Location> path prefix, component-wise
@@ -84,9 +93,9 @@ ctypedef struct _RegexDir:
     # a <DirectoryMatch> / <Directory ~>, in file order
     Py_ssize_t index
     int root                    # search("/") known at build time: 0/1; -1: unknown
-    bint regular                # no end-sensitive construct: searching the
-                                # longest ancestor answers for all of them
+    int mode                    # RX_EACH, RX_LONGEST or RX_ENDS (see below)
     PyObject *search            # the compiled pattern's bound .search
+    PyObject *ends_search       # RX_ENDS: the derived regex's bound .search
 
 
 ctypedef struct _FilesSec:
@@ -201,13 +210,47 @@ def _regular(items):
     return True
 
 
-def _is_regular(rx):
+def _dump(items):
+    """A parsed regex as nested tuples (parser objects do not compare)."""
+    if isinstance(items, (list, tuple)) or type(items).__name__ == "SubPattern":
+        return tuple(_dump(x) for x in items)
+    return items
+
+
+# After Q, at the position j where Q's match ends: "Q$" matches filename[:e]
+# for the ancestor end e == j (j >= 2, filename[j - 1] != "/", and "/" or the
+# end at j), or for e == j + 1 with filename[j] == "\n" ($ before a final
+# newline; j >= 1, and "/" or the end after the newline).
+_ANCESTOR_END = r"(?:(?<=[\s\S][^/])(?=/|\Z)|(?<=[\s\S])(?=\n(?:/|\Z)))"
+
+
+def _regex_mode(rx):
+    """(RX_* mode, derived bound search or None) for a <DirectoryMatch> regex."""
     if _sre_p is None or type(rx.pattern) is not str:
-        return False
+        return RX_EACH, None
+    src = rx.pattern
     try:
-        return _regular(_sre_p.parse(rx.pattern, rx.flags))
+        tree = _sre_p.parse(src, rx.flags)
+        if _regular(tree):
+            return RX_LONGEST, None
+        if rx.flags & (re.MULTILINE | re.VERBOSE) or not src.endswith("$"):
+            return RX_EACH, None
+        last = tree[len(tree) - 1] if len(tree) else None
+        if last is None or last[0] is not _sre_c.AT or last[1] is not _sre_c.AT_END:
+            return RX_EACH, None
+        # Q is the source without its final "$" when Q parses to the same
+        # items minus that last one (so the "$" was not escaped, etc.)
+        q = src[:-1]
+        part = _sre_p.parse(q, rx.flags)
+        if not _regular(part) or _dump(part) != _dump(tree)[:-1]:
+            return RX_EACH, None
+        derived = q + _ANCESTOR_END
+        if _dump(_sre_p.parse(derived, rx.flags)) != \
+                _dump(part) + _dump(_sre_p.parse(_ANCESTOR_END, rx.flags)):
+            return RX_EACH, None  # Q's end would read into the suffix
+        return RX_ENDS, re.compile(derived, rx.flags).search
     except Exception:  # noqa: BLE001 - anything unexpected: search per ancestor
-        return False
+        return RX_EACH, None
 
 
 # --- public types ------------------------------------------------------------
@@ -451,7 +494,10 @@ cdef class Lookup:
             rd = &self._rdir[k]
             rd.index = i
             rd.search = <PyObject *>search
-            rd.regular = _is_regular(rx)
+            mode, ends_search = _regex_mode(rx)
+            self._keep.append(ends_search)
+            rd.mode = mode
+            rd.ends_search = <PyObject *>ends_search
             # a str pattern searching a str cannot fail; a bytes one raises
             # when the twin would (at match time), so it is not tried here
             rd.root = (search(_ROOT) is not None) if type(rx.pattern) is str else -1
@@ -529,9 +575,12 @@ cdef class Lookup:
 
     cdef object _miss(self, object uri, object filename):
         cdef PyObject *p
-        cdef _Entry e, head = None
+        cdef _Entry e, new, head = None
         hash(filename)  # the twin hashes (uri, filename) first
-        indices = self._sections_for(uri, filename)
+        if type(self) is Lookup:
+            indices = self._sections_for(uri, filename)
+        else:  # the twin calls self.sections_for: a subclass may override it
+            indices = self.sections_for(uri, filename)
         p = PyDict_GetItemWithError(self._merged, indices)
         if p is not NULL and <object>p is not None:
             merged = <object>p
@@ -543,6 +592,12 @@ cdef class Lookup:
         if self._full(self._count):
             self._cache.clear()
             self._count = 0
+        # Allocated first: from the look-up below to the insertion no Python
+        # code runs (an allocation may run the GC, and finalizers, and let
+        # another thread in), so the chain and the count stay in step.
+        new = _Entry.__new__(_Entry)
+        new.filename = filename
+        new.merged = merged
         # (looked up again: merge_fn may have used this lookup)
         p = PyDict_GetItemWithError(self._cache, uri)
         if p is not NULL:
@@ -553,11 +608,8 @@ cdef class Lookup:
                     e.merged = merged
                     return merged
                 e = e.next
-        e = _Entry.__new__(_Entry)
-        e.filename = filename
-        e.merged = merged
-        e.next = head
-        self._cache[uri] = e
+        new.next = head
+        self._cache[uri] = new
         self._count += 1
         return merged
 
@@ -694,8 +746,10 @@ cdef class Lookup:
                 else:
                     hit = (<object>rd.search)(_ROOT) is not None
                 if not hit and na > 0:
-                    if rd.regular:
+                    if rd.mode == RX_LONGEST:
                         hit = (<object>rd.search)(filename, 0, ends[na - 1]) is not None
+                    elif rd.mode == RX_ENDS:
+                        hit = (<object>rd.ends_search)(filename) is not None
                     else:
                         for d in range(na):
                             if (<object>rd.search)(filename, 0, ends[d]) is not None:

@@ -214,8 +214,37 @@ cdef inline void _put_slash(char *out, Py_ssize_t pos, int kind) noexcept:
         (<uint32_t *>out)[pos] = 0x2F
 
 
+cdef Py_ssize_t _kept_segments(int kind, void *data, Py_ssize_t n,
+                               Py_ssize_t *kept) noexcept:
+    """The segments of path data[:n] that normalization keeps, as (start, end)
+    pairs in kept (room for n pairs: each segment follows a "/"): their number,
+    or -1 when a ".." climbs above "/". A final "/", "." or ".." names the
+    directory it ends in: an empty last pair (n, n) keeps its "/"."""
+    cdef Py_ssize_t start = 1, end, count = 0
+    cdef int dot
+    while True:
+        end = _segment_end(kind, data, start, n)
+        dot = _dot_kind(kind, data, start, end)
+        if dot == 2:
+            if count == 0:
+                return -1
+            count -= 1
+        elif dot == 0 and end > start:
+            kept[2 * count] = start
+            kept[2 * count + 1] = end
+            count += 1
+        if end >= n:
+            break
+        start = end + 1
+    if count and (dot or end == start):
+        kept[2 * count] = n
+        kept[2 * count + 1] = n
+        count += 1
+    return count
+
+
 def normalize_path(str path not None):
-    """RFC 3986 5.2.4 dot-segment removal, never above "/"; see the pure twin."""
+    """Dot segments and repeated slashes, as Apache; see the pure twin."""
     PyUnicode_READY(path)
     cdef Py_ssize_t n = PyUnicode_GET_LENGTH(path)
     cdef int kind = PyUnicode_KIND(path)
@@ -223,50 +252,31 @@ def normalize_path(str path not None):
     if n == 0 or PyUnicode_READ(kind, data, 0) != u"/":
         raise HTTPError(400, "path does not start with '/'")
 
-    # Fast path: no "." or ".." segment, nothing to do.
+    # Fast path: no "." or ".." segment and no empty one but the last (a
+    # trailing "/"): nothing to do.
     cdef Py_ssize_t start = 1, end
-    cdef bint dotted = False
+    cdef bint clean = True
     while True:
         end = _segment_end(kind, data, start, n)
-        if _dot_kind(kind, data, start, end):
-            dotted = True
-            break
         if end >= n:
+            clean = not _dot_kind(kind, data, start, end)
+            break
+        if end == start or _dot_kind(kind, data, start, end):
+            clean = False
             break
         start = end + 1
-    if not dotted:
+    if clean:
         return path
 
-    # Kept segments as (start, end) pairs; a path of n characters has at most
-    # n segments (each one follows a "/").
     cdef Py_ssize_t *kept = <Py_ssize_t *>PyMem_Malloc(2 * n * sizeof(Py_ssize_t))
     if kept == NULL:
         raise MemoryError()
     cdef char *out = NULL
-    cdef Py_ssize_t count = 0, k, length, pos
-    cdef int dot = 0
+    cdef Py_ssize_t count, k, length, pos
     try:
-        start = 1
-        while True:
-            end = _segment_end(kind, data, start, n)
-            dot = _dot_kind(kind, data, start, end)
-            if dot == 2:
-                if count:
-                    count -= 1
-            elif dot == 0:
-                kept[2 * count] = start
-                kept[2 * count + 1] = end
-                count += 1
-            if end >= n:
-                break
-            start = end + 1
-        # A final "." or ".." names the directory it leaves: keep its "/"
-        # (an empty last segment; end == n here, so the pair is (n, n)).
-        if dot and count:
-            kept[2 * count] = n
-            kept[2 * count + 1] = n
-            count += 1
-
+        count = _kept_segments(kind, data, n, kept)
+        if count < 0:
+            raise HTTPError(400, "'..' above the root of the path")
         length = 1
         for k in range(count):
             length += kept[2 * k + 1] - kept[2 * k] + (1 if k else 0)

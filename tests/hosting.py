@@ -112,13 +112,19 @@ def start_own(conf, workers=1, extra=()):
 def start_gunicorn(conf, worker_class="sync", workers=2, threads=8, env=None):
     pytest.importorskip("gunicorn")
     argv = [sys.executable, "-m", "gunicorn", "-b", "127.0.0.1:0", "-w", str(workers),
-            "-k", worker_class, "--threads", str(threads), "--graceful-timeout", "5",
-            "--chdir", EMBED]
+            "-k", worker_class, "--graceful-timeout", "5", "--chdir", EMBED]
+    if worker_class == "gthread":
+        # (only there: gunicorn turns a sync worker with threads into gthread)
+        argv += ["--threads", str(threads)]
     if _gunicorn_has_control_socket():
         argv.append("--no-control-socket")
     argv.append("site_app:wsgi")
-    return HostProcess(argv, "gunicorn", env=dict(env or {}, FASTDISPATCH_CONFIG=conf),
+    proc = HostProcess(argv, "gunicorn", env=dict(env or {}, FASTDISPATCH_CONFIG=conf),
                        workers=workers)
+    if "Using worker: %s" % worker_class not in proc.log:
+        proc.stop()
+        raise RuntimeError("gunicorn did not use the %s worker:\n%s" % (worker_class, proc.log))
+    return proc
 
 
 def start_uvicorn(conf, workers=1, env=None, app="site_app:asgi"):

@@ -173,3 +173,11 @@ def test_errors(build, message):
 def test_apache_only_directives_are_accepted_and_ignored():
     cfg = build_config(Directory("/", Options="Indexes", AllowOverride="None"))
     assert cfg.sections[0].directives == []
+
+
+def test_the_embed_example():
+    import runpy
+    ns = runpy.run_path(os.path.join(ROOT, "examples", "embed", "python_config.py"),
+                        run_name="python_config")
+    r = Client(ns["app"]).get("/mywebdir/myscript.py")
+    assert (r.status, r.body) == (200, b"Hello World!")

@@ -163,7 +163,7 @@ def test_expect_100_continue(app):
 @pytest.mark.parametrize("raw, status", [
     (b"GARBAGE\r\n\r\n", 400),
     (b"GET / HTTP/1.1\r\n\r\n", 400),                      # no Host
-    (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+    (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400),                # an HTTP/2 preface
     (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", 400),
     (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
     (b"GET /" + b"a" * 9000, 414),                          # before the head is complete
@@ -279,3 +279,24 @@ def test_example_answers_408_to_a_stalled_head(tmp_path):
                 assert c.is_closed()
         finally:
             proc.stop()
+
+
+def test_send_callback_failure_closes_and_raises(app):
+    def broken(data):
+        raise BrokenPipeError("client went away")
+    conn = app.connection(send=broken)
+    with pytest.raises(BrokenPipeError):
+        conn.receive(b"GET /probe/stream?n=4 HTTP/1.1\r\nHost: x\r\n\r\n" + HELLO)
+    assert conn.closed and conn.receive(HELLO) == b""
+
+
+def test_example_survives_a_client_that_goes_away(example):
+    import socket
+    import struct
+    s = socket.create_connection(("127.0.0.1", example.port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.sendall(b"GET /feedback/form.html HTTP/1.1\r\nHost: x\r\n\r\n" * 50)
+    s.close()                                   # reset, with answers on their way
+    with Conn(example.port) as c:
+        assert c.request("GET", "/mywebdir/myscript.py").body == b"Hello World!"
+    assert "Traceback" not in example.log

@@ -3,7 +3,8 @@
 Every test runs against the compiled module and its pure twin (``impl_http``).
 The oracle tests check a corpus of requests against h11 and httptools (llhttp):
 what they accept we parse to the same method, target, headers and body; what
-they reject we reject, except for the documented differences in ORACLE_EXCEPTIONS.
+they reject we reject; what one of them accepts and we refuse is listed, with
+the reason, in WE_ARE_STRICTER (bare LF line endings among them).
 """
 import pytest
 
@@ -918,3 +919,21 @@ def test_against_apache_captures(impl_http, case):
         assert mine == apache
     else:
         assert mine == "ok"
+
+
+@pytest.mark.parametrize("name", ["limit_header_min_rejected_8192", "edge_long_header_9000",
+                                  "edge_101_headers", "expect_bogus"])
+def test_error_details_are_what_apaches_page_shows(impl_http, name):
+    # Apache's 400 page shows the limit notes, its 417 page the Expect value:
+    # our details are those texts, for the server's error page.
+    case = next((c for c in _apache_cases() if c["name"] == name), None)
+    if case is None:
+        pytest.skip("capture %s not available" % name)
+    with pytest.raises(HTTPError) as info:
+        impl_http.parse_head(case["request"].encode("latin-1"))
+    exc = info.value
+    assert exc.status == case["status"]
+    if exc.status == 417:
+        assert "The client sent<pre>\n    Expect: %s\n</pre>" % exc.detail in case["body"]
+    else:
+        assert "understand.<br />\n%s</p>\n" % exc.detail in case["body"]

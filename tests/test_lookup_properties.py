@@ -14,6 +14,9 @@ from hypothesis import strategies as st
 
 from fastdispatch import _speedups
 
+# generated regexes such as "[[" warn (in both implementations alike)
+pytestmark = pytest.mark.filterwarnings("ignore:Possible nested set:FutureWarning")
+
 pure = _speedups.load_pure("_lookup")
 compiled = _speedups.load_compiled("_lookup")
 
@@ -39,7 +42,7 @@ def outcome(fn, *args):
 COMPONENTS = ["", ".", "..", "...", "a", "b", "ab", "srv", "www", "www2", "app", "x.py",
               "index.html", "f.tar.gz", ".htaccess", "public", "home", "bob", "123",
               "\u00e9", "\u20ac", "\udce9", "\ud800", "\U0001f600", "a b", "\x00", "*",
-              "A", "APP", "x.PY", "private1", "re"]
+              "A", "APP", "x.PY", "private1", "re", "\n", "a\n", "cgi-bin", "v12"]
 component = st.one_of(st.sampled_from(COMPONENTS), st.text(max_size=6))
 
 
@@ -64,7 +67,10 @@ DIR_REGEX = [r"^/srv/.*/app$", r"/\.git", "app", "^/$", "(?i)SRV", r"^/a(?=/b)",
              "b$", "", r"^/[a-z]+/[0-9]{3}", "(a|b)/c", "x*", "(?<=/)a", r"(a)/\1", "(?>a+)b",
              "a++/", "\u20ac", "\udce9", r"^/srv/www\Z", "(?m)^/srv", "(?x) / s r v", r"www2?",
              r"^/home/[^/]+/public", r"\.\.", r"//", r"\Aapp", r"(?s).", r"[^/]$", r"\B",
-             r"^[^/]+$", "^a(/|$)", r"^\w+/"]
+             r"^[^/]+$", "^a(/|$)", r"^\w+/",
+             # "regular" + final $: answered by one search of a derived regex
+             "(cgi-bin|scripts)$", "^/srv/www/api/v[0-9]+$", "\n$", "a$", "(?i)APP$", "/$",
+             "^/.$", "..$", "^..$", "(?s)^.{2}$", "[^/]\n$", "a\\$", "x{$", "www|app$"]
 FILES_GLOB = ["*.py", "*", "index.html", "x.py", "*.tar.gz", ".ht*", "a*b", "[ab].py", "?.py",
               "*.[pP][yY]", "", "\u00e9*", "*\u20ac", "**.py", "x*.py*", "[*].py", "\\*"]
 FILES_REGEX = [r"\.py$", "^index", r"^\.", r"(?i)\.PY$", ".*", "^$", r"\.(gz|tar)$", "a"]
@@ -169,6 +175,42 @@ def test_very_long_paths_same(secs, reqs):
     run_both(secs, reqs, method="sections_for")
 
 
+# Regexes the compiled side answers without searching each ancestor (no
+# end-sensitive construct, or one final "$"), and some it must not, on small
+# alphabets where the edge cases are dense: relative names, "//", newlines
+# before "/" or at the end.
+SHORTCUT_REGEXES = [
+    "^[^/]+$", "^a$", "a$", "\n$", "^.$", "^/.$", "..$", "/$", "^a/?$", "[^/]\n$", "a\n$",
+    "^a\n/b$", "b$", "(a|b)$", "^[a\n]+$", "a", "^a/", "[^/]", "\n", "(?s)a.", "a|b/",
+    # not shortcuts: multiline, look-arounds, \b, \Z, backrefs, atomic, possessive
+    "(?m)a$", "(?m)^a$", "(?m)a\n$", "a(?!/)", "a(?=/)", "(?<=a)/", "a(?=\n)", "a\\b",
+    "a\\Z", "(a)\\1", "(?>a*)a", "a*+/", "(?x)a $", "(?x)a$", "a\\B", "(?=a)",
+    "(?>a\n/|a)\n",  # atomic: matches "/a\n" but not "/a\n/b"
+]
+small_path = st.text(alphabet="ab/\n", max_size=9)
+small_paths = st.lists(small_path, min_size=1, max_size=8)
+
+
+@needs_compiled
+@pytest.mark.parametrize("pattern", SHORTCUT_REGEXES)
+@settings(max_examples=40, deadline=None)
+@given(filenames=small_paths)
+def test_directory_regex_shortcuts_same(pattern, filenames):
+    secs = [("directory", pattern, True, -1)]
+    run_both(secs, [("/", f) for f in filenames], method="sections_for")
+
+
+@needs_compiled
+@SETTINGS
+@given(st.lists(st.builds(lambda body, end: body + end,
+                          st.text(alphabet="ab/\n.^|*+?()[]", max_size=5),
+                          st.sampled_from(["$", "", "$", "\\$"])), min_size=1, max_size=3),
+       small_paths)
+def test_generated_directory_regexes_same(patterns, filenames):
+    secs = [("directory", p, True, -1) for p in patterns]
+    run_both(secs, [("/", f) for f in filenames], method="sections_for")
+
+
 HOSTILE_VALUES = [None, "", b"/srv/www/x.py", b"", 0, 1, 1.5, ("/a",), ["/a"], object()]
 
 
@@ -231,3 +273,49 @@ def test_str_subclasses_work():
     secs = [("directory", S("/srv"), False, -1), ("location", S("/app"), False, -1),
             ("files", S("*.py"), False, 0), ("directory", S("/s*"), False, -1)]
     run_both(secs, [(S("/app/x.py"), S("/srv/x.py")), ("/app/x.py", "/srv/x.py")])
+
+
+@needs_compiled
+def test_subclass_overriding_sections_for_is_used_by_match():
+    for mod in (pure, compiled):
+        class Only(mod.Lookup):
+            def sections_for(self, uri, filename):
+                return (7,)
+        lk = Only([mod.SectionSpec("directory", "/", False, -1)], lambda idx: idx)
+        assert lk.match("/x", "/x") == (7,)
+
+
+@needs_compiled
+def test_threads_share_one_lookup():
+    """Handlers run in threads: one Lookup, a tiny cache (constant eviction),
+    merge_fn that lets other threads in; every answer stays right."""
+    import threading
+    import time
+    secs = [("directory", "/srv", False, -1), ("directory", "/srv/a", False, -1),
+            ("files", "*.py", False, 1), ("location", "/a", False, -1),
+            ("directory", "^/srv/.*b$", True, -1)]
+
+    def merge(idx):
+        time.sleep(0)
+        return ("merged", idx)
+    lk = compiled.Lookup([compiled.SectionSpec(*s) for s in secs], merge, 8)
+    ref = pure.Lookup([pure.SectionSpec(*s) for s in secs], lambda idx: ("merged", idx))
+    reqs = [("/a/%d" % i, "/srv/%s/f%d.py" % ("ab"[i % 2], i % 13)) for i in range(40)]
+    expected = {r: ref.match(*r) for r in reqs}
+    errors = []
+
+    def worker():
+        try:
+            for _ in range(50):
+                for r in reqs:
+                    got = lk.match(*r)
+                    if got != expected[r]:
+                        errors.append((r, got))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

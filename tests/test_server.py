@@ -332,7 +332,8 @@ def test_413_before_100_continue(make_server, client_factory):
 @pytest.mark.parametrize("request_bytes, status", [
     (b"GARBAGE\r\n\r\n", 400),
     (b"GET / HTTP/1.1\r\n\r\n", 400),                       # no Host
-    (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+    (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400),              # the HTTP/2 preface
+    (b"GET / HTTP/1.1\nHost: x\n\n", 400),                   # bare LF
     (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n", 414),        # head not even complete
     (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
 ])

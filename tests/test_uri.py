@@ -138,6 +138,49 @@ def rfc3986_remove_dot_segments(path):
     return out
 
 
+def apache_normalize_path(path):
+    """Apache 2.4's ap_normalize_path (server/util.c), transcribed character
+    by character, with the flags its core gives a request's path:
+    AP_NORMALIZE_NOT_ABOVE_ROOT | AP_NORMALIZE_MERGE_SLASHES (MergeSlashes On,
+    the default). The other oracle. Returns the path, or None where Apache
+    answers 400 ("invalid URI path"). ``path`` holds no NUL (a C string).
+    """
+    if not path.startswith("/"):
+        return None
+    p = path + "\0"
+    out = ["/"]                                 # path[:w]
+    ok = True
+    l = 1
+    while p[l] != "\0":
+        if out[-1] == "/":                      # at the start of a segment
+            if p[l] == "/":                     # collapse ///// to /
+                while p[l] == "/":
+                    l += 1
+                continue
+            if p[l] == ".":
+                if p[l + 1] in "/\0":           # remove /./
+                    l += 1
+                    if p[l] != "\0":
+                        l += 1
+                    continue
+                n = l + 1
+                if p[n] == "." and p[n + 1] in "/\0":   # remove /xx/../
+                    if len(out) > 1:
+                        w = len(out) - 1
+                        while w and out[w - 1] != "/":
+                            w -= 1
+                        del out[w:]
+                    else:
+                        ok = False              # already at the root
+                    l = n + 1
+                    if p[l] != "\0":
+                        l += 1
+                    continue
+        out.append(p[l])
+        l += 1
+    return "".join(out) if ok else None
+
+
 NORMALIZE_CASES = [
     ("/", "/"),
     ("/a/b/c", "/a/b/c"),
@@ -147,19 +190,25 @@ NORMALIZE_CASES = [
     ("/a/b/c/./../../g", "/a/g"),
     ("/a/b/..", "/a/"),
     ("/a/b/.", "/a/b/"),
-    ("/..", "/"),
     ("/.", "/"),
-    ("/../../etc/passwd", "/etc/passwd"),
-    ("/a/../../../b", "/b"),
     ("/a/..", "/"),
     ("/./", "/"),
-    ("/a//b", "/a//b"),
-    ("/a//../b", "/a/b"),
     ("/...", "/..."),
     ("/..a/b..", "/..a/b.."),
     ("/.hidden", "/.hidden"),
     ("/a/.b/..c", "/a/.b/..c"),
     ("/\u00e9/../\udce9", "/\udce9"),
+    # repeated slashes are merged (MergeSlashes On), before ".." counts
+    ("//", "/"),
+    ("/a//b", "/a/b"),
+    ("//static//file.txt", "/static/file.txt"),     # Apache: edge_double_slash
+    ("/a/b//", "/a/b/"),
+    ("///a///b///", "/a/b/"),
+    ("/a//../b", "/b"),
+    ("/a/.//b", "/a/b"),
+    ("/a/..//b", "/b"),
+    ("/a//.//", "/a/"),
+    ("/\u20ac//x", "/\u20ac/x"),
 ]
 
 
@@ -169,14 +218,61 @@ def test_normalize_path(impl_uri, path, expected):
 
 
 @pytest.mark.parametrize("path, _", NORMALIZE_CASES)
-def test_normalize_path_matches_rfc3986(impl_uri, path, _):
+def test_normalize_path_matches_apache(impl_uri, path, _):
+    assert impl_uri.normalize_path(path) == apache_normalize_path(path)
+
+
+@pytest.mark.parametrize("path, _", [c for c in NORMALIZE_CASES if "//" not in c[0]])
+def test_normalize_path_matches_rfc3986_without_empty_segments(impl_uri, path, _):
     expected = rfc3986_remove_dot_segments(path) or "/"
     assert impl_uri.normalize_path(path) == expected
 
 
-@pytest.mark.parametrize("path", ["", "a/b", "../a", ".", "*", "http://h/"])
+ABOVE_ROOT = [
+    "/..", "/../", "/../a", "/../../etc/passwd",          # Apache: edge_dotdot_etc_passwd
+    "/a/../..", "/a/../../b", "/a/b/../../..", "/./..", "//..", "/a//../..",
+    "/hello/../../", "/hello/../../etc/passwd",            # edge_encoded_dotdot(_etc), decoded
+]
+
+
+@pytest.mark.parametrize("path", ABOVE_ROOT)
+def test_normalize_path_refuses_climbing_above_root(impl_uri, path):
+    assert apache_normalize_path(path) is None            # Apache: 400
+    with pytest.raises(HTTPError) as info:
+        impl_uri.normalize_path(path)
+    assert info.value.status == 400 and info.value.detail
+
+
+@pytest.mark.parametrize("path", ["", "a/b", "../a", ".", "..", "*", "http://h/"])
 def test_normalize_path_rejects(impl_uri, path):
     assert status_of(impl_uri.normalize_path, path) == 400
+
+
+def test_normalize_path_leaves_a_clean_path_as_it_is(impl_uri):
+    for path in ("/", "/a/b", "/a/b/", "/.a/..b/...", "/\u20ac/x"):
+        assert impl_uri.normalize_path(path) == path
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("edge_dotdot_etc_passwd", 400),            # GET /../../etc/passwd
+    ("edge_encoded_dotdot", 400),               # GET /hello/%2e%2e/%2e%2e/
+    ("edge_encoded_dotdot_etc", 400),           # GET /hello/%2e%2e/%2e%2e/etc/passwd
+    ("edge_double_slash", "/static/file.txt"),  # GET //static//file.txt: 200
+    ("edge_dotdot_inside", "/static/file.txt"),  # GET /static/sub/../file.txt: 200
+])
+def test_request_paths_as_apache_captures(impl_uri, name, expected):
+    import json
+    path = os.path.join(os.path.dirname(__file__), "data", "apache", "responses.json")
+    with open(path) as f:
+        case = next(c for c in json.load(f) if c["name"] == name)
+    target = case["request"].split(" ")[1]
+    path, _ = impl_uri.split_target(target)
+    if expected == 400:
+        assert case["status"] == 400
+        assert status_of(impl_uri.normalize_path, impl_uri.unquote_path(path)) == 400
+    else:
+        assert case["status"] == 200
+        assert impl_uri.normalize_path(impl_uri.unquote_path(path)) == expected
 
 
 # --- parse_qsl -----------------------------------------------------------
@@ -349,6 +445,8 @@ def test_long_inputs_use_the_heap(impl_uri):
     assert impl_uri.unquote_path(raw) == "/" + "a b\u00e9/" * 500
     assert impl_uri.normalize_path("/" + "x/../" * 2000 + "y") == "/y"
     assert impl_uri.normalize_path("/\u20ac" + "/a/./.." * 1000) == "/\u20ac/"
+    assert impl_uri.normalize_path("/" * 3000 + "a" + "/" * 3000) == "/a/"
+    assert status_of(impl_uri.normalize_path, "/a" * 1000 + "/.." * 1001) == 400
     qs = "&".join("k%d=v+%%41%d" % (i, i) for i in range(1000))
     assert impl_uri.parse_qsl(qs) == [("k%d" % i, "v A%d" % i) for i in range(1000)]
     assert impl_uri.parse_qsl("x=" + "%E2%82%AC" * 1000) == [("x", "\u20ac" * 1000)]

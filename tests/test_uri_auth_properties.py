@@ -67,6 +67,11 @@ raw_paths = st.lists(path_piece, max_size=12).map(lambda parts: "/" + "".join(pa
 
 segment = st.sampled_from(["", ".", "..", "...", "a", "b", ".a", "a.", "\u00e9", "\u20ac", "%2e"])
 dotted_paths = st.lists(segment, max_size=10).map(lambda segs: "/" + "/".join(segs))
+# mostly climbing back no higher than "/" (a ".." pops a segment pushed before)
+balanced_paths = st.lists(st.one_of(
+    st.lists(st.sampled_from(["a", "b", "\u20ac", "...", ".x"]), min_size=1, max_size=3),
+    st.sampled_from([["."], [""], [".."], ["", ""]])), max_size=8).map(
+        lambda groups: "/" + "/".join(seg for g in groups for seg in g))
 
 qs_piece = st.one_of(escape, st.sampled_from(["&", ";", "=", "+", "a", "b", "==", "&&", " ", "\u00c3\u00a9", "\u20ac"]))
 query_strings = st.lists(qs_piece, max_size=16).map("".join)
@@ -99,7 +104,7 @@ def test_unquote_path_same(raw, allow_slash):
 
 @needs_compiled
 @SETTINGS
-@given(st.one_of(dotted_paths, texts))
+@given(st.one_of(dotted_paths, balanced_paths, texts))
 def test_normalize_path_same(path):
     same("normalize_path", pure_uri, compiled_uri, path)
 
@@ -184,10 +189,27 @@ def test_unquote_path_oracle(raw):
 
 
 @SETTINGS
-@given(dotted_paths)
+@given(st.one_of(dotted_paths, balanced_paths, texts.filter(lambda t: "\x00" not in t)))
 def test_normalize_path_oracle(path):
+    """Apache's ap_normalize_path, transcribed (test_uri.apache_normalize_path)."""
+    from test_uri import apache_normalize_path
+    expected = apache_normalize_path(path)
+    if expected is None:
+        assert outcome(pure_uri.normalize_path, path) == ("http", 400)
+    else:
+        assert pure_uri.normalize_path(path) == expected
+
+
+@SETTINGS
+@given(st.one_of(dotted_paths, balanced_paths))
+def test_normalize_path_rfc3986_oracle(path):
+    """Without repeated slashes and without climbing above "/": RFC 3986 5.2.4."""
+    import re
     from test_uri import rfc3986_remove_dot_segments
-    assert pure_uri.normalize_path(path) == (rfc3986_remove_dot_segments(path) or "/")
+    merged = re.sub("/+", "/", path)
+    result = outcome(pure_uri.normalize_path, path)
+    if result[0] == "value":
+        assert result[1] == (rfc3986_remove_dot_segments(merged) or "/")
 
 
 @SETTINGS

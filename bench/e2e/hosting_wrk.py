@@ -7,8 +7,10 @@ Each server serves the tutorial's site (examples/tutorial/site.conf) pinned
 to CPU 0 with ``taskset`` (its worker processes and threads inherit it);
 ``wrk -t1 -c64`` runs pinned to CPU 1 against ``/mywebdir/myscript.py``
 (the tutorial's hello handler, a streamed -- chunked -- response) after a
-short warm-up. The test client has no socket: it is timed in-process, for
-scale. Only 127.0.0.1 is used; every server is stopped afterwards.
+short warm-up. With ``--rounds N`` the modes are run N times interleaved and
+the median is kept (fairer on a machine that is not quiet). The test client
+has no socket: it is timed in-process, for scale. Only 127.0.0.1 is used;
+every server is stopped afterwards.
 """
 import argparse
 import os
@@ -119,6 +121,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--duration", type=int, default=10)
     p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--rounds", type=int, default=1,
+                   help="runs per mode, interleaved (A B C ... A B C ...); the median is kept")
     p.add_argument("--modes", default=",".join(MODES))
     args = p.parse_args(argv)
     for tool in ("wrk", "taskset"):
@@ -127,18 +131,32 @@ def main(argv=None):
             return 2
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         x for x in (ROOT, os.environ.get("PYTHONPATH")) if x), PYTHONUNBUFFERED="1")
-    rows = []
-    for name in args.modes.split(","):
-        argv, ready = MODES[name]
-        srv = Server(argv, ready, env)
-        try:
-            wrk(srv.port, 2, args.connections)                    # warm-up
-            rps, p99, errors, sock = wrk(srv.port, args.duration, args.connections)
-        finally:
+    names = args.modes.split(",")
+    servers = {}
+    results = {name: [] for name in names}
+    try:
+        for name in names:                # all up at once: idle, they cost nothing
+            argv, ready = MODES[name]
+            servers[name] = Server(argv, ready, env)
+            wrk(servers[name].port, 2, args.connections)          # warm-up
+        for r in range(args.rounds):
+            order = names[r % len(names):] + names[:r % len(names)]
+            for name in order:
+                rps, p99, errors, sock = wrk(servers[name].port, args.duration,
+                                             args.connections)
+                results[name].append((rps, p99, errors, sock))
+                print("round %d  %-20s %10.0f req/s   p99 %-9s non-2xx %d %s" % (
+                    r + 1, name, rps, p99, errors, sock), flush=True)
+    finally:
+        for srv in servers.values():
             srv.stop()
-        rows.append((name, rps, p99, errors, sock))
-        print("%-20s %10.0f req/s   p99 %-9s non-2xx %d %s" % (name, rps, p99, errors, sock),
-              flush=True)
+    print("\nmedian of %d round(s), %ds each, wrk -t1 -c%d, server on CPU 0, wrk on CPU 1:"
+          % (args.rounds, args.duration, args.connections))
+    for name in names:
+        runs = sorted(results[name])
+        rps, p99, errors, _ = runs[len(runs) // 2]
+        print("%-20s %10.0f req/s   p99 %-9s non-2xx %d" % (name, rps, p99,
+                                                            sum(x[2] for x in runs)))
     rate = test_client_rate()
     print("%-20s %10.0f req/s   (in-process, no socket, one thread)" % ("test-client", rate))
     return 0

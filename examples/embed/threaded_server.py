@@ -9,6 +9,7 @@ Responses are written to the socket as the handler produces them
 blocks holds only its own connection's thread.
 """
 import argparse
+import contextlib
 import os
 import socket
 import socketserver
@@ -28,13 +29,12 @@ class HTTPHandler(socketserver.BaseRequestHandler):
         while not conn.closed:
             sock.settimeout(conn.keep_alive_timeout if conn.idle else conn.timeout)
             try:
-                data = sock.recv(65536)
-            except TimeoutError:
-                conn.timed_out()          # writes a 408 if a request was cut short
+                conn.receive(sock.recv(65536))      # b"" (EOF) closes it
+            except TimeoutError:          # Timeout, or KeepAliveTimeout while idle
+                with contextlib.suppress(OSError):
+                    conn.timed_out()      # writes a 408 if a request was cut short
+            except OSError:               # the client went away
                 break
-            except OSError:
-                break
-            conn.receive(data)            # b"" (EOF) closes it
 
 
 class ThreadedServer(socketserver.ThreadingTCPServer):

@@ -15,7 +15,7 @@ Functions:
 
 ``split_target(target)``          "/p?q" -> ("/p", "q")
 ``unquote_path(raw)``             strict %XX decoding, as Apache's ap_unescape_url
-``normalize_path(path)``          RFC 3986 5.2.4 dot-segment removal
+``normalize_path(path)``          dot segments and repeated slashes, as Apache
 ``parse_qsl(qs)``                 mod_python's util.parse_qsl
 ``map_to_storage(root, path)``    Apache's directory walk: (filename, path_info)
 ``clear_map_cache()``             forget map_to_storage's cached answers
@@ -135,26 +135,32 @@ def unquote_path(raw, allow_encoded_slash=False):
 # --- normalize_path ------------------------------------------------------
 
 def normalize_path(path):
-    """Remove "." and ".." segments (RFC 3986 5.2.4) from a decoded path.
+    """Normalize a decoded path as Apache 2.4's ap_normalize_path does for a
+    request (flags NOT_ABOVE_ROOT and MERGE_SLASHES, MergeSlashes On being
+    the default):
 
-    ".." never climbs above "/"; a final "." or ".." leaves a trailing "/"
-    ("/a/b/.." -> "/a/"); empty segments ("//") are kept. A path that does
-    not start with "/" -> HTTPError(400).
+    - repeated slashes are merged ("//a//b" -> "/a/b");
+    - "." and ".." segments are removed (RFC 3986 5.2.4); a final "." or ".."
+      leaves a trailing "/" ("/a/b/.." -> "/a/");
+    - a ".." that would climb above "/" ("/..", "/a/../..") -> HTTPError(400),
+      as Apache answers ("invalid URI path");
+    - a path that does not start with "/" -> HTTPError(400).
     """
     if not path.startswith("/"):
         raise HTTPError(400, "path does not start with '/'")
     segments = path[1:].split("/")
     kept = []
     for segment in segments:
-        if segment == ".":
+        if segment == "" or segment == ".":
             continue
         if segment == "..":
-            if kept:
-                kept.pop()
+            if not kept:
+                raise HTTPError(400, "'..' above the root of the path")
+            kept.pop()
             continue
         kept.append(segment)
-    # A final "." or ".." names the directory it leaves: keep its "/".
-    if segments[-1] in (".", "..") and kept:
+    # A final "/", "." or ".." names the directory it ends in: keep its "/".
+    if kept and segments[-1] in ("", ".", ".."):
         kept.append("")
     return "/" + "/".join(kept)
 

@@ -27,18 +27,19 @@ _HEAD, _LENGTH, _CHUNKED, _UNTIL_CLOSE, _NO_BODY = range(5)
 class ResponseParser:
     """Feed it what the dispatcher sends; ``feed`` returns body bytes.
 
-    After the head has been read: ``status`` (int), ``reason``, ``headers``
+    After the head has been read: ``status`` (int), ``status_line``
+    (``"200 OK"``, as WSGI's start_response wants it), ``headers``
     (list of (name, value) without the host-owned ones), ``head_done``.
     ``complete`` turns True once the body is known to be whole (its
     Content-Length reached, the last chunk read, or no body at all)."""
 
-    __slots__ = ("head_only", "status", "reason", "headers", "head_done", "complete",
+    __slots__ = ("head_only", "status", "status_line", "headers", "head_done", "complete",
                  "_buf", "_mode", "_left", "_chunks")
 
     def __init__(self, head_only=False):
         self.head_only = head_only
         self.status = 0
-        self.reason = ""
+        self.status_line = ""
         self.headers = None
         self.head_done = False
         self.complete = False
@@ -46,11 +47,6 @@ class ResponseParser:
         self._mode = _HEAD
         self._left = 0
         self._chunks = None
-
-    @property
-    def status_line(self):
-        """``"200 OK"``, as WSGI's start_response wants it."""
-        return "%d %s" % (self.status, self.reason)
 
     def feed(self, data):
         mode = self._mode
@@ -91,23 +87,28 @@ class ResponseParser:
 
     def _parse_head(self, buf, end):
         lines = bytes(buf[:end]).decode("latin-1").split("\r\n")
-        parts = lines[0].split(" ", 2)
-        self.status = status = int(parts[1])
-        self.reason = parts[2] if len(parts) > 2 else ""
+        self.status_line = status_line = lines[0][9:]      # after "HTTP/1.1 "
+        self.status = status = int(status_line[:3])
         headers = []
         length = -1
         chunked = False
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            key = name.lower()
-            value = value.strip()
-            if key in HOST_OWNED:
-                if key == "transfer-encoding" and value.lower().endswith("chunked"):
-                    chunked = True
-                continue
-            if key == "content-length":
+        known = _KNOWN
+        for i in range(1, len(lines)):
+            line = lines[i]
+            colon = line.find(":")
+            name = line[:colon]
+            action = known.get(name)
+            if action is None:
+                key = name.lower()
+                action = _ACTIONS.get(key, _KEEP)
+            if action is _KEEP:
+                headers.append((name, line[colon + 1:].strip()))
+            elif action is _LENGTH_FIELD:
+                value = line[colon + 1:].strip()
                 length = int(value)
-            headers.append((name, value))
+                headers.append((name, value))
+            elif action is _TE_FIELD:
+                chunked = line[colon + 1:].strip().lower().endswith("chunked")
         self.headers = headers
         self.head_done = True
         if self.head_only or status in (204, 304) or status < 200:
@@ -122,6 +123,20 @@ class ResponseParser:
             self.complete = length == 0
         else:
             self._mode = _UNTIL_CLOSE
+
+
+# what to do with a response header field: keep it, drop it (the host's),
+# or read the framing from it
+_KEEP, _DROP, _LENGTH_FIELD, _TE_FIELD = "keep", "drop", "length", "te"
+_ACTIONS = dict.fromkeys(HOST_OWNED, _DROP)
+_ACTIONS["content-length"] = _LENGTH_FIELD
+_ACTIONS["transfer-encoding"] = _TE_FIELD
+# the names as build_response_head writes them, and common ones: no lower()
+_KNOWN = {"Date": _DROP, "Server": _DROP, "Connection": _DROP, "Keep-Alive": _DROP,
+          "Transfer-Encoding": _TE_FIELD, "Content-Length": _LENGTH_FIELD,
+          "Content-Type": _KEEP, "Last-Modified": _KEEP, "ETag": _KEEP,
+          "Accept-Ranges": _KEEP, "Location": _KEEP, "WWW-Authenticate": _KEEP,
+          "Set-Cookie": _KEEP, "Cache-Control": _KEEP, "Vary": _KEEP, "Allow": _KEEP}
 
 
 _NAME_CACHE = {}

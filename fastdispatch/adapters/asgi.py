@@ -7,10 +7,10 @@
     $ uvicorn --workers 4 site_app:app
 
 Handlers are synchronous and may block (the tutorial's form talks SMTP), so
-each request runs in a thread of a pool (``threads``, default 64 per
-process), never on the event loop: a blocking handler holds one thread, and
-the loop keeps serving every other connection. The two sides meet in
-``_Exchange``:
+each request runs in a thread of a pool (``threads``, default the config's
+``ThreadsPerChild``, 64), never on the event loop: a blocking handler holds
+one thread, and the loop keeps serving every other connection. The two
+sides meet in ``_Exchange``:
 
 * the request body: the handler thread asks the loop for the next
   ``http.request`` message (``run_coroutine_threadsafe(receive())``) when the
@@ -18,9 +18,10 @@ the loop keeps serving every other connection. The two sides meet in
   small body costs no extra hop;
 * the response: what the dispatcher writes is parsed back (status, headers,
   de-chunked body) and handed to the loop as ASGI messages as it is written
-  (``call_soon_threadsafe``), so streamed output is streamed; the handler
-  thread waits only when more than ``HIGH_WATER`` bytes are queued and not
-  yet sent (back-pressure).
+  (``call_soon_threadsafe``; writes made before the loop took the previous
+  ones go with them), so streamed output is streamed; the handler thread
+  waits only when more than ``HIGH_WATER`` bytes are queued and not yet sent
+  (back-pressure).
 
 ``inline=True`` runs handlers on the event loop itself (the body is read
 whole first, the response sent when the handler returns): the fastest mode,
@@ -28,6 +29,7 @@ for handlers that never block -- one that does stalls every connection of
 that process.
 """
 import asyncio
+import collections
 import concurrent.futures
 import logging
 import threading
@@ -78,13 +80,13 @@ def _start_message(parser):
 class _Exchange:
     """One request between the loop (ASGI side) and a handler thread."""
 
-    __slots__ = ("loop", "receive", "queue", "parser", "started", "finished", "failed",
-                 "first", "body_done", "timeout", "_queued", "_cond")
+    __slots__ = ("loop", "receive", "parser", "started", "finished", "failed", "first",
+                 "body_done", "timeout", "_lock", "_cond", "_queued", "_pending", "_ready",
+                 "_waiter")
 
     def __init__(self, loop, receive, head_only, timeout):
         self.loop = loop
         self.receive = receive
-        self.queue = asyncio.Queue()
         self.parser = ResponseParser(head_only)
         self.started = False        # http.response.start posted
         self.finished = False       # the last body message posted
@@ -92,8 +94,12 @@ class _Exchange:
         self.first = None           # the body message fetched before the thread ran
         self.body_done = False
         self.timeout = timeout
-        self._queued = 0
-        self._cond = None
+        self._lock = threading.Lock()
+        self._cond = None           # on _lock, made when the handler must wait
+        self._queued = 0            # body bytes posted, not yet sent
+        self._pending = None        # posted by the thread, not yet taken by the loop
+        self._ready = collections.deque()
+        self._waiter = None
 
     # ---------------------------------------------------------------- thread side
     def pull(self, n):
@@ -158,26 +164,45 @@ class _Exchange:
         self._post(msgs, 0)
 
     def _post(self, item, nbytes):
-        cond = None
-        if nbytes:
-            cond = self._cond
-            if cond is None:
-                cond = self._cond = threading.Condition()
-            with cond:
-                self._queued += nbytes
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, (item, nbytes))
-        if cond is not None and self._queued > HIGH_WATER:
-            with cond:
+        """Hand ``item`` (messages, or an exception) to the loop. Posts made
+        while the loop has not taken the previous ones yet ride along with
+        them: one wake-up of the loop for a burst of writes."""
+        with self._lock:
+            self._queued += nbytes
+            pending = self._pending
+            if pending is None:
+                self._pending = [(item, nbytes)]
+            else:
+                pending.append((item, nbytes))
+        if pending is None:
+            self.loop.call_soon_threadsafe(self._wake)
+        if nbytes and self._queued > HIGH_WATER:
+            with self._lock:
+                if self._cond is None:
+                    self._cond = threading.Condition(self._lock)
                 while self._queued > HIGH_WATER and self.failed is None:
-                    if not cond.wait(5.0) and self.loop.is_closed():
+                    if not self._cond.wait(5.0) and self.loop.is_closed():
                         raise ConnectionError("the event loop is gone")
 
     # ---------------------------------------------------------------- loop side
+    def _wake(self):
+        with self._lock:
+            items, self._pending = self._pending, None
+        self._ready.extend(items)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     async def relay(self, send):
         """Send what the handler thread posts until its response ends."""
-        queue = self.queue
+        ready = self._ready
         while True:
-            item, nbytes = await queue.get()
+            if not ready:
+                self._waiter = self.loop.create_future()
+                await self._waiter
+                self._waiter = None
+                continue
+            item, nbytes = ready.popleft()
             if isinstance(item, BaseException):
                 if self.failed is not None:
                     return              # the client is gone: nothing to report to it
@@ -191,24 +216,28 @@ class _Exchange:
                         self.failed = exc
                 final = msg["type"] == "http.response.body" and not msg["more_body"]
             if nbytes:
-                with self._cond:
+                with self._lock:
                     self._queued -= nbytes
-                    self._cond.notify()
+                    if self._cond is not None:
+                        self._cond.notify()
             if final:
                 return
 
     def abandon(self, exc):
         self.failed = exc
-        if self._cond is not None:
-            with self._cond:
+        with self._lock:
+            if self._cond is not None:
                 self._cond.notify()
 
 
 class ASGIApplication:
     """``dispatcher.asgi()``: an ASGI 3 application over a Dispatcher."""
 
-    def __init__(self, dispatcher, threads=DEFAULT_THREADS, inline=False, executor=None):
+    def __init__(self, dispatcher, threads=None, inline=False, executor=None):
         self.dispatcher = dispatcher
+        if threads is None:         # ThreadsPerChild, as the builtin server's workers
+            threads = getattr(dispatcher.server_config, "threads_per_child", 0) \
+                or DEFAULT_THREADS
         self.threads = threads
         self.inline = inline
         self._executor = executor

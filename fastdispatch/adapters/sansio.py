@@ -18,14 +18,18 @@ close).
 
 A request runs once its body is whole (there is no I/O to block on while a
 handler reads it), so the body is held in memory: ``LimitRequestBody``
-applies as in the builtin server, and ``max_body`` bounds what is buffered
-when no limit is set. ``100 Continue`` is sent as soon as such a head
+applies as in the builtin server, and ``max_body`` (64 MiB) bounds what is
+buffered when it is larger. ``100 Continue`` is sent as soon as such a head
 arrives. Framing errors in the head or a chunked body are answered at once
 (the server's error page) and close the connection.
 
 With ``send=`` (a callable taking bytes), responses are written through it
 as the dispatcher produces them -- streamed -- and ``receive`` returns b"".
+When ``send`` raises (the client went away), the connection is closed and
+``receive`` raises that exception.
 """
+import logging
+
 from fastdispatch import _speedups
 from fastdispatch.errors import HTTPError
 from fastdispatch.server._body import CONTINUE, EMPTY_BODY
@@ -34,6 +38,8 @@ from fastdispatch.transport import BytesBody, ConnInfo, Outcome
 from ._body import StreamBody
 
 DEFAULT_MAX_BODY = 64 << 20
+
+log = logging.getLogger("fastdispatch.error")
 
 
 class SansIOConnInfo(ConnInfo):
@@ -69,7 +75,8 @@ class Connection:
                         cfg.limit_request_fields)
         self._max_head = (cfg.limit_request_line + 2
                           + cfg.limit_request_fields * (cfg.limit_request_fieldsize + 2) + 258)
-        self._limit = cfg.limit_request_body or max_body
+        limit = cfg.limit_request_body
+        self._limit = min(limit, max_body) if limit and max_body else (limit or max_body)
         self._buf = b""           # received, not consumed (from _pos on)
         self._pos = 0
         self._head = None         # the request whose body is arriving
@@ -80,6 +87,7 @@ class Connection:
         self._out = []
         self._user_send = send
         self._sent = False
+        self._send_failed = None
 
     # ------------------------------------------------------------------ API
     def receive(self, data):
@@ -126,10 +134,15 @@ class Connection:
     # ------------------------------------------------------------------ internals
     def _write(self, data):
         self._sent = True
-        if self._user_send is not None:
-            self._user_send(data)
-        else:
+        if self._user_send is None:
             self._out.append(data)
+            return
+        try:
+            self._user_send(data)
+        except Exception as exc:
+            self._send_failed = exc
+            self.closed = True
+            raise
 
     def _flush(self):
         out = self._out
@@ -151,10 +164,10 @@ class Connection:
                 try:
                     head, end = parse(buf, pos, max_line, max_field, max_fields)
                 except HTTPError as exc:
-                    return self._protocol_error(exc.status)
+                    return self._protocol_error(exc.status, exc.detail)
                 if head is None:
                     if len(buf) - pos > self._max_head:
-                        return self._protocol_error(400)
+                        return self._protocol_error(400, "request head too large")
                     return
                 self._pos = end
                 self._start(head)
@@ -211,7 +224,7 @@ class Connection:
                                         else buf)
                 except HTTPError as exc:
                     self._head = None
-                    self._protocol_error(exc.status)
+                    self._protocol_error(exc.status, exc.detail)
                     return False
                 self._buf, self._pos = (chunks.unused, 0) if chunks.done else (b"", 0)
                 if piece:
@@ -235,11 +248,13 @@ class Connection:
         try:
             outcome = self._handle(head, body, self.info, self._write)
         except Exception as exc:
+            failed = self._send_failed
+            if failed is not None:                  # the host's send: its problem
+                self._buf, self._pos = b"", 0
+                raise failed from None
             status = exc.status if isinstance(exc, HTTPError) else 500
             if status == 500:
-                import logging
-                logging.getLogger("fastdispatch.error").error(
-                    "unhandled exception serving %s", head.request_line, exc_info=exc)
+                log.error("unhandled exception serving %s", head.request_line, exc_info=exc)
             if not self._sent:
                 self._write(self.app.error_response(status, head))
             outcome = Outcome(status, 0, False)
@@ -249,7 +264,7 @@ class Connection:
         else:
             self.info.keepalives += 1
 
-    def _protocol_error(self, status):
-        self._write(self.app.error_response(status, None))
+    def _protocol_error(self, status, detail=""):
+        self._write(self.app.error_response(status, None, detail))
         self.closed = True
         self._buf, self._pos = b"", 0

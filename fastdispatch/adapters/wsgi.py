@@ -37,6 +37,25 @@ log = logging.getLogger("fastdispatch.error")
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
+def _header_name(key):
+    """The header a WSGI environ key stands for (``HTTP_USER_AGENT`` ->
+    ``User-Agent``), or "" for a key that is no header."""
+    name = _ENV_NAMES.get(key)
+    if name is None:
+        if key[:5] == "HTTP_":
+            name = title_case(key[5:])
+        elif key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
+            name = title_case(key)
+        else:
+            name = ""
+        if len(_ENV_NAMES) < 2048:
+            _ENV_NAMES[key] = name
+    return name
+
+
+_ENV_NAMES = {}
+
+
 def head_from_environ(environ):
     """The RequestHead of a WSGI request."""
     method = environ["REQUEST_METHOD"]
@@ -48,12 +67,13 @@ def head_from_environ(environ):
         if qs:
             target += "?" + qs
     headers = []
+    names = _ENV_NAMES
     for key, value in environ.items():
-        if key[:5] == "HTTP_":
-            headers.append((title_case(key[5:]), value))
-        elif key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
-            if value:
-                headers.append((title_case(key), value))
+        name = names.get(key)
+        if name is None:
+            name = _header_name(key)
+        if name and (value or key[:5] == "HTTP_"):
+            headers.append((name, value))
     protocol = environ.get("SERVER_PROTOCOL", "HTTP/1.1")
     return make_head(method, target, "1.0" if protocol == "HTTP/1.0" else "1.1", headers)
 

@@ -92,6 +92,8 @@ KNOWN = {
     "limitrequestfields": Spec(1, 1, server_only=True),
     "threadsperchild": Spec(1, 1, server_only=True),
     "gracefulshutdowntimeout": Spec(1, 1, server_only=True),
+    "handlertimeout": Spec(1, 1, server_only=True),
+    "maxconnectionsperworker": Spec(1, 1, server_only=True),
     "errorlog": Spec(1, 1, server_only=True, paths=(0,)),
     "customlog": Spec(1, 3, server_only=True, paths=(0,)),
     "transferlog": Spec(1, 1, server_only=True, paths=(0,)),
@@ -218,6 +220,10 @@ def apply_server(config, d):
         srv.threads_per_child = _int(d, 1)
     elif key == "gracefulshutdowntimeout":
         srv.graceful_shutdown_timeout = float(_int(d, 0))
+    elif key == "handlertimeout":
+        srv.handler_timeout = float(_int(d, 0))
+    elif key == "maxconnectionsperworker":
+        srv.max_connections_per_worker = _int(d, 1)
     elif key == "errorlog":
         srv.error_log = d.args[0]
     elif key in ("customlog", "transferlog"):

@@ -49,7 +49,8 @@ class ServerConfig:
     limit_request_line: int = 8190        # LimitRequestLine
     limit_request_fieldsize: int = 8190   # LimitRequestFieldSize
     limit_request_fields: int = 100       # LimitRequestFields
-    limit_request_body: int = 0           # LimitRequestBody (0 = unlimited)
+    limit_request_body: int = 1073741824  # LimitRequestBody (0 = unlimited; 1 GiB as
+    #                                       Apache 2.4.54 and later)
     server_name: str = ""                 # ServerName
     server_admin: str = ""                # ServerAdmin
     server_tokens: str = "fastdispatch"   # value of the Server header
@@ -58,7 +59,9 @@ class ServerConfig:
     error_log: str = ""                   # ErrorLog ("" = stderr)
     access_log: str = ""                  # CustomLog/TransferLog ("" = stderr)
     log_level: str = "warn"               # LogLevel
-    max_connections_per_worker: int = 10000
+    max_connections_per_worker: int = 10000  # MaxConnectionsPerWorker (open at once)
+    handler_timeout: float = 300.0        # HandlerTimeout: seconds a request may make no
+    #                                       progress before its worker is replaced (0 = never)
     threads_per_child: int = 64           # ThreadsPerChild: handler threads per worker
     graceful_shutdown_timeout: float = 30.0  # GracefulShutdownTimeout (0 = no limit)
 

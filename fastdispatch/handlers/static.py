@@ -86,6 +86,123 @@ def is_dir(path):
     return answer
 
 
+# ---------------------------------------------------------------- symlinks
+#
+# Apache follows symbolic links by default (Options FollowSymLinks);
+# fastdispatch follows only those that stay inside the root they were reached
+# from (DocumentRoot or an Alias target). ``link_target`` tells the
+# dispatcher, per mapped file name, whether its walk crossed a link; answers
+# are kept for a second (as map_to_storage's), so a request pays one dict
+# look-up, and a realpath() only on a miss.
+
+_real_roots = {}         # root -> realpath(root)
+_link_cache = {}         # (root, filename) -> (monotonic expiry, verdict)
+_LINK_CACHE_TTL = 1.0
+_LINK_CACHE_MAX = 4096
+
+
+def link_target(root, filename):
+    """None when ``filename`` (mapped under ``root``) is where it says, no
+    symbolic link below the root being crossed; else, with the links
+    resolved, the same file named under ``root`` (a link that stays inside
+    it), or False (a link that leads out of it, or a loop)."""
+    key = (root, filename)
+    now = time.monotonic()
+    hit = _link_cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    verdict = _link_verdict(root, filename)
+    if len(_link_cache) >= _LINK_CACHE_MAX:
+        _link_cache.clear()
+    _link_cache[key] = (now + _LINK_CACHE_TTL, verdict)
+    return verdict
+
+
+def _link_verdict(root, filename):
+    base = root.rstrip("/") or "/"
+    real_root = _real_roots.get(base)
+    if real_root is None:
+        real_root = _real_roots[base] = os.path.realpath(base)
+    name = filename.rstrip("/") or "/"
+    if name == base:
+        rel = ""
+    elif base == "/":
+        rel = name
+    elif name.startswith(base + "/"):
+        rel = name[len(base):]
+    else:
+        return False
+    try:
+        real = os.path.realpath(name, strict=False)
+    except (OSError, ValueError):
+        return False
+    if real == (real_root + rel if real_root != "/" else rel or "/"):
+        return None
+    if real == real_root:
+        return base
+    prefix = real_root.rstrip("/") + "/"
+    if real.startswith(prefix):
+        return (base if base != "/" else "") + "/" + real[len(prefix):]
+    return False
+
+
+# ---------------------------------------------------------------- handler source
+
+_CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pyw")
+
+
+def is_code(filename, dc):
+    """Is ``filename`` Python code the static handler must not serve?
+
+    Compiled bytecode (``.pyc``/``.pyo``, anything in ``__pycache__``) never
+    is content. A ``.py`` file is code where Python handlers are configured
+    (any Python*Handler applies there: its modules live beside it), in a
+    PythonPath directory, or when a loaded module was imported from it."""
+    if "/__pycache__/" in filename:
+        return True
+    base = filename.rpartition("/")[2].lower()
+    if not base.endswith(_CODE_SUFFIXES):
+        return False
+    if not base.endswith((".py", ".pyw")):
+        return True
+    if dc is not None:
+        if any(dc.handlers.values()):
+            return True
+        directory = os.path.dirname(filename)
+        if dc.python_path and any(os.path.normpath(p) == directory
+                                  for p in dc.python_path if isinstance(p, str)):
+            return True
+    return _is_loaded_module(filename)
+
+
+def _refused_code(filename, dc):
+    """is_code() for the file as named, and for its target when the name is
+    a symbolic link (a link named page.txt may lead to a module)."""
+    if filename.endswith(_CODE_SUFFIXES) or "/__pycache__/" in filename:
+        if is_code(filename, dc):
+            return True
+    try:
+        if not _stat.S_ISLNK(os.lstat(filename).st_mode):
+            return False
+        real = os.path.realpath(filename)
+    except (OSError, ValueError):
+        return True
+    return is_code(real, dc)
+
+
+def _is_loaded_module(filename):
+    import sys
+    try:
+        real = os.path.realpath(filename)
+    except (OSError, ValueError):
+        return False
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if path and (path == filename or os.path.realpath(path) == real):
+            return True
+    return False
+
+
 def etag_for(st, request_time=None):
     """Apache 2.4's default ETag (FileETag MTime Size): size and mtime in
     microseconds, hex; weak when the file changed within the last second."""
@@ -210,6 +327,10 @@ def serve(req, dc):
         return apache.HTTP_FORBIDDEN
     if req.path_info:
         return apache.HTTP_NOT_FOUND  # AcceptPathInfo Default: not for files
+    if _refused_code(filename, dc):
+        req.log_error("client denied by server configuration: %s (Python code is "
+                      "never served as a file)" % filename, apache.APLOG_ERR)
+        return apache.HTTP_FORBIDDEN
     if req.method == "OPTIONS":
         req.headers_out["Allow"] = "GET,POST,OPTIONS,HEAD"
         req.set_content_length(0)

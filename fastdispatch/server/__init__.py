@@ -2,7 +2,7 @@
 event-MPM-style listener thread with a pool of serving threads.
 
     serve(app, server_config, *, workers=None, inline=False, host=None, port=None,
-          ready_fd=None)          # blocks until SIGTERM/SIGINT
+          ready_fd=None, reload=None)   # blocks until SIGTERM/SIGINT; SIGHUP reloads
     Server(app, cfg, host="127.0.0.1", port=0).start() ... .stop()   # in-process
     setup_logging(cfg)            # ErrorLog / CustomLog files (or stderr)
 

@@ -8,10 +8,16 @@ there, the send buffer has room) costs one system call, where a socket with
 """
 import select
 import socket
+import time
 
 from fastdispatch.transport import ConnInfo
 
 RECV_SIZE = 65536
+
+_monotonic = time.monotonic
+# ``since`` of a busy connection while it waits (at most Timeout) for its
+# client: that time is not the handler making no progress (HandlerTimeout)
+_WAITING = float("inf")
 
 # connection states (who owns it)
 IDLE = 0       # parked in the listener's poller, waiting for bytes
@@ -42,7 +48,7 @@ def _wait(fd, events, timeout):
 
 class Connection:
     __slots__ = ("sock", "fd", "info", "buf", "state", "since", "partial", "broken",
-                 "sent", "timeout", "linger_until")
+                 "sent", "timeout", "linger_until", "current", "stuck")
 
     def __init__(self, sock, info, timeout):
         self.sock = sock
@@ -50,12 +56,16 @@ class Connection:
         self.info = info
         self.buf = b""          # received, not consumed: start of the next head
         self.state = IDLE
-        self.since = 0.0        # monotonic time it became idle (or started a head)
+        self.since = 0.0        # monotonic time it became idle (or started a head);
+        #                         while BUSY: when its request last made progress
+        #                         (started, sent or received), for HandlerTimeout
         self.partial = False    # buf holds an incomplete head
         self.broken = False     # a send or receive failed: never reuse
         self.sent = False       # something was sent for the current request
         self.timeout = timeout
         self.linger_until = 0.0
+        self.current = None     # the head of the request being served (for logs)
+        self.stuck = None       # the head already reported as stuck
 
     def __repr__(self):
         return "<Connection fd=%d %s:%d state=%d>" % (
@@ -68,6 +78,7 @@ class Connection:
     def send(self, data):
         """Write all of ``data`` (blocking, ``Timeout`` for each wait)."""
         self.sent = True
+        self.since = _monotonic()
         try:
             n = self.sock.send(data)
         except BlockingIOError:
@@ -84,8 +95,10 @@ class Connection:
         sock = self.sock
         try:
             while n < total:
+                self.since = _WAITING       # the client's pace, not the handler's
                 if not _wait(self.fd, _POLLOUT, self.timeout):
                     raise TimeoutError("timed out sending to the client")
+                self.since = _monotonic()
                 try:
                     n += sock.send(view[n:])
                 except BlockingIOError:
@@ -94,11 +107,13 @@ class Connection:
             self.broken = True
             raise
         finally:
+            self.since = _monotonic()
             view.release()
 
     def recv_wait(self):
         """Receive what is there, waiting up to ``Timeout``; b"" at EOF."""
         sock = self.sock
+        self.since = _monotonic()
         while True:
             try:
                 return sock.recv(RECV_SIZE)
@@ -107,7 +122,10 @@ class Connection:
             except OSError:
                 self.broken = True
                 raise
-            if not _wait(self.fd, _POLLIN, self.timeout):
+            self.since = _WAITING           # the client's pace, not the handler's
+            ready = _wait(self.fd, _POLLIN, self.timeout)
+            self.since = _monotonic()
+            if not ready:
                 self.broken = True
                 raise TimeoutError("timed out reading from the client")
 

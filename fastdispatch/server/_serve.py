@@ -5,7 +5,15 @@ processes that share them (each runs a ``Worker``), replaces a worker that
 dies, and on SIGTERM/SIGINT stops them gracefully: it forwards SIGTERM, waits
 for the workers to finish their in-flight requests (``grace`` seconds, then
 SIGKILL), and returns. A second SIGTERM/SIGINT skips the wait.
+
+The master also watches its workers through a shared-memory scoreboard
+(``_scoreboard``): a worker with a request that has made no progress for
+``HandlerTimeout``, or whose listener stopped beating, is replaced (a new
+worker at once, the old one stopped gracefully, then killed). SIGHUP (or
+SIGUSR1) reloads the configuration through ``reload`` and replaces every
+worker the same way; the listening sockets stay open throughout.
 """
+import faulthandler
 import logging
 import os
 import select
@@ -17,13 +25,16 @@ import time
 
 from fastdispatch.config.model import ServerConfig
 
-from ._logs import ERROR_LOGGER, NOTICE, logging_configured, setup_logging
+from ._logs import ERROR_LOGGER, NOTICE, FdHandler, logging_configured, setup_logging
+from ._scoreboard import Scoreboard
 from ._worker import DEFAULT_GRACE, DEFAULT_THREADS, Listener, Worker
 
 log = logging.getLogger(ERROR_LOGGER)
 
 BACKLOG = 1024
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_RELOAD_SIGNALS = (signal.SIGHUP, signal.SIGUSR1)
+_MASTER_SIGNALS = _STOP_SIGNALS + _RELOAD_SIGNALS
 
 
 # ---------------------------------------------------------------------------
@@ -186,11 +197,14 @@ def _describe_exit(status):
     return "exit status %d" % os.waitstatus_to_exitcode(status)
 
 
-def _run_worker(app, cfg, listeners, inline, threads, grace, master_pid):
+def _run_worker(app, cfg, listeners, inline, threads, grace, master_pid, slot=None):
     """Body of a forked worker process; returns its exit code."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    worker = Worker(app, cfg, listeners, inline=inline, threads=threads, grace=grace)
+    for sig in _RELOAD_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)      # the master's business
+    _enable_faulthandler()
+    worker = Worker(app, cfg, listeners, inline=inline, threads=threads, grace=grace,
+                    slot=slot)
     worker.parent_pid = master_pid
 
     def on_stop(signum, frame):
@@ -198,13 +212,56 @@ def _run_worker(app, cfg, listeners, inline, threads, grace, master_pid):
 
     for sig in _STOP_SIGNALS:
         signal.signal(sig, on_stop)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _MASTER_SIGNALS)
     worker.run()
     return 0
 
 
+def _our_logging():
+    """Are the server's loggers set up by setup_logging (not by an embedder)?"""
+    return any(getattr(h, "_fastdispatch", False)
+               for h in logging.getLogger(ERROR_LOGGER).handlers)
+
+
+def _enable_faulthandler():
+    """A worker that crashes in C (SIGSEGV, SIGBUS, SIGFPE, SIGABRT, SIGILL)
+    writes the Python stack of every thread to the error log first, so the
+    log says which handler did it (the master then logs the death)."""
+    fd = None
+    for handler in logging.getLogger(ERROR_LOGGER).handlers:
+        if isinstance(handler, FdHandler) and handler.fd >= 0:
+            fd = handler.fd
+            break
+    try:
+        faulthandler.enable(file=fd if fd is not None else sys.stderr, all_threads=True)
+    except (ValueError, OSError, AttributeError, RuntimeError):
+        pass
+
+
+class _Child:
+    __slots__ = ("slot", "started", "board", "kill_at")
+
+    def __init__(self, slot, started, board):
+        self.slot = slot            # which of the N workers (for respawning)
+        self.started = started
+        self.board = board          # scoreboard index, -1 = none
+        self.kill_at = None         # retiring: SIGKILL after this (monotonic)
+
+
 class _Master:
-    def __init__(self, app, cfg, listeners, nworkers, inline, threads, grace):
+    """Forks and watches the workers.
+
+    * a worker that dies is replaced (after a second when it died young);
+    * a worker whose scoreboard slot says it is stuck (a request without
+      progress for ``HandlerTimeout``, or a listener that stopped beating) is
+      *retired*: a new worker takes its place at once, the old one gets
+      SIGTERM (stop accepting, finish what it can) and SIGKILL after ``grace``;
+    * SIGHUP (and SIGUSR1) reloads the configuration through ``reload`` and
+      retires every worker the same way; the listening sockets stay open;
+    * SIGTERM/SIGINT stop everything gracefully.
+    """
+
+    def __init__(self, app, cfg, listeners, nworkers, inline, threads, grace, reload=None):
         self.app = app
         self.cfg = cfg
         self.listeners = listeners
@@ -212,15 +269,22 @@ class _Master:
         self.inline = inline
         self.threads = threads
         self.grace = grace
-        self.children = {}      # pid -> (slot, started)
+        self.reload = reload
+        self.children = {}      # pid -> _Child (serving)
+        self.retiring = {}      # pid -> _Child (replaced, being stopped)
         self.due = []           # (time, slot) respawns to do
         self.signals = 0
+        self.reloads = 0        # SIGHUPs received
+        self.generation = 0
         self.stopping = False
+        self.board = Scoreboard(nworkers * 4 + 4)
         self._r = self._w = -1
 
     def _on_signal(self, signum, frame):
         if signum in _STOP_SIGNALS:
             self.signals += 1
+        elif signum in _RELOAD_SIGNALS:
+            self.reloads += 1
 
     def run(self, ready):
         self._r, self._w = os.pipe()
@@ -228,16 +292,22 @@ class _Master:
         os.set_blocking(self._w, False)
         old_wakeup = signal.set_wakeup_fd(self._w, warn_on_full_buffer=False)
         old = {sig: signal.signal(sig, self._on_signal)
-               for sig in _STOP_SIGNALS + (signal.SIGCHLD,)}
+               for sig in _MASTER_SIGNALS + (signal.SIGCHLD,)}
         try:
             for slot in range(self.nworkers):
                 self._spawn(slot)
             ready()
             log.log(NOTICE, "fastdispatch configured -- resuming normal operations")
+            reloads = 0
             while not self.signals:
-                self._wait(1.0)
+                self._wait(self._tick())
                 self._reap()
                 now = time.monotonic()
+                if self.reloads != reloads and not self.signals:
+                    reloads = self.reloads
+                    self._reload()
+                    now = time.monotonic()
+                self._watch(now)
                 for item in [d for d in self.due if d[0] <= now]:
                     self.due.remove(item)
                     if not self.signals:
@@ -252,6 +322,14 @@ class _Master:
                     signal.signal(sig, handler)
                 os.close(self._r)
                 os.close(self._w)
+                self.board.close()
+
+    def _handler_timeout(self):
+        return float(getattr(self.cfg, "handler_timeout", 0) or 0)
+
+    def _tick(self):
+        limit = self._handler_timeout()
+        return max(0.05, min(1.0, limit / 4)) if limit else 1.0
 
     def _wait(self, timeout):
         try:
@@ -265,7 +343,9 @@ class _Master:
             pass
 
     def _spawn(self, slot):
-        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        board = self.board.allocate()
+        blocked = _MASTER_SIGNALS
+        signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
         try:
             pid = os.fork()
             if pid == 0:                                   # the worker
@@ -274,8 +354,9 @@ class _Master:
                     signal.set_wakeup_fd(-1)
                     os.close(self._r)
                     os.close(self._w)
+                    mine = self.board.slot(board, os.getpid()) if board >= 0 else None
                     code = _run_worker(self.app, self.cfg, self.listeners, self.inline,
-                                       self.threads, self.grace, os.getppid())
+                                       self.threads, self.grace, os.getppid(), mine)
                 except BaseException:
                     log.exception("worker process failed")
                 finally:
@@ -285,9 +366,12 @@ class _Master:
                         except Exception:
                             pass
                     os._exit(code)
+        except BaseException:
+            self.board.release(board)
+            raise
         finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-        self.children[pid] = (slot, time.monotonic())
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
+        self.children[pid] = _Child(slot, time.monotonic(), board)
 
     def _reap(self):
         while True:
@@ -297,45 +381,144 @@ class _Master:
                 return
             if pid == 0:
                 return
-            entry = self.children.pop(pid, None)
-            if entry is None or self.stopping:
+            child = self.retiring.pop(pid, None)
+            if child is not None:
+                self.board.release(child.board)
+                if not self.stopping:
+                    log.info("retired worker process %d exited (%s)", pid,
+                             _describe_exit(status))
                 continue
-            slot, started = entry
+            child = self.children.pop(pid, None)
+            if child is None:
+                continue
+            self.board.release(child.board)
+            if self.stopping:
+                continue
             now = time.monotonic()
-            quick = now - started < 1.0
+            quick = now - child.started < 1.0
             log.error("worker process %d died (%s); starting a new one%s", pid,
                       _describe_exit(status), " in 1 second" if quick else "")
-            self.due.append((now + (1.0 if quick else 0.0), slot))
+            self.due.append((now + (1.0 if quick else 0.0), child.slot))
+
+    def _watch(self, now):
+        """The watchdog: retire stuck workers; kill retired ones past their grace."""
+        limit = self._handler_timeout()
+        if limit and not self.stopping:
+            # the listener beats at least every second (and every limit/4)
+            stale = max(limit, 3.0)
+            for pid, child in list(self.children.items()):
+                if child.board < 0:
+                    continue
+                beat, stuck, owner = self.board.read(child.board)
+                if owner != pid:
+                    beat, stuck = 0.0, 0.0        # not started yet
+                if stuck and now - stuck > limit:
+                    self._retire(pid, "has a request that made no progress for %d seconds "
+                                      "(HandlerTimeout %d)" % (now - stuck, limit))
+                elif now - max(beat, child.started) > stale:
+                    self._retire(pid, "has not answered for %d seconds (its listener thread "
+                                      "is blocked; HandlerTimeout %d)"
+                                 % (now - max(beat, child.started), limit))
+        for pid, child in list(self.retiring.items()):
+            if child.kill_at is not None and now >= child.kill_at:
+                child.kill_at = None
+                log.error("worker process %d did not stop within %d seconds; killing it",
+                          pid, self._kill_grace())
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def _kill_grace(self):
+        return self.grace if self.grace else DEFAULT_GRACE
+
+    def _retire(self, pid, why, level=logging.ERROR, respawn=True):
+        """Replace a worker: a new one for its slot now, SIGTERM for the old
+        one (graceful), SIGKILL after the grace period."""
+        child = self.children.pop(pid, None)
+        if child is None:
+            return
+        if why:
+            log.log(level, "worker process %d %s; replacing it", pid, why)
+        child.kill_at = time.monotonic() + self._kill_grace() + 3.0
+        self.retiring[pid] = child
+        if respawn:
+            self._spawn(child.slot)
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+    def _reload(self):
+        """SIGHUP: read the configuration again; on success new workers with
+        it replace the running ones (which finish their requests). The
+        listening sockets are kept; on a configuration error nothing changes."""
+        if self.reload is None:
+            log.warning("SIGHUP: no configuration file to reload; restarting the workers")
+            app, cfg = self.app, self.cfg
+        else:
+            try:
+                app, cfg = self.reload()
+            except Exception as exc:
+                log.error("SIGHUP: the configuration was not reloaded, the running one is "
+                          "kept: %s", exc)
+                return
+        old_addrs = sorted(tuple(l.addr) for l in self.listeners)
+        new_addrs = listen_addresses(cfg)
+        if getattr(cfg, "listen", None) != getattr(self.cfg, "listen", None):
+            log.warning("SIGHUP: Listen changes need a restart; still listening on %s "
+                        "(configured now: %s)", old_addrs, new_addrs)
+        self.generation += 1
+        self.app, self.cfg = app, cfg
+        grace = getattr(cfg, "graceful_shutdown_timeout", None)
+        self.grace = DEFAULT_GRACE if grace is None else float(grace)
+        self.threads = getattr(cfg, "threads_per_child", None) or self.threads
+        if _our_logging():
+            try:
+                setup_logging(cfg)          # and reopens the log files (rotation)
+            except OSError as exc:
+                log.error("SIGHUP: cannot open the logs: %s", exc)
+        log.log(NOTICE, "SIGHUP received: configuration reloaded (generation %d); "
+                        "replacing %d worker%s gracefully", self.generation,
+                len(self.children), "" if len(self.children) == 1 else "s")
+        old = list(self.children)
+        for pid in old:
+            self._retire(pid, "", respawn=False)
+        self.due = []
+        for slot in range(self.nworkers):
+            self._spawn(slot)
 
     def _stop_children(self):
         self.stopping = True
-        for pid in list(self.children):
+        everyone = list(self.children) + list(self.retiring)
+        for pid in everyone:
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + (self.grace or 0.0) + 5.0
         hard_from = self.signals
-        while self.children and time.monotonic() < deadline:
+        while (self.children or self.retiring) and time.monotonic() < deadline:
             if self.signals > max(hard_from, 1):
                 break                                   # asked twice: do not wait
             self._wait(0.05)
             self._reap()
-        for pid in list(self.children):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        for pid in list(self.children):
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-            self.children.pop(pid, None)
+        for group in (self.children, self.retiring):
+            for pid in list(group):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            for pid in list(group):
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+                group.pop(pid, None)
 
 
 def serve(app, server_config, *, workers=None, inline=False, host=None, port=None,
-          ready_fd=None):
+          ready_fd=None, reload=None):
     """Serve ``app`` until SIGTERM or SIGINT; call from the main thread.
 
     ``workers``: processes sharing the listening sockets (default: one per
@@ -348,8 +531,14 @@ def serve(app, server_config, *, workers=None, inline=False, host=None, port=Non
     here unless the loggers already have handlers.
 
     Optional ServerConfig attributes read when present:
-    ``graceful_shutdown_timeout`` (seconds, default 30) and
-    ``threads_per_child`` (serving threads per worker, default 64).
+    ``graceful_shutdown_timeout`` (seconds, default 30),
+    ``threads_per_child`` (serving threads per worker, default 64) and
+    ``handler_timeout`` (HandlerTimeout: seconds a request may go without
+    progress before its worker is replaced; 0 = never).
+
+    ``reload``: a callable returning ``(app, server_config)``, called on
+    SIGHUP (or SIGUSR1) to load the configuration again; new workers then
+    replace the running ones gracefully, on the same listening sockets.
     """
     cfg = server_config if server_config is not None else ServerConfig()
     if not logging_configured():
@@ -364,7 +553,7 @@ def serve(app, server_config, *, workers=None, inline=False, host=None, port=Non
         if workers <= 0:
             _serve_here(app, cfg, listeners, inline, threads, grace, ready_fd)
         else:
-            master = _Master(app, cfg, listeners, workers, inline, threads, grace)
+            master = _Master(app, cfg, listeners, workers, inline, threads, grace, reload)
             master.run(lambda: _announce(_ready_line(listeners, workers), ready_fd))
     finally:
         for listener in listeners:
@@ -377,7 +566,12 @@ def _serve_here(app, cfg, listeners, inline, threads, grace, ready_fd):
     def on_stop(signum, frame):
         worker.stop()
 
+    def on_reload(signum, frame):
+        log.warning("SIGHUP ignored: a configuration is reloaded only with worker "
+                    "processes (--workers 1 or more)")
+
     old = {sig: signal.signal(sig, on_stop) for sig in _STOP_SIGNALS}
+    old.update({sig: signal.signal(sig, on_reload) for sig in _RELOAD_SIGNALS})
     try:
         _announce(_ready_line(listeners, 1), ready_fd)
         worker.run()

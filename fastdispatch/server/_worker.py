@@ -20,9 +20,16 @@ The listener thread also closes idle keep-alive connections after
 ``max_connections_per_worker``.
 
 Graceful stop (``stop()``, signal-safe): stop accepting, close idle
-connections, let in-flight requests finish (each connection is closed after
-its current response) for at most ``grace`` seconds, then return from
+connections (one accepted a moment ago gets STOP_FRESH_SECS to send its
+first request), let in-flight requests finish (each connection is closed
+after its current response) for at most ``grace`` seconds, then return from
 ``run()``.
+
+HandlerTimeout: a busy connection's ``since`` is when its request last made
+progress (started, sent, received; waiting for the client does not count).
+The listener's sweep logs a request stuck longer than the limit and, under
+a master, reports it in the worker's scoreboard ``slot`` with a heartbeat on
+every tick; the master then replaces this worker.
 """
 import errno
 import logging
@@ -48,6 +55,7 @@ DEFAULT_THREADS = 64        # serving threads per worker process, at most
 DEFAULT_GRACE = 30.0        # seconds in-flight requests get on a graceful stop
 LINGER_SECS = 2.0           # lingering close: how long to read and drop
 ACCEPT_BATCH = 64           # connections accepted per listener wake-up
+STOP_FRESH_SECS = 1.0       # graceful stop: a new connection's time to send its request
 
 _monotonic = time.monotonic
 
@@ -70,6 +78,14 @@ def _fallback_response(status):
             % (status, reason)).encode("latin-1")
 
 
+def _fresh(conn, now):
+    """A connection accepted a moment ago that has not had its first request
+    yet: a graceful stop (or reload) gives it STOP_FRESH_SECS to send it
+    (its bytes may be on the way), where an idle keep-alive connection is
+    closed at once."""
+    return not conn.info.keepalives and now - conn.since < STOP_FRESH_SECS
+
+
 def _first_line(buf, start, limit):
     end = buf.find(b"\n", start, start + limit)
     line = bytes(buf[start:end if end >= 0 else start + limit])
@@ -80,7 +96,7 @@ class Worker:
     """Serves connections accepted on ``listeners`` until ``stop()``."""
 
     def __init__(self, app, cfg, listeners, *, inline=False, threads=DEFAULT_THREADS,
-                 grace=DEFAULT_GRACE, poller=None, access_log=None):
+                 grace=DEFAULT_GRACE, poller=None, access_log=None, slot=None):
         http = _speedups.http
         if http is None:
             raise RuntimeError("fastdispatch._http (or its pure twin) is not available")
@@ -101,6 +117,11 @@ class Worker:
         self._timeout = float(cfg.timeout) if cfg.timeout else None
         self._ka_timeout = float(cfg.keep_alive_timeout)
         self._cap = cfg.max_connections_per_worker or (1 << 30)
+        # HandlerTimeout: a request that makes no progress for that long (no
+        # byte sent or received, not waiting for its client) is reported, and
+        # the master (told through ``slot``, the scoreboard) replaces us
+        self._handler_timeout = float(getattr(cfg, "handler_timeout", 0) or 0)
+        self._slot = slot
         self._max_head = (cfg.limit_request_line + 2
                           + cfg.limit_request_fields * (cfg.limit_request_fieldsize + 2) + 2
                           + 256)
@@ -129,9 +150,12 @@ class Worker:
         poller = self._poller
         self._resume_accepting()
         tick = max(0.01, min(1.0, self._ka_timeout / 4 or 1.0,
-                             (self._timeout or 60.0) / 4))
+                             (self._timeout or 60.0) / 4,
+                             (self._handler_timeout or 60.0) / 4))
         next_tick = _monotonic() + tick
         deadline = None
+        if self._slot is not None:
+            self._slot.write(_monotonic(), 0.0)
         self.started.set()
         try:
             while True:
@@ -229,11 +253,18 @@ class Worker:
             self.stop()
         ka = self._ka_timeout
         timeout = self._timeout
+        limit = self._handler_timeout
+        stuck_since = 0.0
         for conn in list(self._conns.values()):
             state = conn.state
-            if state == IDLE:
+            if state == BUSY:
+                if limit and now - conn.since > limit:
+                    stuck_since = min(stuck_since or conn.since, conn.since)
+                    self._report_stuck(conn, now)
+            elif state == IDLE:
                 if self._stopping:
-                    self._close(conn)
+                    if not _fresh(conn, now):
+                        self._close(conn)
                 elif conn.partial:
                     if timeout is not None and now - conn.since > timeout:
                         self._timeout_partial(conn)
@@ -241,6 +272,19 @@ class Worker:
                     self._close(conn)
             elif state == LINGER and now > conn.linger_until:
                 self._close(conn)
+        if self._slot is not None:
+            self._slot.write(now, stuck_since)
+
+    def _report_stuck(self, conn, now):
+        """Log, once per request, a request that makes no progress."""
+        head = conn.current
+        if head is None or conn.stuck is head:
+            return
+        conn.stuck = head
+        log.error("request \"%s\" has made no progress for %d seconds (HandlerTimeout %d)%s",
+                  head.request_line, now - conn.since, self._handler_timeout,
+                  "; this worker process will be replaced" if self._slot is not None
+                  else "", extra={"client": conn.client})
 
     def _timeout_partial(self, conn):
         try:
@@ -257,8 +301,9 @@ class Worker:
 
     def _begin_stop(self):
         self._pause_accepting()
+        now = _monotonic()
         for conn in list(self._conns.values()):
-            if conn.state == IDLE:
+            if conn.state == IDLE and not _fresh(conn, now):
                 self._close(conn)
 
     def _shutdown(self):
@@ -312,7 +357,7 @@ class Worker:
     def _park(self, conn, since=None):
         """Give the connection back to the listener (the caller no longer
         touches it afterwards: another thread may own it at once)."""
-        if self._stopping:
+        if self._stopping and conn.info.keepalives:     # (a fresh one: see _fresh)
             self._close(conn)
             return
         conn.since = _monotonic() if since is None else since
@@ -444,6 +489,8 @@ class Worker:
             else:
                 body = EMPTY_BODY
             conn.sent = False
+            conn.current = head
+            conn.since = _monotonic()
             try:
                 outcome = handle(head, body, info, conn.send)
             except HTTPError as exc:
