@@ -135,8 +135,6 @@ class Dispatcher:
             return self._options_star(head, conn, send)
         try:
             path = _uri.normalize_path(_uri.unquote_path(path_raw))
-            if "//" in path:
-                path = _merge_slashes(path)  # MergeSlashes On, Apache's default
         except HTTPError as exc:
             error = exc
             path, query = head.target.split("?", 1)[0], None
@@ -258,6 +256,7 @@ class Dispatcher:
         else:
             req.filename, req.path_info = _uri.map_to_storage(root, rel)
         target = static.link_target(root, req.filename)
+        req._link_checked = req.filename if target is None else None   # no link below root
         if target is not None and not self._link_allowed(uri, req.filename, target):
             log.error("[client %s] AH00037: Symbolic link not allowed or link target not "
                       "accessible: %s", req.connection.remote_ip, req.filename)
@@ -588,12 +587,6 @@ def _requirements_met(req, requires):
         if kind == "all" and len(req_line) > 1 and req_line[1].lower() == "granted":
             return True
     return False
-
-
-def _merge_slashes(path):
-    while "//" in path:
-        path = path.replace("//", "/")
-    return path
 
 
 def escape_html(s):

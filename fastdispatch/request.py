@@ -160,7 +160,8 @@ class Request:
         self.method = method = head.method
         self.method_number = _METHOD_NUMBERS.get(method, apache.M_INVALID)
         self.protocol = head.version
-        self.proto_num = 1001 if head.version_num == 11 else 1000
+        v = head.version  # "HTTP/1.2" -> 1002, as Apache's r->proto_num
+        self.proto_num = 1000 * (ord(v[5]) - 48) + ord(v[7]) - 48 if len(v) == 8 else 1001
         self.unparsed_uri = head.target
         self.uri = uri
         self.args = args

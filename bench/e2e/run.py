@@ -1231,7 +1231,7 @@ def main(argv=None):
                 log_lines = result["error_logs"].get(r["server"]) or []
                 notes.append("%s / %s round %d: %d of %d answers were not %d under load%s"
                              % (r["server"], r["scenario"], r["round"], bad, r["requests"],
-                                scen.status, (" (error log: %s)" % log_lines[-1][:300])
+                                scen.status, (" (last error-log line: %s)" % log_lines[-1][:300])
                                 if log_lines else ""))
         result["summary"] = summarize(result["runs"], list(procs), wanted_scen)
         shares = [r["others_on_server_core"] for r in result["runs"]

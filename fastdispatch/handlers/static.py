@@ -175,12 +175,15 @@ def is_code(filename, dc):
     return _is_loaded_module(filename)
 
 
-def _refused_code(filename, dc):
+def _refused_code(filename, dc, no_link=False):
     """is_code() for the file as named, and for its target when the name is
-    a symbolic link (a link named page.txt may lead to a module)."""
+    a symbolic link (a link named page.txt may lead to a module). ``no_link``:
+    the dispatcher's link check found no link below the root on this path."""
     if filename.endswith(_CODE_SUFFIXES) or "/__pycache__/" in filename:
         if is_code(filename, dc):
             return True
+    if no_link:
+        return False
     try:
         if not _stat.S_ISLNK(os.lstat(filename).st_mode):
             return False
@@ -327,7 +330,7 @@ def serve(req, dc):
         return apache.HTTP_FORBIDDEN
     if req.path_info:
         return apache.HTTP_NOT_FOUND  # AcceptPathInfo Default: not for files
-    if _refused_code(filename, dc):
+    if _refused_code(filename, dc, getattr(req, "_link_checked", None) == filename):
         req.log_error("client denied by server configuration: %s (Python code is "
                       "never served as a file)" % filename, apache.APLOG_ERR)
         return apache.HTTP_FORBIDDEN
