@@ -247,18 +247,10 @@ def test_malformed_credentials_are_no_user(site, value):
     assert site.marks_now() == []
 
 
-# The publisher's __auth__ decodes credentials itself (publisher._credentials,
-# base64.b64decode(validate=True)), which accepts padding after a whole
-# quantum that fastdispatch._auth refuses: reported, publisher.py is not ours.
-_PUB_PENDING = {2: "publisher._credentials accepts excess base64 padding (_auth does not)"}
-
-
 def _pub_params():
+    # the publisher's __auth__ decodes with the same strict _auth as req does
     for i, value in enumerate(MALFORMED):
-        marks = ()
-        if i in _PUB_PENDING:
-            marks = pytest.mark.xfail(reason="pending: " + _PUB_PENDING[i], strict=False)
-        yield pytest.param(value, id=str(i), marks=marks)
+        yield pytest.param(value, id=str(i))
 
 
 @pytest.mark.parametrize("value", list(_pub_params()))

@@ -115,7 +115,9 @@ def test_handler_extension_is_dropped(server):
     r = get(server, "/ext/page.pub")
     assert (r.status, r.body) == (200, b"page.py index")
     assert get(server, "/ext/page.pub/index").body == b"page.py index"
-    assert get(server, "/ext/page.py").status == 200      # and .py always
+    # page.py is the module: its source is never served (the publisher is
+    # bound to .pub here), as SECURITY.md says
+    assert get(server, "/ext/page.py").status == 403
     assert get(server, "/ext/other.pub").status == 404
 
 

@@ -20,7 +20,6 @@ The steps, each a function as in mod_python (``process_auth``,
 4. call or render, guessing the content type when the callable set none.
 """
 import ast
-import base64
 import inspect
 import os
 import re
@@ -28,7 +27,7 @@ import textwrap
 import types
 import weakref
 
-from fastdispatch import apache, loader, util
+from fastdispatch import _speedups, apache, loader, util
 
 ALLOWED_METHODS = ("GET", "POST", "HEAD")
 
@@ -160,15 +159,14 @@ def _credentials(req):
     value = req.headers_in.get("Authorization")
     if value is None:
         return None, None
-    scheme, _, token = value.strip().partition(" ")
+    creds = _speedups.auth.parse_basic(value)   # the same strict decoder as req
+    if creds is None:
+        raise apache.SERVER_RETURN(apache.HTTP_BAD_REQUEST)
     try:
-        if scheme.lower() != "basic":
-            raise ValueError("not Basic")
-        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-        user, passwd = decoded.split(":", 1)
-    except ValueError:       # binascii.Error and UnicodeDecodeError are ValueErrors
+        # parse_basic gives the bytes as latin-1; the publisher reads UTF-8
+        return tuple(part.encode("latin-1").decode("utf-8") for part in creds)
+    except UnicodeError:
         raise apache.SERVER_RETURN(apache.HTTP_BAD_REQUEST) from None
-    return user, passwd
 
 
 _GUARDS = ("__auth__", "__access__", "__auth_realm__")
