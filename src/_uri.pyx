@@ -21,9 +21,15 @@ from posix.stat cimport S_ISDIR, stat, struct_stat
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 import os
+import re
 import threading
 
 from fastdispatch.errors import HTTPError
+
+# uri-host [":" port] of an absolute-form target, checked as the Host field is
+# (RFC 9112 3.2.2, RFC 3986 3.2.2): a bracketed IP literal or a reg-name.
+_AUTHORITY = re.compile(r"(?:\[[0-9A-Za-z:._~!$&'()*+,;=%-]+\]"
+                        r"|[0-9A-Za-z._~!$&'()*+,;=%-]*)(?::[0-9]*)?\Z")
 
 cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object o)
@@ -98,7 +104,7 @@ cdef tuple _split_absolute(str target):
     if 0 <= question < end:
         end = question
     authority = after[:end]
-    if not authority or "@" in authority:
+    if not authority or "@" in authority or _AUTHORITY.match(authority) is None:
         raise HTTPError(400, "invalid authority in request-target")
     rest = after[end:]
     if not rest.startswith("/"):

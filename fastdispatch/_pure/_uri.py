@@ -22,11 +22,17 @@ Functions:
 ``map_cache_size()``              how many answers are cached
 """
 import os
+import re
 import stat
 import threading
 import time
 
 from fastdispatch.errors import HTTPError
+
+# uri-host [":" port] of an absolute-form target, checked as the Host field is
+# (RFC 9112 3.2.2, RFC 3986 3.2.2): a bracketed IP literal or a reg-name.
+_AUTHORITY = re.compile(r"(?:\[[0-9A-Za-z:._~!$&'()*+,;=%-]+\]"
+                        r"|[0-9A-Za-z._~!$&'()*+,;=%-]*)(?::[0-9]*)?\Z")
 
 _HEXDIGITS = frozenset(b"0123456789abcdefABCDEF")
 
@@ -75,7 +81,7 @@ def split_target(target):
         if 0 <= question < end:
             end = question
         authority = after[:end]
-        if not authority or "@" in authority:
+        if not authority or "@" in authority or _AUTHORITY.match(authority) is None:
             raise HTTPError(400, "invalid authority in request-target")
         rest = after[end:]
         if not rest.startswith("/"):
