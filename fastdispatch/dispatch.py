@@ -42,7 +42,7 @@ class HList:
     """``req.hlist``: the handler being run."""
 
     def __init__(self, entry):
-        self.handler = entry.module if entry.object == "" else entry.name
+        self.handler = entry.name
         self.directory = entry.directory
         self.parent = None
         self.silent = entry.silent
@@ -202,7 +202,7 @@ class Dispatcher:
         return Outcome(200, 0, keep)
 
     # ------------------------------------------------------------ the phases
-    def _process(self, req, redirects=0):
+    def _process(self, req):
         try:
             self._run(req)
             status = req.status

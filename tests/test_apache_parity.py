@@ -97,6 +97,7 @@ def server(tmp_path_factory):
     d = tmp_path_factory.mktemp("parity")
     docroot = d / "htdocs"
     shutil.copytree(os.path.join(DATA, "site"), docroot)
+    _restore_mtimes(docroot)
     conf = d / "site.conf"
     conf.write_text("Listen 127.0.0.1:0\nServerName 127.0.0.1\nDocumentRoot %s\n%s"
                     % (docroot, SITE_CONF.format(d=docroot)))
@@ -104,6 +105,22 @@ def server(tmp_path_factory):
     srv.docroot = str(docroot)
     yield srv
     srv.stop()
+
+
+def _restore_mtimes(docroot):
+    """Give the copied static files the modification times they had when
+    Apache answered: the captured conditional requests carry Apache's
+    validators, and its ETag is "<size hex>-<mtime in microseconds hex>"."""
+    for rec in RECORDS:
+        etag = {k.lower(): v for k, v in rec.get("headers") or []}.get("etag")
+        first = rec["request"].split("\r\n", 1)[0].split(" ")
+        if rec.get("status") != 200 or not etag or len(first) < 2:
+            continue
+        path = os.path.join(str(docroot), first[1].split("?")[0].lstrip("/"))
+        m = re.fullmatch(r'(?:W/)?"([0-9a-f]+)-([0-9a-f]+)"', etag)
+        if m and os.path.isfile(path) and os.path.getsize(path) == int(m.group(1), 16):
+            ns = int(m.group(2), 16) * 1000
+            os.utime(path, ns=(ns, ns))
 
 
 def _exchange(port, request, timeout=3.0):
