@@ -61,3 +61,33 @@ class BytesBody:
 
     def remaining_known(self):
         return len(self._data) - self._pos
+
+
+class PieceReader:
+    """readline() for a body read piece by piece: a subclass provides
+    ``_next()`` (the next decoded piece, b"" at the end) and a ``_pending``
+    slot for bytes pushed back. Shared by the server's BodyReader and the
+    adapters' StreamBody."""
+    __slots__ = ()
+
+    def readline(self, limit=-1):
+        if limit is None or limit < 0:
+            limit = -1
+        elif limit == 0:
+            return b""
+        parts, got = [], 0
+        while True:
+            piece = self._next()
+            if not piece:
+                break
+            end = piece.find(b"\n") + 1 or len(piece)
+            if limit >= 0 and got + end > limit:
+                end = limit - got
+            if end < len(piece):
+                self._pending = piece[end:]
+                piece = piece[:end]
+            parts.append(piece)
+            got += len(piece)
+            if piece.endswith(b"\n") or got == limit:
+                break
+        return b"".join(parts)

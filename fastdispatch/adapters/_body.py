@@ -9,12 +9,13 @@ length over the limit, as soon as the running total passes it otherwise) and
 the read/readline semantics the dispatcher relies on.
 """
 from fastdispatch.errors import HTTPError
+from fastdispatch.transport import PieceReader
 from fastdispatch.server._body import ClientDisconnected
 
 PIECE = 65536
 
 
-class StreamBody:
+class StreamBody(PieceReader):
     """``read(n=-1)``, ``readline(limit=-1)``, ``remaining_known()`` over
     ``pull(n) -> bytes`` (at most ``n`` bytes, maybe fewer; b"" at the end).
 
@@ -88,24 +89,3 @@ class StreamBody:
             got += len(piece)
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
-    def readline(self, limit=-1):
-        if limit is None or limit < 0:
-            limit = -1
-        elif limit == 0:
-            return b""
-        parts, got = [], 0
-        while True:
-            piece = self._next()
-            if not piece:
-                break
-            end = piece.find(b"\n") + 1 or len(piece)
-            if limit >= 0 and got + end > limit:
-                end = limit - got
-            if end < len(piece):
-                self._pending = piece[end:]
-                piece = piece[:end]
-            parts.append(piece)
-            got += len(piece)
-            if piece.endswith(b"\n") or got == limit:
-                break
-        return b"".join(parts)

@@ -7,6 +7,7 @@ receive. Bytes received past the end of the body belong to the next
 """
 from fastdispatch import _speedups
 from fastdispatch.errors import HTTPError
+from fastdispatch.transport import PieceReader
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -36,7 +37,7 @@ class EmptyBody:
 EMPTY_BODY = EmptyBody()
 
 
-class BodyReader:
+class BodyReader(PieceReader):
     """The body of one request, Content-Length or chunked.
 
     ``read(n)`` returns ``n`` bytes, fewer only at the end of the body (it
@@ -108,28 +109,6 @@ class BodyReader:
             got += len(piece)
         return b"".join(parts)
 
-    def readline(self, limit=-1):
-        if limit is None or limit < 0:
-            limit = -1
-        elif limit == 0:
-            return b""
-        parts = []
-        got = 0
-        while True:
-            piece = self._next()
-            if not piece:
-                break
-            end = piece.find(b"\n") + 1 or len(piece)
-            if limit >= 0 and got + end > limit:
-                end = limit - got
-            if end < len(piece):
-                self._pending = piece[end:]
-                piece = piece[:end]
-            parts.append(piece)
-            got += len(piece)
-            if piece.endswith(b"\n") or got == limit:
-                break
-        return b"".join(parts)
 
     # -------------------------------------------------------------- internals
     def _recv(self):
