@@ -11,6 +11,7 @@ an HTTP_* code with the server's error page.
 import logging
 import os
 import sys
+import time
 import traceback
 
 from fastdispatch import _speedups, apache, errorpages, loader
@@ -29,6 +30,26 @@ log = logging.getLogger("fastdispatch.error")
 OK, DECLINED, DONE = apache.OK, apache.DECLINED, apache.DONE
 RUN_FIRST = frozenset(("trans", "authen", "authz", "type"))
 MAX_REDIRECTS = 10
+ROUTE_TTL = 1.0             # seconds a cached route is trusted (as its parts)
+ROUTE_CACHE_SIZE = 4096
+_UNSET = object()
+_monotonic = time.monotonic
+
+
+class _Route:
+    """Where a URI led: filename, path_info and the merged directory config,
+    and (filled on first use) the default content type, the handler name and
+    whether the file is a directory."""
+    __slots__ = ("expires", "filename", "path_info", "link_checked", "dir_config",
+                 "ctype", "handler", "is_dir")
+
+    def __init__(self, expires, filename, path_info, link_checked, dir_config):
+        self.expires = expires
+        self.filename = filename
+        self.path_info = path_info
+        self.link_checked = link_checked
+        self.dir_config = dir_config
+        self.ctype = self.handler = self.is_dir = _UNSET
 
 
 class _Abort(Exception):
@@ -76,6 +97,7 @@ class Dispatcher:
         self._location_handlers = any(
             s.kind == "location" and any(d.key in PHASE_OF_DIRECTIVE for d in s.directives)
             for s in sections)
+        self._routes = {}
         self._aliases = sorted(config.aliases, key=lambda a: -len(a[0]))
         for d in config.python_imports:
             self._python_import(d)
@@ -218,26 +240,63 @@ class Dispatcher:
         if req.method == "TRACE":
             req.err_headers_out["Allow"] = ""  # TraceEnable Off, as Debian ships Apache
             raise _Abort(apache.HTTP_METHOD_NOT_ALLOWED)
-        self._phase(req, "postreadrequest")
-        rc = self._phase(req, "trans")
-        if rc == DECLINED:
-            self._translate(req)
-        req._dir_config = self.lookup.match(req.uri, req.filename)
+        # a phase without handlers is skipped here, without a call: most
+        # requests run two or three of the twelve
+        route = None
+        if gd.handlers.get("postreadrequest") or gd.handlers.get("trans"):
+            self._phase(req, "postreadrequest")
+            rc = self._phase(req, "trans")
+            if rc == DECLINED:
+                self._translate(req)
+            req._dir_config = self.lookup.match(req.uri, req.filename)
+        else:
+            route = self._route(req)
+        dc = req._dir_config
         if req.filename:
             req.canonical_filename = req.filename
-        self._phase(req, "init")
-        self._phase(req, "headerparser")
+        if dc.handlers.get("init"):
+            self._phase(req, "init")
+        if req._dir_config.handlers.get("headerparser"):
+            self._phase(req, "headerparser")
         if req.filename and req.filename.rpartition("/")[2].startswith(".ht"):
             # Apache ships <Files ".ht*"> Require all denied: .htaccess and
             # .htpasswd are never served
             raise _Abort(apache.HTTP_FORBIDDEN)
-        self._phase(req, "access")
+        if req._dir_config.handlers.get("access"):
+            self._phase(req, "access")
         if req._dir_config.requires:
             self._authenticate(req, req._dir_config)
-        self._type_check(req, req._dir_config)
-        self._phase(req, "fixup")
-        self._fixup_dir(req, req._dir_config)
+        if route is not None and (req._dir_config is not route.dir_config
+                                  or req.filename is not route.filename
+                                  or req.path_info is not route.path_info):
+            route = None        # an earlier handler moved the request elsewhere
+        self._type_check(req, req._dir_config, route)
+        if req._dir_config.handlers.get("fixup"):
+            self._phase(req, "fixup")
+        self._fixup_dir(req, req._dir_config, route)
         self._respond(req, req._dir_config)
+
+    def _route(self, req):
+        """translate_name + map_to_storage + the directive lookup for
+        ``req.uri``, from the route cache when an answer younger than
+        ROUTE_TTL is there (each part is cached as long on its own; this
+        saves putting them together per request)."""
+        now = _monotonic()
+        route = self._routes.get(req.uri)
+        if route is not None and route.expires > now:
+            req.filename = route.filename
+            req.path_info = route.path_info
+            req._link_checked = route.link_checked
+            req._dir_config = route.dir_config
+            return route
+        self._translate(req)
+        dc = req._dir_config = self.lookup.match(req.uri, req.filename)
+        route = _Route(now + ROUTE_TTL, req.filename, req.path_info, req._link_checked, dc)
+        routes = self._routes
+        if len(routes) >= ROUTE_CACHE_SIZE:
+            routes.clear()
+        routes[req.uri] = route
+        return route
 
     def _translate(self, req):
         """Apache's default translate_name and map_to_storage: Alias or
@@ -313,20 +372,41 @@ class Dispatcher:
             req.err_headers_out["WWW-Authenticate"] = \
                 _speedups.auth.basic_challenge(dc.auth_name or "")
 
-    def _type_check(self, req, dc):
-        rc = self._phase(req, "type", abort=False)
+    def _type_check(self, req, dc, route=None):
+        rc = self._phase(req, "type", abort=False) if dc.handlers.get("type") else DECLINED
         if rc not in (OK, DECLINED):
             raise _Abort(rc)
-        if rc == DECLINED:
-            static.set_content_type(req, dc)
+        if rc == DECLINED and not req.content_type:
+            if route is None:
+                static.set_content_type(req, dc)
+            else:
+                ctype = route.ctype
+                if ctype is _UNSET:
+                    static.set_content_type(req, dc)
+                    ctype = route.ctype = req.content_type
+                req.content_type = ctype
         if req.handler is None:
-            req.handler = dc.handler_name_for(req.filename)
+            if route is None:
+                req.handler = dc.handler_name_for(req.filename)
+            else:
+                name = route.handler
+                if name is _UNSET:
+                    name = route.handler = dc.handler_name_for(req.filename)
+                req.handler = name
 
-    def _fixup_dir(self, req, dc):
+    def _fixup_dir(self, req, dc, route=None):
         """mod_dir: a directory URL without a slash is redirected; with one, the
         first DirectoryIndex file that exists is served instead."""
-        if req.path_info or not req.filename or not static.is_dir(req.filename):
+        if req.path_info or not req.filename:
             return
+        if route is None or req.filename is not route.filename:
+            if not static.is_dir(req.filename):
+                return
+        else:
+            if route.is_dir is _UNSET:
+                route.is_dir = static.is_dir(req.filename)
+            if not route.is_dir:
+                return
         if not req.uri.endswith("/"):
             location = req.construct_url(req.uri + "/")
             if req.args:
@@ -384,7 +464,10 @@ class Dispatcher:
         the traceback in the page under PythonDebug On)."""
         dc = req._dir_config
         req.phase = entry.directive
-        req.hlist = HList(entry)
+        hlist = entry.hlist
+        if hlist is None:
+            hlist = entry.hlist = HList(entry)
+        req.hlist = hlist
         try:
             try:
                 obj = loader.resolve(entry, req, autoreload=dc.autoreload,
@@ -539,10 +622,11 @@ class Dispatcher:
         if req._dir_config is None:
             req._dir_config = self.global_dir
         dc = req._dir_config
-        try:
-            self._phase(req, "log", abort=False)
-        except _Abort:
-            pass
+        if dc.handlers.get("log"):
+            try:
+                self._phase(req, "log", abort=False)
+            except _Abort:
+                pass
         for fn, data in req._cleanups:
             try:
                 fn(data) if data is not None else fn()

@@ -193,7 +193,15 @@ class HandlerNotFound(Exception):
 
 def resolve(entry, req, autoreload=True, python_path=None):
     """The callable for a HandlerEntry: import its module and walk the
-    dotted object, instantiating classes with ``req`` as mod_python does."""
+    dotted object, instantiating classes with ``req`` as mod_python does.
+
+    A plain callable (no class on the way) is kept on the entry for
+    RELOAD_CHECK_INTERVAL: the same time import_module trusts a module file
+    without looking at its mtime."""
+    cached = entry.resolved
+    if cached is not None and python_path is None and cached[1] is autoreload \
+            and cached[0] > time.monotonic():
+        return cached[2]
     directory = entry.directory
     if python_path is not None:
         for p in reversed(python_path):
@@ -203,6 +211,7 @@ def resolve(entry, req, autoreload=True, python_path=None):
     search = [directory] if directory else []
     module = import_module(entry.module, autoreload=autoreload, path=search)
     obj = module
+    made = False
     for part in entry.object.split("."):
         try:
             obj = getattr(obj, part)
@@ -211,4 +220,7 @@ def resolve(entry, req, autoreload=True, python_path=None):
                                   % (entry.module, entry.object)) from None
         if inspect.isclass(obj):
             obj = obj(req)
+            made = True
+    entry.resolved = None if made or python_path is not None else \
+        (time.monotonic() + RELOAD_CHECK_INTERVAL, autoreload, obj)
     return obj

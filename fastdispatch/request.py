@@ -17,6 +17,7 @@ from fastdispatch import _speedups, apache
 Table = _speedups.headers.Table
 _build_head = _speedups.headers.build_response_head
 _parse_basic = _speedups.auth.parse_basic
+_time = time.time
 
 
 class ServerInfo:
@@ -80,6 +81,7 @@ class Connection:
         self.base_server = server
         self.notes = Table()
         self._conn = conn
+        self._coalesce = getattr(conn, "coalesce", False)
 
     @property
     def keepalives(self):
@@ -126,6 +128,13 @@ class Request:
     no_cache = 0
     no_local_copy = 0
     allowed = 0
+    status = 200
+    header_only = 0
+    chunked = read_chunked = 0
+    expecting_100 = 0
+    _clength_in = 0
+    _cleanups = ()
+    _held = None         # bytes waiting for one send (see _out), when coalescing
     allowed_xmethods = ()
     allowed_methods = ()
     phase = None
@@ -153,35 +162,37 @@ class Request:
         self._body = body
         self._dispatcher = dispatcher
         self._buffer = []
-        self._cleanups = []
         self._close = not head.keep_alive
 
         self.the_request = head.request_line
         self.method = method = head.method
         self.method_number = _METHOD_NUMBERS.get(method, apache.M_INVALID)
-        self.protocol = head.version
-        v = head.version  # "HTTP/1.2" -> 1002, as Apache's r->proto_num
-        self.proto_num = 1000 * (ord(v[5]) - 48) + ord(v[7]) - 48 if len(v) == 8 else 1001
-        self.unparsed_uri = head.target
+        self.protocol = v = head.version
+        # "HTTP/1.2" -> 1002, as Apache's r->proto_num
+        self.proto_num = _PROTO_NUMS.get(v) or (
+            1000 * (ord(v[5]) - 48) + ord(v[7]) - 48 if len(v) == 8 else 1001)
+        self.unparsed_uri = target = head.target
         self.uri = uri
         self.args = args
         self.headers_in = headers_in = Table(_merge_repeated(head.headers))
-        if not head.target.startswith("/") and "://" in head.target:
+        if target[0] != "/" and "://" in target:
             # absolute-form: the target's authority replaces Host (RFC 9112 3.2.2)
-            headers_in["Host"] = head.target.split("://", 1)[1].split("/", 1)[0]
+            headers_in["Host"] = target.split("://", 1)[1].split("/", 1)[0]
         self.headers_out = Table()
-        self.hostname = _hostname(head.target, headers_in.get("Host"))
         self.server = server
-        self.connection = _connection_for(conn, server)
-        self.header_only = 1 if method == "HEAD" else 0
-        self.request_time = time.time()
-        self.status = 200
-        self.interpreter = server.server_hostname
-        self.chunked = self.read_chunked = 1 if head.chunked else 0
-        self.expecting_100 = 1 if head.expect_continue else 0
-        self._clength_in = head.content_length if head.content_length >= 0 else 0
+        self.connection = mp = _connection_for(conn, server)
+        if mp._coalesce:
+            self._held = []
+        if method == "HEAD":
+            self.header_only = 1
+        self.request_time = _time()
+        if head.chunked:
+            self.chunked = self.read_chunked = 1
+        if head.expect_continue:
+            self.expecting_100 = 1
+        if head.content_length > 0:
+            self._clength_in = head.content_length
         self.useragent_ip = conn.remote_ip
-        self.useragent_addr = (conn.remote_ip, conn.remote_port)
 
     @property
     def remaining(self):
@@ -232,11 +243,23 @@ class Request:
 
     def __getattr__(self, name):
         # err_headers_out, subprocess_env and notes are made on first use:
-        # most requests never touch them
+        # most requests never touch them; so are the values derived from
+        # the head that few handlers read
         if name in _LAZY_TABLES:
             table = Table()
             setattr(self, name, table)
             return table
+        if name == "hostname":
+            value = _hostname(self.unparsed_uri, self.headers_in.get("Host"))
+        elif name == "useragent_addr":
+            value = self.connection.remote_addr
+        elif name == "interpreter":
+            value = self.server.server_hostname
+        else:
+            value = _MISSING_ATTR
+        if value is not _MISSING_ATTR:
+            self.__dict__[name] = value
+            return value
         raise AttributeError("'request' object has no attribute %r" % name)
 
     # ------------------------------------------------------------ config
@@ -285,6 +308,8 @@ class Request:
 
     # ------------------------------------------------------------ input
     def read(self, length=-1):
+        if self._held:
+            self._release()
         self._reading = True
         if length is None:
             length = -1
@@ -294,6 +319,8 @@ class Request:
         return data
 
     def readline(self, length=-1):
+        if self._held:
+            self._release()
         self._reading = True
         data = self._body.readline(-1 if length is None else length)
         self._read_bytes += len(data)
@@ -311,6 +338,8 @@ class Request:
                 return lines
 
     def discard_request_body(self):
+        if self._held:
+            self._release()
         while self._body.read(65536):
             pass
         return apache.OK
@@ -406,7 +435,28 @@ class Request:
         self.bytes_sent += 0 if self.header_only else self._buffered
         self._buffer = []
         self._buffered = 0
-        self._send(data)
+        self._out(data)
+
+    def _out(self, data):
+        """Send ``data``, or (coalescing) keep it for the next send: what a
+        handler flushes leaves with its next output or when it returns, at
+        most HELD_MAX bytes later. The request's own state (head sent, bytes
+        sent) is the same either way; only the system calls differ."""
+        held = self._held
+        if held is None:
+            self._send(data)
+            return
+        held.append(data)
+        if len(held) > 1 and sum(map(len, held)) >= HELD_MAX:
+            self._release()
+
+    def _release(self):
+        """Send what coalescing kept back."""
+        held = self._held
+        if held:
+            data = held[0] if len(held) == 1 else b"".join(held)
+            held.clear()
+            self._send(data)
 
     def _content_type_header(self):
         ct = self.content_type
@@ -427,20 +477,22 @@ class Request:
             return
         self.bytes_sent += n
         if self._chunked:
-            self._send(b"%x\r\n%s\r\n" % (n, data))
+            self._out(b"%x\r\n%s\r\n" % (n, data))
         else:
-            self._send(data)
+            self._out(data)
 
     def _finish(self):
         """End the response after the handler phase."""
         if not self._head_sent:
             self._send_head(final=True)
-            return
-        if self._buffer:
-            self._send_body()
-        if self._chunked:
-            self._send(b"0\r\n\r\n")
-            self._chunked = False
+        else:
+            if self._buffer:
+                self._send_body()
+            if self._chunked:
+                self._out(b"0\r\n\r\n")
+                self._chunked = False
+        if self._held:
+            self._release()
 
     # ------------------------------------------------------------ misc API
     def log_error(self, message, level=apache.APLOG_ERR):
@@ -449,6 +501,8 @@ class Request:
                          level)
 
     def register_cleanup(self, callable_, data=None):
+        if not self._cleanups:
+            self._cleanups = []
         self._cleanups.append((callable_, data))
 
     def server_port(self):
@@ -628,6 +682,9 @@ def _hostname(target, host):
 _ENV_NAME_OK = re.compile(r"[A-Za-z0-9-]+\Z").match
 
 _LAZY_TABLES = frozenset(("err_headers_out", "subprocess_env", "notes"))
+_MISSING_ATTR = object()
+HELD_MAX = 65536     # coalescing: bytes kept back at most before a send
+_PROTO_NUMS = {"HTTP/1.1": 1001, "HTTP/1.0": 1000}
 
 _FINFO_KEYS = ("fname", "filetype", "valid", "protection", "user", "group", "size", "inode",
                "device", "nlink", "atime", "mtime", "ctime", "name")

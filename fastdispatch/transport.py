@@ -9,7 +9,7 @@ docs/internals.md, "Server <-> dispatcher").
 class ConnInfo:
     """The connection a request came on."""
     __slots__ = ("remote_ip", "remote_port", "local_ip", "local_port", "is_https",
-                 "mp_connection")
+                 "mp_connection", "coalesce")
 
     def __init__(self, remote_ip="127.0.0.1", remote_port=0, local_ip="127.0.0.1",
                  local_port=0, is_https=False):
@@ -19,6 +19,11 @@ class ConnInfo:
         self.local_port = local_port
         self.is_https = is_https
         self.mp_connection = None  # the request layer's connection object, made once
+        # the transport runs each handler to completion on the thread that
+        # reads the connection (the server's --inline mode): a flushed write
+        # may then wait for the handler's next output or its return, so that
+        # a response goes out in one send (request.py, Request._out)
+        self.coalesce = False
 
 
 class Outcome:

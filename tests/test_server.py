@@ -655,6 +655,38 @@ def test_setup_logging_files(tmp_path):
     assert any(ERROR_LINE.match(x) and x.endswith("] hello") for x in errors)
 
 
+def test_access_lines_are_written_while_serving(mode, tmp_path):
+    """Inline, a poll round's lines leave in one write: still whole lines, in
+    order, and written before the next wait (not at stop)."""
+    cfg = ServerConfig(access_log=str(tmp_path / "access.log"), log_level="info")
+    saved = {name: (logging.getLogger(name).level, logging.getLogger(name).propagate,
+                    list(logging.getLogger(name).handlers))
+             for name in (ERROR_LOGGER, ACCESS_LOGGER)}
+    try:
+        _, acc = setup_logging(cfg)
+        srv = _server(**mode)
+        try:
+            c = Client(srv.port)
+            c.send(b"".join(get("/p%d" % i) for i in range(20)))    # pipelined
+            for i in range(20):
+                assert c.read_response()[2] == b"GET /p%d\n" % i
+            c.close()
+            path = tmp_path / "access.log"
+            assert _eventually(lambda: len(path.read_text().splitlines()) == 20)
+            lines = path.read_text().splitlines()
+            assert all(COMBINED.match(x) for x in lines)
+            assert ['"GET /p%d HTTP/1.1"' % i in x for i, x in enumerate(lines)] == [True] * 20
+        finally:
+            srv.stop(timeout=LIMIT)
+            acc.close()
+    finally:
+        for name, (level, propagate, handlers) in saved.items():
+            logger = logging.getLogger(name)
+            logger.setLevel(level)
+            logger.propagate = propagate
+            logger.handlers[:] = handlers
+
+
 # ---------------------------------------------------------------------------
 # serve(): pre-fork, in a subprocess
 

@@ -13,7 +13,7 @@ from fastdispatch.errors import ConfigError
 class HandlerEntry:
     """One handler of a Python*Handler line."""
     __slots__ = ("module", "object", "directory", "exts", "directive", "phase",
-                 "filename", "lineno", "silent", "python_path")
+                 "filename", "lineno", "silent", "python_path", "resolved", "hlist")
 
     def __init__(self, spec, directive, phase, directory, exts=None, filename="<python>",
                  lineno=0, silent=False):
@@ -29,6 +29,8 @@ class HandlerEntry:
         self.filename = filename
         self.lineno = lineno
         self.silent = silent  # PythonHandlerModule: a missing object declines
+        self.resolved = None  # loader.resolve's answer while it is trusted
+        self.hlist = None     # dispatch's req.hlist for this entry, made once
 
     @property
     def name(self):

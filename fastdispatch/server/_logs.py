@@ -203,6 +203,9 @@ _MONTHS = (None, "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", 
            "Nov", "Dec")
 
 
+HOLD_MAX_LINES = 64     # a held batch is written at this size at the latest
+
+
 class AccessLog:
     """Writes the combined-format line of each request.
 
@@ -224,6 +227,34 @@ class AccessLog:
             self._write = handlers[0].write_line
         self._stamp_sec = -1
         self._stamp = ""
+        self._held = None       # lines waiting for flush() (hold())
+
+    def hold(self):
+        """Keep lines until ``flush()`` instead of writing each at once: the
+        inline worker writes a poll round's lines with one ``os.write``
+        (whole lines, O_APPEND: still intact beside other processes')."""
+        if self._write is not None:
+            self._held = []
+
+    def flush(self):
+        held = self._held
+        if held:
+            data = b"".join(held)
+            held.clear()
+            self._write(data)
+
+    def _emit(self, line):
+        if self._write is None:
+            self.logger.info(line[:-1])
+            return
+        data = line.encode("latin-1", "backslashreplace")
+        held = self._held
+        if held is None:
+            self._write(data)
+        else:
+            held.append(data)
+            if len(held) >= HOLD_MAX_LINES:
+                self.flush()
 
     def _time(self):
         now = int(time.time())
@@ -250,16 +281,10 @@ class AccessLog:
         line = '%s - %s [%s] "%s" %d %s "%s" "%s"\n' % (
             remote_ip, "-" if user is None else (log_escape(user) or '""'), self._time(),
             log_escape(head.request_line), status, bytes_sent or "-", referer, agent)
-        if self._write is not None:
-            self._write(line.encode("latin-1", "backslashreplace"))
-        else:
-            self.logger.info(line[:-1])
+        self._emit(line)
 
     def log_raw(self, remote_ip, request_line, status):
         """A request that never got a parsed head (400 for a malformed one)."""
         line = '%s - - [%s] "%s" %d - "-" "-"\n' % (
             remote_ip, self._time(), log_escape(request_line), status)
-        if self._write is not None:
-            self._write(line.encode("latin-1", "backslashreplace"))
-        else:
-            self.logger.info(line[:-1])
+        self._emit(line)

@@ -156,6 +156,11 @@ class Worker:
         deadline = None
         if self._slot is not None:
             self._slot.write(_monotonic(), 0.0)
+        # inline, every request is served on this thread: its access-log
+        # lines go out together, once per poll round
+        access = self._access
+        if self.inline:
+            access.hold()
         self.started.set()
         try:
             while True:
@@ -181,6 +186,7 @@ class Worker:
                         log.exception("internal error in the listener loop")
                         if obj.__class__ is Connection and obj.state == BUSY and self.inline:
                             self._close(obj)
+                access.flush()
                 now = _monotonic()
                 if now >= next_tick:
                     try:
@@ -200,6 +206,7 @@ class Worker:
                         break
         finally:
             self._shutdown()
+            access.flush()
             self.stopped.set()
 
     def _resume_accepting(self):
@@ -239,6 +246,9 @@ class Worker:
                 if sock.family != socket.AF_UNIX:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 conn = Connection(sock, conn_info(sock, addr, listener.addr), self._timeout)
+                # inline, a handler runs to its end before anything else
+                # here: its flushed writes can leave together (one send)
+                conn.info.coalesce = self.inline
             except OSError:
                 sock.close()
                 continue
