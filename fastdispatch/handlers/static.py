@@ -320,10 +320,34 @@ def serve(req, dc):
     filename = req.filename
     if not filename:
         return apache.HTTP_NOT_FOUND
+    # one open + fstat answers existence, type and permission at once (and
+    # the bytes served are those of the file that was looked at)
     try:
-        st = os.stat(filename)
+        fd = os.open(filename, _OPEN_FLAGS)
+    except PermissionError:
+        return apache.HTTP_NOT_FOUND if _missing(filename) else apache.HTTP_FORBIDDEN
     except (OSError, ValueError):
         return apache.HTTP_NOT_FOUND
+    try:
+        return _serve_open(req, dc, filename, fd)
+    finally:
+        os.close(fd)
+
+
+def _missing(filename):
+    try:
+        os.stat(filename)
+    except (OSError, ValueError):
+        return True
+    return False
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+WHOLE_READ_MAX = 262144     # files up to this size are read with one read()
+
+
+def _serve_open(req, dc, filename, fd):
+    st = os.fstat(fd)
     if _stat.S_ISDIR(st.st_mode):
         return apache.HTTP_NOT_FOUND  # no index file and no listings (no mod_autoindex)
     if not _stat.S_ISREG(st.st_mode):
@@ -338,8 +362,6 @@ def serve(req, dc):
         req.headers_out["Allow"] = "GET,POST,OPTIONS,HEAD"
         req.set_content_length(0)
         return apache.OK
-    if not os.access(filename, os.R_OK):
-        return apache.HTTP_FORBIDDEN
     # GET, HEAD, and POST (Apache's default handler serves a file to a POST)
     req._stat = st
     req.mtime = st.st_mtime
@@ -368,6 +390,24 @@ def serve(req, dc):
         _send_ranges(req, filename, ranges, size, req.content_type)
         return apache.OK
     req.set_content_length(size)
-    if not req.header_only:
-        req.sendfile(filename, 0, size)
+    if req.header_only:
+        return apache.OK
+    if size <= WHOLE_READ_MAX:
+        data = _read_exactly(fd, size)
+        if data is not None:
+            req.write(data, 0)
+            return apache.OK
+    req.sendfile(filename, 0, size)
     return apache.OK
+
+
+def _read_exactly(fd, size):
+    """The file's ``size`` bytes from an open descriptor, or None when it
+    changed size meanwhile (the caller then streams it from its name)."""
+    data = os.read(fd, size) if size else b""
+    while len(data) < size:
+        more = os.read(fd, size - len(data))
+        if not more:
+            return None
+        data += more
+    return data
