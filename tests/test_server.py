@@ -425,6 +425,44 @@ def test_blocking_handler_does_not_stall_other_connections(make_server, client_f
     assert slow.read_response()[2] == b"GET /sleep\n"
 
 
+def test_the_pool_grows_when_its_threads_block(make_server, client_factory, mode):
+    """Fast handlers are served by a small pool; handlers that block get
+    threads of their own (no request waits for another's sleep)."""
+    if mode.get("inline"):
+        pytest.skip("inline mode serves on the listener thread by design")
+    srv = make_server()
+    sleepers = [client_factory(srv.port) for _ in range(6)]
+    start = time.monotonic()
+    for c in sleepers:
+        c.send(get("/sleep"))                 # 2 s each
+    for c in sleepers:
+        assert c.read_response()[2] == b"GET /sleep\n"
+    assert time.monotonic() - start < 2 * 2.0    # side by side, not 6 x 2 s
+    assert len(srv.worker._threads) >= 6
+
+
+def test_quick_requests_keep_the_pool_small(make_server, mode):
+    if mode.get("inline"):
+        pytest.skip("inline mode serves on the listener thread by design")
+    import threading
+    srv = make_server(ServerConfig(max_keep_alive_requests=0))
+
+    def run(n):
+        c = Client(srv.port)
+        for i in range(40):
+            c.send(get("/q%d/%d" % (n, i)))
+            c.read_response()
+        c.close()
+
+    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(LIMIT * 2)
+    # 24 busy connections: a thread per connection would be 24 threads
+    assert len(srv.worker._threads) < 24
+
+
 def test_connection_cap_stops_accepting(make_server, client_factory):
     srv = make_server(ServerConfig(max_connections_per_worker=2))
     a, b = client_factory(srv.port), client_factory(srv.port)

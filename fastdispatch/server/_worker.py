@@ -7,8 +7,13 @@ connection becomes readable it is handed to a pool of serving threads through a
 blocking socket I/O bounded by ``Timeout``, serves the pipelined requests
 already received, and parks the connection back in the poller when nothing is
 buffered. Idle connections cost no thread; a handler that blocks holds only
-its own thread. The pool starts empty and grows on demand up to ``threads``
-(then requests queue, as Apache's ``MaxRequestWorkers``).
+its own thread. The pool starts empty and grows up to ``threads`` (then
+requests queue, as Apache's ``MaxRequestWorkers``) -- but only when its
+threads stop making progress: a connection that finds no idle thread waits
+in the queue, and a new thread is started for the waiting ones when no
+request has finished for STALL_SECS. Handlers that return quickly are then
+served by a thread or two (few GIL hand-offs, short queues: the tail
+latency of a small pool), handlers that block get threads as they block.
 
 ``inline=True`` serves every request on the listener thread itself: no thread
 hand-off at all, the fastest mode, but a handler (or a request body) that
@@ -56,6 +61,7 @@ DEFAULT_GRACE = 30.0        # seconds in-flight requests get on a graceful stop
 LINGER_SECS = 2.0           # lingering close: how long to read and drop
 ACCEPT_BATCH = 64           # connections accepted per listener wake-up
 STOP_FRESH_SECS = 1.0       # graceful stop: a new connection's time to send its request
+STALL_SECS = 0.005          # no request finished for this long: the pool grows
 
 _monotonic = time.monotonic
 
@@ -131,6 +137,10 @@ class Worker:
         self._threads = []
         self._avail = 0         # serving threads waiting for work, unclaimed
         self._backlog = 0       # queued connections no thread is claimed for
+        self._finished = 0      # requests finished by the pool (progress)
+        self._stall_mark = 0    # _finished when the backlog was last seen moving
+        self._stall_since = 0.0
+        self._grow_step = 1
         self.parent_pid = None  # a forked worker stops when its master is gone
         self.started = threading.Event()
         self.stopped = threading.Event()
@@ -165,6 +175,8 @@ class Worker:
         try:
             while True:
                 timeout = next_tick - _monotonic()
+                if self._backlog and timeout > STALL_SECS:
+                    timeout = STALL_SECS     # look again whether the pool moves
                 ready = poller.poll(timeout if timeout > 0 else 0)
                 for obj in ready:
                     try:
@@ -188,6 +200,8 @@ class Worker:
                             self._close(obj)
                 access.flush()
                 now = _monotonic()
+                if self._backlog:
+                    self._grow_if_stalled(now)
                 if now >= next_tick:
                     try:
                         self._sweep(now)
@@ -329,19 +343,53 @@ class Worker:
 
     # ------------------------------------------------------------------ thread pool
     def _submit(self, conn):
-        spawn = False
+        spawn = 0
         with self._pool_lock:
             if self._avail:
                 self._avail -= 1
-            elif len(self._threads) < self.max_threads:
-                spawn = True
-                t = threading.Thread(target=self._pool_thread, daemon=True,
-                                     name="fastdispatch-serve-%d" % (len(self._threads) + 1))
-                self._threads.append(t)
+            elif not self._threads:
+                spawn = 1
             else:
+                if not self._backlog:
+                    self._stall_mark = self._finished
+                    self._stall_since = _monotonic()
+                    self._grow_step = 1
                 self._backlog += 1
         self._queue.put(conn)
         if spawn:
+            self._spawn(spawn)
+
+    def _grow_if_stalled(self, now):
+        """(Listener thread) Start threads for the queued connections when
+        the pool finished no request for STALL_SECS: its threads block."""
+        spawn = 0
+        with self._pool_lock:
+            if not self._backlog:
+                return
+            if self._finished != self._stall_mark:
+                self._stall_mark = self._finished
+                self._stall_since = now
+                self._grow_step = 1
+                return
+            if now - self._stall_since < STALL_SECS:
+                return
+            # 1, 2, 4... threads while the stall lasts: a passing hiccup
+            # (the process descheduled) adds one thread, handlers that all
+            # block get theirs within a few STALL_SECS
+            spawn = min(self._backlog, self._grow_step,
+                        self.max_threads - len(self._threads))
+            self._grow_step *= 2
+            self._backlog -= spawn
+            self._stall_since = now
+        if spawn > 0:
+            self._spawn(spawn)
+
+    def _spawn(self, n):
+        for _ in range(n):
+            with self._pool_lock:
+                t = threading.Thread(target=self._pool_thread, daemon=True,
+                                     name="fastdispatch-serve-%d" % (len(self._threads) + 1))
+                self._threads.append(t)
             t.start()
 
     def _pool_thread(self):
@@ -507,6 +555,7 @@ class Worker:
                 outcome = self._late_error(conn, exc.status, head, None)
             except Exception as exc:
                 outcome = self._late_error(conn, 500, head, exc)
+            self._finished += 1    # (unlocked: the pool's progress, not a count)
             if access.enabled:
                 access.log(info.remote_ip, head, outcome.status, outcome.bytes_sent,
                            outcome.user)
