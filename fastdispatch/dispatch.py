@@ -345,7 +345,7 @@ class Dispatcher:
         if not dc.auth_name:
             log.error("[client %s] need AuthName: %s", req.connection.remote_ip, req.uri)
             raise _Abort(apache.HTTP_INTERNAL_SERVER_ERROR)
-        rc = self._phase(req, "authen", abort=False)
+        rc = self._phase(req, "authen", abort=False) if dc.handlers.get("authen") else DECLINED
         if rc == apache.HTTP_UNAUTHORIZED:
             self._note_auth_failure(req, dc)
             raise _Abort(rc)
@@ -356,7 +356,8 @@ class Dispatcher:
                 raise _Abort(apache.HTTP_UNAUTHORIZED)
         elif rc != OK:
             raise _Abort(rc)
-        rc = self._phase(req, "authz", abort=False)
+        rc = self._phase(req, "authz", abort=False) if req._dir_config.handlers.get("authz") \
+            else DECLINED
         if rc == OK:
             return
         if rc != DECLINED:
