@@ -142,3 +142,29 @@ def test_serve_a_directory_from_the_command_line(site):
         assert get(srv, "/docs/").body == b"<p>docs index</p>\n"
     finally:
         srv.stop()
+
+
+def test_files_that_are_not_regular_or_readable(tmp_path):
+    """A FIFO is refused without blocking the worker (opened non-blocking,
+    then fstat), an unreadable file is 403, a missing one 404; large files
+    stream, small ones go out whole."""
+    from fastdispatch import Dispatcher
+    from fastdispatch.handlers.static import WHOLE_READ_MAX
+    from fastdispatch.testing import Client
+
+    www = tmp_path / "www"
+    www.mkdir()
+    os.mkfifo(www / "pipe.txt")
+    (www / "locked.txt").write_text("no")
+    os.chmod(www / "locked.txt", 0)
+    big = bytes(range(256)) * (WHOLE_READ_MAX // 256 * 3 + 7)
+    (www / "big.bin").write_bytes(big)
+    client = Client(Dispatcher.build(DocumentRoot=str(www)))
+    assert client.get("/pipe.txt").status == 403
+    if os.geteuid() != 0:                     # root reads any file
+        assert client.get("/locked.txt").status == 403
+    assert client.get("/missing.txt").status == 404
+    r = client.get("/big.bin")
+    assert (r.status, r.header("Content-Length"), r.body) == (200, str(len(big)), big)
+    r = client.get("/pipe.txt/extra")
+    assert r.status in (403, 404)
