@@ -463,6 +463,48 @@ def test_quick_requests_keep_the_pool_small(make_server, mode):
     assert len(srv.worker._threads) < 24
 
 
+def test_idle_timeouts_racing_busy_connections(make_server, mode):
+    """Connections that go idle right around KeepAliveTimeout while others
+    are busy: the sweep closing one and a serving thread taking it must not
+    both get it. Each request is answered whole, or its connection is
+    closed before any byte of an answer (and a retry on a new one works)."""
+    import random
+    import threading
+    srv = make_server(ServerConfig(keep_alive_timeout=0.05, max_keep_alive_requests=0))
+    errors, answered = [], [0]
+
+    def run(n):
+        rnd = random.Random(n)
+        c = Client(srv.port)
+        try:
+            for i in range(60):
+                time.sleep(rnd.choice((0, 0, 0.001, 0.03, 0.045, 0.05, 0.055, 0.07)))
+                path = "/r%d/%d" % (n, i)
+                try:
+                    c.send(get(path))
+                    status, _, body = c.read_response()
+                except (EOFError, ConnectionError):
+                    c.close()
+                    c = Client(srv.port)        # closed while idle: retry once
+                    c.send(get(path))
+                    status, _, body = c.read_response()
+                assert (status, body) == (200, b"GET %s\n" % path.encode())
+                answered[0] += 1
+        except Exception as exc:             # reported below
+            errors.append(exc)
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(LIMIT * 3)
+    assert not any(t.is_alive() for t in threads), "stalled"
+    assert not errors, errors[:3]
+    assert answered[0] == 12 * 60
+
+
 def test_connection_cap_stops_accepting(make_server, client_factory):
     srv = make_server(ServerConfig(max_connections_per_worker=2))
     a, b = client_factory(srv.port), client_factory(srv.port)

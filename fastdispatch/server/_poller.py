@@ -14,6 +14,13 @@ Two implementations of one small interface, used by ``Worker``:
 In inline mode (``oneshot=False``) connections stay registered for their whole
 life and ``disarm``/``park`` do nothing.
 
+Threaded, ``EpollPoller`` keeps the connections in an epoll set of their own,
+nested in the listener's while it ``watch``es them: a serving thread that
+finished a request ``take``s the next ready connection itself, and the
+listener stops watching while serving threads do that (the worker decides),
+so a busy worker serves request after request on one thread, without a
+hand-off through the listener. Only ``EpollPoller`` can (``can_take``).
+
 Threads: ``add``, ``disarm``, ``poll``, ``add_listener``, ``remove_listener``
 run on the listener thread; ``park`` and ``drop`` run on whichever thread
 owns the connection at that moment; ``wake`` on any thread and in signal
@@ -64,7 +71,13 @@ class _Wakeup:
 class EpollPoller:
     def __init__(self, oneshot):
         self.oneshot = oneshot
+        self.can_take = oneshot
         self._ep = select.epoll()
+        # threaded: the connections' own set, nested in _ep while watched
+        self._cep = select.epoll() if oneshot else self._ep
+        self._cep_fd = self._cep.fileno() if oneshot else -1
+        self._watching = False
+        self._watch_lock = threading.Lock()
         self._objs = {}
         flags = select.EPOLLIN | select.EPOLLRDHUP
         if oneshot:
@@ -73,6 +86,8 @@ class EpollPoller:
         self._wakeup = _Wakeup()
         self._wake_fd = self._wakeup.r.fileno()
         self._ep.register(self._wake_fd, select.EPOLLIN)
+        if oneshot:
+            self.watch(True)
 
     def add_listener(self, listener):
         flags = select.EPOLLIN | getattr(select, "EPOLLEXCLUSIVE", 0)
@@ -90,18 +105,18 @@ class EpollPoller:
 
     def add(self, conn):
         self._objs[conn.fd] = conn
-        self._ep.register(conn.fd, self._flags)
+        self._cep.register(conn.fd, self._flags)
 
     def disarm(self, conn):
         pass        # EPOLLONESHOT did it
 
     def park(self, conn):
         if self.oneshot:
-            self._ep.modify(conn.fd, self._flags)
+            self._cep.modify(conn.fd, self._flags)
 
     def drop(self, conn):
         try:
-            self._ep.unregister(conn.fd)
+            self._cep.unregister(conn.fd)
         except (OSError, ValueError):
             pass
         if self._objs.get(conn.fd) is conn:
@@ -109,6 +124,42 @@ class EpollPoller:
 
     def wake(self):
         self._wakeup.wake()
+
+    def watch(self, on):
+        """(Threaded) whether ``poll`` reports ready connections. Turned on,
+        connections that became ready meanwhile are reported at once (the
+        nested set is level-triggered): no readiness is lost in between."""
+        with self._watch_lock:
+            if on == self._watching:
+                return
+            try:
+                if on:
+                    self._ep.register(self._cep_fd, select.EPOLLIN)
+                else:
+                    self._ep.unregister(self._cep_fd)
+            except (OSError, ValueError):   # closed: the worker is stopping
+                return
+            self._watching = on
+
+    def take(self, timeout=0):
+        """(A serving thread) a ready connection, or None after ``timeout``
+        seconds."""
+        try:
+            events = self._cep.poll(timeout, 1)
+        except (InterruptedError, OSError, ValueError):
+            return None
+        for fd, _ in events:
+            return self._objs.get(fd)
+        return None
+
+    def take_all(self):
+        """Every ready connection, without waiting."""
+        try:
+            events = self._cep.poll(0)
+        except (InterruptedError, OSError, ValueError):
+            return []
+        objs = self._objs
+        return [objs[fd] for fd, _ in events if fd in objs]
 
     def poll(self, timeout):
         try:
@@ -124,14 +175,20 @@ class EpollPoller:
             elif fd == self._wake_fd:
                 self._wakeup.drain()
                 out.append(WAKE)
+            elif fd == self._cep_fd:
+                out.extend(self.take_all())
         return out
 
     def close(self):
         self._ep.close()
+        if self._cep is not self._ep:
+            self._cep.close()
         self._wakeup.close()
 
 
 class SelectorPoller:
+    can_take = False
+
     def __init__(self, oneshot):
         self.oneshot = oneshot
         self._sel = selectors.DefaultSelector()

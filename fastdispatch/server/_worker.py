@@ -15,6 +15,14 @@ request has finished for STALL_SECS. Handlers that return quickly are then
 served by a thread or two (few GIL hand-offs, short queues: the tail
 latency of a small pool), handlers that block get threads as they block.
 
+With epoll, a serving thread that finished its connection's requests takes
+the next ready connection itself (``EpollPoller.take``) instead of going
+back to the queue, and while any thread does so the listener does not watch
+the connections: a busy worker serves request after request on one thread,
+no hand-off, no listener wake-up per request. When those threads finish no
+request for STALL_SECS (their handlers block), the listener takes what is
+ready and hands it out as above.
+
 ``inline=True`` serves every request on the listener thread itself: no thread
 hand-off at all, the fastest mode, but a handler (or a request body) that
 blocks stalls every connection of that worker process until it returns.
@@ -62,6 +70,8 @@ LINGER_SECS = 2.0           # lingering close: how long to read and drop
 ACCEPT_BATCH = 64           # connections accepted per listener wake-up
 STOP_FRESH_SECS = 1.0       # graceful stop: a new connection's time to send its request
 STALL_SECS = 0.005          # no request finished for this long: the pool grows
+TAKE_WAIT = 0.02            # a serving thread waits this long for the next ready
+#                             connection before the listener watches them again
 
 _monotonic = time.monotonic
 
@@ -141,6 +151,14 @@ class Worker:
         self._stall_mark = 0    # _finished when the backlog was last seen moving
         self._stall_since = 0.0
         self._grow_step = 1
+        # serving threads that take ready connections themselves (epoll)
+        self._self_poll = not inline and getattr(self._poller, "can_take", False)
+        self._active = 0        # threads serving or taking (listener not watching)
+        self._take_mark = 0
+        self._take_since = 0.0
+        # a connection's IDLE/LINGER state is changed by a taking thread and
+        # by the listener's sweep: one at a time
+        self._claim_lock = threading.Lock()
         self.parent_pid = None  # a forked worker stops when its master is gone
         self.started = threading.Event()
         self.stopped = threading.Event()
@@ -175,23 +193,13 @@ class Worker:
         try:
             while True:
                 timeout = next_tick - _monotonic()
-                if self._backlog and timeout > STALL_SECS:
+                if (self._backlog or self._active) and timeout > STALL_SECS:
                     timeout = STALL_SECS     # look again whether the pool moves
                 ready = poller.poll(timeout if timeout > 0 else 0)
                 for obj in ready:
                     try:
                         if obj.__class__ is Connection:
-                            state = obj.state
-                            if state == IDLE:
-                                obj.state = BUSY
-                                if self.inline:
-                                    self._serve(obj)
-                                else:
-                                    poller.disarm(obj)
-                                    self._submit(obj)
-                            elif state == LINGER:
-                                poller.disarm(obj)
-                                self._linger_read(obj)
+                            self._ready(obj)
                         elif obj is not WAKE:
                             self._accept(obj)
                     except Exception:
@@ -200,6 +208,8 @@ class Worker:
                             self._close(obj)
                 access.flush()
                 now = _monotonic()
+                if self._active:
+                    self._check_takers(now)
                 if self._backlog:
                     self._grow_if_stalled(now)
                 if now >= next_tick:
@@ -222,6 +232,38 @@ class Worker:
             self._shutdown()
             access.flush()
             self.stopped.set()
+
+    def _ready(self, conn):
+        """(Listener) a connection the poller reported ready."""
+        state = conn.state
+        if state == IDLE:
+            conn.state = BUSY
+            if self.inline:
+                self._serve(conn)
+            else:
+                self._poller.disarm(conn)
+                self._submit(conn)
+        elif state == LINGER:
+            self._poller.disarm(conn)
+            self._linger_read(conn)
+
+    def _check_takers(self, now):
+        """(Listener) while serving threads take ready connections the
+        listener does not watch them; when no request finished for
+        STALL_SECS (those threads block), it takes what is ready itself."""
+        if self._finished != self._take_mark:
+            self._take_mark = self._finished
+            self._take_since = now
+            return
+        if now - self._take_since < STALL_SECS:
+            return
+        self._take_since = now
+        for conn in self._poller.take_all():
+            try:
+                with self._claim_lock:
+                    self._ready(conn)
+            except Exception:
+                log.exception("internal error in the listener loop")
 
     def _resume_accepting(self):
         for listener in self.listeners:
@@ -279,6 +321,13 @@ class Worker:
         timeout = self._timeout
         limit = self._handler_timeout
         stuck_since = 0.0
+        with self._claim_lock:
+            stuck_since = self._sweep_conns(now, ka, timeout, limit)
+        if self._slot is not None:
+            self._slot.write(now, stuck_since)
+
+    def _sweep_conns(self, now, ka, timeout, limit):
+        stuck_since = 0.0
         for conn in list(self._conns.values()):
             state = conn.state
             if state == BUSY:
@@ -296,8 +345,7 @@ class Worker:
                     self._close(conn)
             elif state == LINGER and now > conn.linger_until:
                 self._close(conn)
-        if self._slot is not None:
-            self._slot.write(now, stuck_since)
+        return stuck_since
 
     def _report_stuck(self, conn, now):
         """Log, once per request, a request that makes no progress."""
@@ -326,14 +374,16 @@ class Worker:
     def _begin_stop(self):
         self._pause_accepting()
         now = _monotonic()
-        for conn in list(self._conns.values()):
-            if conn.state == IDLE and not _fresh(conn, now):
-                self._close(conn)
+        with self._claim_lock:
+            for conn in list(self._conns.values()):
+                if conn.state == IDLE and not _fresh(conn, now):
+                    self._close(conn)
 
     def _shutdown(self):
-        for conn in list(self._conns.values()):
-            if conn.state != BUSY:
-                self._close(conn)
+        with self._claim_lock:
+            for conn in list(self._conns.values()):
+                if conn.state != BUSY:
+                    self._close(conn)
         for _ in self._threads:
             self._queue.put(None)
         end = _monotonic() + 1.0
@@ -394,22 +444,62 @@ class Worker:
 
     def _pool_thread(self):
         get = self._queue.get
-        serve = self._serve
         lock = self._pool_lock
+        take = self._poller.take if self._self_poll else None
         while True:
             conn = get()
             if conn is None:
                 return
-            try:
-                serve(conn)
-            except BaseException:       # never lose the thread
-                log.exception("internal error serving %r", conn)
-                self._close(conn)
+            if take is None:
+                self._serve_guarded(conn)
+            else:
+                self._taking(1)
+                try:
+                    self._serve_guarded(conn)
+                    # the next ready connection is served here: no hand-off
+                    # (queued ones first: they are claimed below)
+                    while not self._stopping and not self._backlog:
+                        conn = take(TAKE_WAIT)
+                        if conn is None:
+                            break
+                        self._serve_taken(conn)
+                finally:
+                    self._taking(-1)
             with lock:
                 if self._backlog:
                     self._backlog -= 1
                 else:
                     self._avail += 1
+
+    def _serve_guarded(self, conn):
+        try:
+            self._serve(conn)
+        except BaseException:       # never lose the thread
+            log.exception("internal error serving %r", conn)
+            self._close(conn)
+
+    def _serve_taken(self, conn):
+        with self._claim_lock:
+            state = conn.state
+            if state == IDLE:
+                conn.state = BUSY
+            else:
+                if state == LINGER:
+                    self._linger_read(conn)
+                return
+        self._serve_guarded(conn)
+
+    def _taking(self, delta):
+        """Count the threads that take ready connections; the listener
+        watches the connections only while there are none."""
+        with self._pool_lock:
+            self._active += delta
+            if self._active == 0:
+                self._poller.watch(True)
+            elif delta > 0 and self._active == 1:
+                self._poller.watch(False)
+                self._take_mark = self._finished
+                self._take_since = _monotonic()
 
     # ------------------------------------------------------------------ connection ends
     def _park(self, conn, since=None):
