@@ -425,6 +425,18 @@ def test_blocking_handler_does_not_stall_other_connections(make_server, client_f
     assert slow.read_response()[2] == b"GET /sleep\n"
 
 
+def run_clients(run, n, limit):
+    """Run ``run(i)`` for i < n in threads; True when all ended in ``limit`` s."""
+    import threading
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(n)]
+    deadline = time.monotonic() + limit
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    return not any(t.is_alive() for t in threads)
+
+
 def test_the_pool_grows_when_its_threads_block(make_server, client_factory, mode):
     """Fast handlers are served by a small pool; handlers that block get
     threads of their own (no request waits for another's sleep)."""
@@ -444,7 +456,6 @@ def test_the_pool_grows_when_its_threads_block(make_server, client_factory, mode
 def test_quick_requests_keep_the_pool_small(make_server, mode):
     if mode.get("inline"):
         pytest.skip("inline mode serves on the listener thread by design")
-    import threading
     srv = make_server(ServerConfig(max_keep_alive_requests=0))
 
     def run(n):
@@ -454,11 +465,7 @@ def test_quick_requests_keep_the_pool_small(make_server, mode):
             c.read_response()
         c.close()
 
-    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(24)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(LIMIT * 2)
+    assert run_clients(run, 24, LIMIT * 2)
     # 24 busy connections: a thread per connection would be 24 threads
     assert len(srv.worker._threads) < 24
 
@@ -469,7 +476,6 @@ def test_idle_timeouts_racing_busy_connections(make_server, mode):
     both get it. Each request is answered whole, or its connection is
     closed before any byte of an answer (and a retry on a new one works)."""
     import random
-    import threading
     srv = make_server(ServerConfig(keep_alive_timeout=0.05, max_keep_alive_requests=0))
     errors, answered = [], [0]
 
@@ -495,12 +501,7 @@ def test_idle_timeouts_racing_busy_connections(make_server, mode):
         finally:
             c.close()
 
-    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(LIMIT * 3)
-    assert not any(t.is_alive() for t in threads), "stalled"
+    assert run_clients(run, 12, LIMIT * 3), "stalled"
     assert not errors, errors[:3]
     assert answered[0] == 12 * 60
 
@@ -522,7 +523,6 @@ def test_connection_cap_stops_accepting(make_server, client_factory):
 def test_many_connections_many_requests(make_server):
     """A burst of keep-alive traffic on 16 connections; a lost wake-up or a
     stuck hand-off shows as a stall far past the (generous) bound."""
-    import threading
     srv = make_server(ServerConfig(max_keep_alive_requests=0))
     errors = []
 
@@ -536,13 +536,7 @@ def test_many_connections_many_requests(make_server):
         except Exception as exc:             # reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(16)]
-    deadline = time.monotonic() + LIMIT * 2
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
-    assert not any(t.is_alive() for t in threads), "stalled"
+    assert run_clients(run, 16, LIMIT * 2), "stalled"
     assert not errors
 
 
@@ -704,67 +698,61 @@ def test_error_log_format():
     assert lines[-1].endswith("ValueError: bad")
 
 
-def test_setup_logging_files(tmp_path):
-    cfg = ServerConfig(error_log=str(tmp_path / "error.log"),
-                       access_log=str(tmp_path / "access.log"), log_level="info")
+@pytest.fixture
+def saved_loggers():
+    """The server's loggers as they were, restored after the test."""
     saved = {name: (logging.getLogger(name).level, logging.getLogger(name).propagate,
                     list(logging.getLogger(name).handlers))
              for name in (ERROR_LOGGER, ACCESS_LOGGER)}
-    try:
-        err, acc = setup_logging(cfg)
-        err2, acc2 = setup_logging(cfg)              # replaces, does not stack
-        assert logging.getLogger(ERROR_LOGGER).handlers == [err2]
-        srv = _server()
-        c = Client(srv.port)
-        c.send(get("/f"))
-        c.read_response()
-        c.close()
-        logging.getLogger(ERROR_LOGGER).info("hello")
-        srv.stop(timeout=LIMIT)
-        err2.close()
-        acc2.close()
-    finally:
-        for name, (level, propagate, handlers) in saved.items():
-            logger = logging.getLogger(name)
-            logger.setLevel(level)
-            logger.propagate = propagate
-            logger.handlers[:] = handlers
+    yield
+    for name, (level, propagate, handlers) in saved.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.propagate = propagate
+        logger.handlers[:] = handlers
+
+
+def test_setup_logging_files(tmp_path, saved_loggers):
+    cfg = ServerConfig(error_log=str(tmp_path / "error.log"),
+                       access_log=str(tmp_path / "access.log"), log_level="info")
+    err, acc = setup_logging(cfg)
+    err2, acc2 = setup_logging(cfg)              # replaces, does not stack
+    assert logging.getLogger(ERROR_LOGGER).handlers == [err2]
+    srv = _server()
+    c = Client(srv.port)
+    c.send(get("/f"))
+    c.read_response()
+    c.close()
+    logging.getLogger(ERROR_LOGGER).info("hello")
+    srv.stop(timeout=LIMIT)
+    err2.close()
+    acc2.close()
     access = (tmp_path / "access.log").read_text().splitlines()
     assert len(access) == 1 and COMBINED.match(access[0])
     errors = (tmp_path / "error.log").read_text().splitlines()
     assert any(ERROR_LINE.match(x) and x.endswith("] hello") for x in errors)
 
 
-def test_access_lines_are_written_while_serving(mode, tmp_path):
+def test_access_lines_are_written_while_serving(mode, tmp_path, saved_loggers):
     """Inline, a poll round's lines leave in one write: still whole lines, in
     order, and written before the next wait (not at stop)."""
     cfg = ServerConfig(access_log=str(tmp_path / "access.log"), log_level="info")
-    saved = {name: (logging.getLogger(name).level, logging.getLogger(name).propagate,
-                    list(logging.getLogger(name).handlers))
-             for name in (ERROR_LOGGER, ACCESS_LOGGER)}
+    _, acc = setup_logging(cfg)
+    srv = _server(**mode)
     try:
-        _, acc = setup_logging(cfg)
-        srv = _server(**mode)
-        try:
-            c = Client(srv.port)
-            c.send(b"".join(get("/p%d" % i) for i in range(20)))    # pipelined
-            for i in range(20):
-                assert c.read_response()[2] == b"GET /p%d\n" % i
-            c.close()
-            path = tmp_path / "access.log"
-            assert _eventually(lambda: len(path.read_text().splitlines()) == 20)
-            lines = path.read_text().splitlines()
-            assert all(COMBINED.match(x) for x in lines)
-            assert ['"GET /p%d HTTP/1.1"' % i in x for i, x in enumerate(lines)] == [True] * 20
-        finally:
-            srv.stop(timeout=LIMIT)
-            acc.close()
+        c = Client(srv.port)
+        c.send(b"".join(get("/p%d" % i) for i in range(20)))    # pipelined
+        for i in range(20):
+            assert c.read_response()[2] == b"GET /p%d\n" % i
+        c.close()
+        path = tmp_path / "access.log"
+        assert _eventually(lambda: len(path.read_text().splitlines()) == 20)
+        lines = path.read_text().splitlines()
+        assert all(COMBINED.match(x) for x in lines)
+        assert ['"GET /p%d HTTP/1.1"' % i in x for i, x in enumerate(lines)] == [True] * 20
     finally:
-        for name, (level, propagate, handlers) in saved.items():
-            logger = logging.getLogger(name)
-            logger.setLevel(level)
-            logger.propagate = propagate
-            logger.handlers[:] = handlers
+        srv.stop(timeout=LIMIT)
+        acc.close()
 
 
 # ---------------------------------------------------------------------------
