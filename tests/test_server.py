@@ -37,7 +37,9 @@ class EchoApp:
     def handle(self, head, body, conn, send):
         path = head.target.split("?")[0]
         if path == "/sleep":
-            time.sleep(2)
+            time.sleep(float(head.target.partition("?s=")[2] or 2))
+        if path == "/io":
+            time.sleep(0.003)       # a handler waiting on I/O (the GIL released)
         if path == "/raise":
             raise RuntimeError("handler bug")
         if path == "/pid":
@@ -451,6 +453,62 @@ def test_the_pool_grows_when_its_threads_block(make_server, client_factory, mode
         assert c.read_response()[2] == b"GET /sleep\n"
     assert time.monotonic() - start < 2 * 2.0    # side by side, not 6 x 2 s
     assert len(srv.worker._threads) >= 6
+
+
+def test_a_keep_alive_request_is_not_stuck_behind_a_blocked_one(make_server,
+                                                                client_factory, mode):
+    """The only serving thread blocks; a request on another, idle keep-alive
+    connection (no new connection to wake the listener) is still served at
+    once, whenever it comes in the listener's (1 s) tick."""
+    if mode.get("inline"):
+        pytest.skip("inline mode serves on the listener thread by design")
+    srv = make_server()
+    a, b = client_factory(srv.port), client_factory(srv.port)
+    for c in (a, b):
+        c.send(get("/warm"))
+        c.read_response()
+    waits = []
+    for offset in (0.1, 0.3, 0.5, 0.7, 0.9):
+        time.sleep(0.1)         # the serving thread has gone back to waiting
+        a.send(get("/sleep?s=1.1"))
+        time.sleep(offset)
+        start = time.monotonic()
+        b.send(get("/quick"))
+        assert b.read_response()[2] == b"GET /quick\n"
+        waits.append(time.monotonic() - start)
+        assert a.read_response()[2] == b"GET /sleep?s=1.1\n"
+    assert max(waits) < 0.2, waits
+
+
+def test_handlers_waiting_on_io_run_side_by_side(make_server, mode):
+    """Once the pool has threads, handlers that wait on I/O on
+    different connections overlap instead of queueing behind one taker
+    (3 ms each: shorter than the 5 ms that counts as a stall)."""
+    if mode.get("inline"):
+        pytest.skip("inline mode serves on the listener thread by design")
+    srv = make_server(ServerConfig(max_keep_alive_requests=0))
+    sleepers = [Client(srv.port) for _ in range(6)]     # grow the pool first
+    for c in sleepers:
+        c.send(get("/sleep?s=0.5"))
+    for c in sleepers:
+        c.read_response()
+        c.close()
+    time.sleep(0.2)
+    assert len(srv.worker._threads) >= 6
+    n, per = 8, 40
+
+    def run(i):
+        c = Client(srv.port)
+        time.sleep(0.003 * i)   # one after the other: the first is a taker by then
+        for k in range(per):
+            c.send(get("/io"))
+            c.read_response()
+        c.close()
+
+    start = time.monotonic()
+    assert run_clients(run, n, LIMIT)
+    serial = n * per * 0.003
+    assert time.monotonic() - start < serial * 0.6
 
 
 def test_quick_requests_keep_the_pool_small(make_server, mode):

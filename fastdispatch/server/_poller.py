@@ -144,12 +144,17 @@ class EpollPoller:
     def take(self, timeout=0):
         """(A serving thread) a ready connection, or None after ``timeout``
         seconds."""
-        try:
-            events = self._cep.poll(timeout, 1)
-        except (InterruptedError, OSError, ValueError):
-            return None
-        for fd, _ in events:
-            return self._objs.get(fd)
+        for _ in range(4):
+            try:
+                events = self._cep.poll(timeout, 1)
+            except (InterruptedError, OSError, ValueError):
+                return None
+            if not events:
+                return None
+            conn = self._objs.get(events[0][0])
+            if conn is not None:
+                return conn
+            timeout = 0     # a connection closed since: look again
         return None
 
     def take_all(self):

@@ -58,7 +58,7 @@ from fastdispatch.errors import HTTPError
 from fastdispatch.transport import Outcome
 
 from ._body import EMPTY_BODY, BodyReader
-from ._connection import BUSY, IDLE, LINGER, RECV_SIZE, Connection, conn_info
+from ._connection import BUSY, CLOSED, IDLE, LINGER, RECV_SIZE, Connection, conn_info
 from ._logs import ERROR_LOGGER, AccessLog
 from ._poller import WAKE, make_poller
 
@@ -193,13 +193,18 @@ class Worker:
         try:
             while True:
                 timeout = next_tick - _monotonic()
-                if (self._backlog or self._active) and timeout > STALL_SECS:
+                if timeout > STALL_SECS and (self._backlog or self._active
+                                             or self._avail < len(self._threads)):
                     timeout = STALL_SECS     # look again whether the pool moves
                 ready = poller.poll(timeout if timeout > 0 else 0)
                 for obj in ready:
                     try:
                         if obj.__class__ is Connection:
-                            self._ready(obj)
+                            if self._self_poll:
+                                with self._claim_lock:
+                                    self._ready(obj)
+                            else:
+                                self._ready(obj)
                         elif obj is not WAKE:
                             self._accept(obj)
                     except Exception:
@@ -254,10 +259,14 @@ class Worker:
         if self._finished != self._take_mark:
             self._take_mark = self._finished
             self._take_since = now
+            if not self._avail:
+                return
+            # some threads wait idle while others take: share what is ready
+            # (handlers that wait on I/O then run side by side)
+        elif now - self._take_since < STALL_SECS:
             return
-        if now - self._take_since < STALL_SECS:
-            return
-        self._take_since = now
+        else:
+            self._take_since = now
         for conn in self._poller.take_all():
             try:
                 with self._claim_lock:
@@ -485,7 +494,10 @@ class Worker:
                 conn.state = BUSY
             else:
                 if state == LINGER:
-                    self._linger_read(conn)
+                    try:
+                        self._linger_read(conn)
+                    except Exception:           # the poller closed meanwhile
+                        self._close(conn)
                 return
         self._serve_guarded(conn)
 
@@ -516,6 +528,8 @@ class Worker:
             self._close(conn)
 
     def _close(self, conn):
+        if conn.state == CLOSED:
+            return          # closed already: its fd number may be another's now
         self._poller.drop(conn)
         if self._conns.get(conn.fd) is conn:
             del self._conns[conn.fd]
