@@ -32,14 +32,13 @@ RUN_FIRST = frozenset(("trans", "authen", "authz", "type"))
 MAX_REDIRECTS = 10
 ROUTE_TTL = 1.0             # seconds a cached route is trusted (as its parts)
 ROUTE_CACHE_SIZE = 4096
-_UNSET = object()
 _monotonic = time.monotonic
 
 
 class _Route:
     """Where a URI led: filename, path_info and the merged directory config,
-    and (filled on first use) the default content type, the handler name and
-    whether the file is a directory."""
+    with what follows from them alone: the default content type, the handler
+    name, and whether the file is a directory."""
     __slots__ = ("expires", "filename", "path_info", "link_checked", "dir_config",
                  "ctype", "handler", "is_dir")
 
@@ -49,7 +48,15 @@ class _Route:
         self.path_info = path_info
         self.link_checked = link_checked
         self.dir_config = dir_config
-        self.ctype = self.handler = self.is_dir = _UNSET
+        self.is_dir = bool(filename) and not path_info and static.is_dir(filename)
+        self.ctype = static.default_type(filename, path_info, dir_config)
+        self.handler = dir_config.handler_name_for(filename)
+
+    def holds(self, req):
+        """Whether ``req`` is still where this route led (no handler of an
+        earlier phase moved it or changed its config)."""
+        return (req._dir_config is self.dir_config and req.filename is self.filename
+                and req.path_info is self.path_info)
 
 
 class _Abort(Exception):
@@ -266,13 +273,13 @@ class Dispatcher:
             self._phase(req, "access")
         if req._dir_config.requires:
             self._authenticate(req, req._dir_config)
-        if route is not None and (req._dir_config is not route.dir_config
-                                  or req.filename is not route.filename
-                                  or req.path_info is not route.path_info):
+        if route is not None and not route.holds(req):
             route = None        # an earlier handler moved the request elsewhere
         self._type_check(req, req._dir_config, route)
         if req._dir_config.handlers.get("fixup"):
             self._phase(req, "fixup")
+            if route is not None and not route.holds(req):
+                route = None
         self._fixup_dir(req, req._dir_config, route)
         self._respond(req, req._dir_config)
 
@@ -378,36 +385,19 @@ class Dispatcher:
         if rc not in (OK, DECLINED):
             raise _Abort(rc)
         if rc == DECLINED and not req.content_type:
-            if route is None:
-                static.set_content_type(req, dc)
-            else:
-                ctype = route.ctype
-                if ctype is _UNSET:
-                    static.set_content_type(req, dc)
-                    ctype = route.ctype = req.content_type
-                req.content_type = ctype
+            req.content_type = route.ctype if route is not None else \
+                static.default_type(req.filename, req.path_info, dc)
         if req.handler is None:
-            if route is None:
-                req.handler = dc.handler_name_for(req.filename)
-            else:
-                name = route.handler
-                if name is _UNSET:
-                    name = route.handler = dc.handler_name_for(req.filename)
-                req.handler = name
+            req.handler = route.handler if route is not None else \
+                dc.handler_name_for(req.filename)
 
     def _fixup_dir(self, req, dc, route=None):
         """mod_dir: a directory URL without a slash is redirected; with one, the
         first DirectoryIndex file that exists is served instead."""
         if req.path_info or not req.filename:
             return
-        if route is None or req.filename is not route.filename:
-            if not static.is_dir(req.filename):
-                return
-        else:
-            if route.is_dir is _UNSET:
-                route.is_dir = static.is_dir(req.filename)
-            if not route.is_dir:
-                return
+        if not (route.is_dir if route is not None else static.is_dir(req.filename)):
+            return
         if not req.uri.endswith("/"):
             location = req.construct_url(req.uri + "/")
             if req.args:

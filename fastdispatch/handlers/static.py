@@ -54,14 +54,11 @@ def _guess(base, dc):
     return dc.default_type if dc is not None else None
 
 
-def set_content_type(req, dc):
-    """The type_checker default (mod_mime)."""
-    if req.content_type:
-        return
-    if req.filename and not req.path_info and is_dir(req.filename):
-        req.content_type = "httpd/unix-directory"
-        return
-    req.content_type = guess_type(req.filename, dc)
+def default_type(filename, path_info, dc):
+    """The type_checker default (mod_mime) for a mapped file name."""
+    if filename and not path_info and is_dir(filename):
+        return "httpd/unix-directory"
+    return guess_type(filename, dc)
 
 
 _dir_cache = {}          # path -> (monotonic expiry, is a directory)
