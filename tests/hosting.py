@@ -4,7 +4,6 @@ each a real process on a 127.0.0.1 port, stopped by its process group."""
 import functools
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -12,7 +11,7 @@ import time
 
 import pytest
 
-from serverproc import ROOT, Conn
+from serverproc import ROOT, Conn, stop_group
 
 EMBED = os.path.join(ROOT, "examples", "embed")
 TUTORIAL_CONF = os.path.join(ROOT, "examples", "tutorial", "site.conf")
@@ -82,16 +81,7 @@ class HostProcess:
         return "".join(self.lines)
 
     def stop(self, timeout=15):
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_group(self.proc, timeout=timeout)
         self._reader.join(5)
         return self.proc.returncode
 

@@ -58,18 +58,24 @@ class ServerProcess:
         return False
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_group(self.proc, sig, timeout)
         self._reader.join(5)
         return self.proc.returncode
+
+
+def stop_group(proc, sig=signal.SIGTERM, timeout=15):
+    """Signal the process group a ``start_new_session`` Popen leads, wait up
+    to ``timeout`` seconds, then SIGKILL the group."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
 
 
 def copy_site(name, dest, substitutions=None):
