@@ -329,7 +329,6 @@ class Worker:
         ka = self._ka_timeout
         timeout = self._timeout
         limit = self._handler_timeout
-        stuck_since = 0.0
         with self._claim_lock:
             stuck_since = self._sweep_conns(now, ka, timeout, limit)
         if self._slot is not None:
