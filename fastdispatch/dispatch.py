@@ -255,7 +255,7 @@ class Dispatcher:
             rc = self._phase(req, "trans")
             if rc == DECLINED:
                 self._translate(req)
-            req._dir_config = self.lookup.match(req.uri, req.filename)
+            req._dir_config = self._match(req.uri, req.filename, req.path_info)
         else:
             route = self._route(req)
         dc = req._dir_config
@@ -297,13 +297,22 @@ class Dispatcher:
             req._dir_config = route.dir_config
             return route
         self._translate(req)
-        dc = req._dir_config = self.lookup.match(req.uri, req.filename)
+        dc = req._dir_config = self._match(req.uri, req.filename, req.path_info)
         route = _Route(now + ROUTE_TTL, req.filename, req.path_info, req._link_checked, dc)
         routes = self._routes
         if len(routes) >= ROUTE_CACHE_SIZE:
             routes.clear()
         routes[req.uri] = route
         return route
+
+    def _match(self, uri, filename, path_info):
+        """The merged directory config for a request. Apache walks the file
+        itself as a directory only when the whole filename exists (no
+        path_info) and FollowSymLinks is in force, the default: so
+        ``<Directory /srv/a/page.html>`` applies to that page, but not to
+        /a/page.html/more or to a missing page."""
+        walk_file = bool(filename) and not path_info and os.path.exists(filename)
+        return self.lookup.match(uri, filename, walk_file)
 
     def _translate(self, req):
         """Apache's default translate_name and map_to_storage: Alias or
@@ -334,8 +343,8 @@ class Dispatcher:
         (a link cannot take a file out of, or into, a section's rules)."""
         if target is False:
             return False
-        return self.lookup.match(uri, target).sections == \
-            self.lookup.match(uri, filename).sections
+        return self._match(uri, target, "").sections == \
+            self._match(uri, filename, "").sections
 
     def _location_has_handler(self, uri):
         cfg = self.lookup.match(uri, None)

@@ -5,27 +5,18 @@ Same names, results and errors as the pure twin, which is the specification;
 read it first. What differs is how the answer is found:
 
 - ``match`` on a cache hit is one dict look-up keyed by the uri (its hash is
-  cached in the str) and an equality test of the filename against a short
-  chain of entries (one per filename seen with that uri, normally one); no
-  tuple key is built. The chain holds exactly the twin's (uri, filename)
-  keys, and the cache is cleared at the same moments.
+  cached in the str) and an equality test of the filename and walk_file
+  against a short chain of entries (one per filename seen with that uri,
+  normally one); no tuple key is built. The chain holds exactly the twin's
+  (uri, filename, walk_file) keys, and the cache is cleared at the same
+  moments.
 - The filename's ancestors are not built as strings: one typed scan records
   where each ancestor ends, and plain <Directory> paths, wildcard patterns and
   the <Location> prefix test compare characters in place.
 - fnmatch patterns are compiled once: a literal or a ``prefix*suffix`` shape
   (``*.py``, ``/home/*/public``) is tested in place; any other shape uses the
   very regex ``fnmatch.fnmatchcase`` would build.
-- A <DirectoryMatch> regex is searched against "/" once, at build time.
-  When it has no construct that looks at the end of the string (``$``,
-  ``\\Z``, ``\\b``, look-arounds, back-references, atomic groups), a match in
-  an ancestor is a match in every longer one and conversely, so one search
-  over the longest ancestor answers for all of them. When it is such a
-  regex followed by a final ``$`` (the usual "this directory" form), one
-  search of a derived regex over the whole filename answers: "Q$" matches
-  filename[:e] iff Q matches ending at e, or before a newline at e - 1; the
-  derived regex asks for that with e an ancestor end (see _ANCESTOR_END).
-  Other regexes search each ancestor, in place: ``search(filename, 0, end)``
-  sees exactly ``filename[:end]``.
+- A <DirectoryMatch> regex is one search of the filename, as in the twin.
 """
 cimport cython
 from cpython.dict cimport PyDict_GetItemWithError
@@ -41,11 +32,6 @@ from libc.string cimport memcmp, memset
 import re
 from fnmatch import fnmatchcase, translate as _fn_translate
 
-try:  # the regex parser, to tell which <DirectoryMatch> patterns are "regular"
-    from re import _constants as _sre_c, _parser as _sre_p
-except ImportError:  # pragma: no cover - another Python: every regex is searched per ancestor
-    _sre_c = _sre_p = None
-
 cdef extern from "Python.h":
     int PyUnicode_READY(object o) except -1
 
@@ -59,11 +45,6 @@ cdef enum:
     G_AFFIX = 1     # prefix, one run of "*", suffix
     G_REGEX = 2     # the regex fnmatchcase builds, compiled once
     G_CALL = 3      # fnmatchcase itself (a pattern that is not a str)
-
-cdef enum:
-    RX_EACH = 0     # search each ancestor
-    RX_LONGEST = 1  # "regular": search the longest ancestor only
-    RX_ENDS = 2     # "regular" + final "$": one search of a derived regex
 
 cdef enum:
     LOC_REGEX = 0   # <LocationMatch>
@@ -92,10 +73,7 @@ ctypedef struct _WildDir:
 ctypedef struct _RegexDir:
     # a <DirectoryMatch> / <Directory ~>, in file order
     Py_ssize_t index
-    int root                    # search("/") known at build time: 0/1; -1: unknown
-    int mode                    # RX_EACH, RX_LONGEST or RX_ENDS (see below)
     PyObject *search            # the compiled pattern's bound .search
-    PyObject *ends_search       # RX_ENDS: the derived regex's bound .search
 
 
 ctypedef struct _FilesSec:
@@ -180,77 +158,17 @@ def _location_matches(uri, pattern):
     return pattern.endswith("/") or uri[len(pattern)] == "/"
 
 
-def _regular(items):
-    """True when a parsed regex has only constructs that look at characters
-    already read (literals, classes, any, groups, alternation, repetition,
-    start anchors). For those, search() finds a match in s[:a] only if it
-    finds one in s[:b] for every b >= a."""
-    c = _sre_c
-    for op, av in items:
-        if op is c.LITERAL or op is c.NOT_LITERAL or op is c.ANY or op is c.IN:
-            continue
-        if op is c.AT:
-            if av is c.AT_BEGINNING or av is c.AT_BEGINNING_STRING:
-                continue
-            return False
-        if op is c.BRANCH:
-            for alt in av[1]:
-                if not _regular(alt):
-                    return False
-            continue
-        if op is c.SUBPATTERN:
-            if not _regular(av[3]):
-                return False
-            continue
-        if op is c.MAX_REPEAT or op is c.MIN_REPEAT:
-            if not _regular(av[2]):
-                return False
-            continue
-        return False
-    return True
-
-
-def _dump(items):
-    """A parsed regex as nested tuples (parser objects do not compare)."""
-    if isinstance(items, (list, tuple)) or type(items).__name__ == "SubPattern":
-        return tuple(_dump(x) for x in items)
-    return items
-
-
-# After Q, at the position j where Q's match ends: "Q$" matches filename[:e]
-# for the ancestor end e == j (j >= 2, filename[j - 1] != "/", and "/" or the
-# end at j), or for e == j + 1 with filename[j] == "\n" ($ before a final
-# newline; j >= 1, and "/" or the end after the newline).
-_ANCESTOR_END = r"(?:(?<=[\s\S][^/])(?=/|\Z)|(?<=[\s\S])(?=\n(?:/|\Z)))"
-
-
-def _regex_mode(rx):
-    """(RX_* mode, derived bound search or None) for a <DirectoryMatch> regex."""
-    if _sre_p is None or type(rx.pattern) is not str:
-        return RX_EACH, None
-    src = rx.pattern
-    try:
-        tree = _sre_p.parse(src, rx.flags)
-        if _regular(tree):
-            return RX_LONGEST, None
-        if rx.flags & (re.MULTILINE | re.VERBOSE) or not src.endswith("$"):
-            return RX_EACH, None
-        last = tree[len(tree) - 1] if len(tree) else None
-        if last is None or last[0] is not _sre_c.AT or last[1] is not _sre_c.AT_END:
-            return RX_EACH, None
-        # Q is the source without its final "$" when Q parses to the same
-        # items minus that last one (so the "$" was not escaped, etc.)
-        q = src[:-1]
-        part = _sre_p.parse(q, rx.flags)
-        if not _regular(part) or _dump(part) != _dump(tree)[:-1]:
-            return RX_EACH, None
-        derived = q + _ANCESTOR_END
-        if _dump(_sre_p.parse(derived, rx.flags)) != \
-                _dump(part) + _dump(_sre_p.parse(_ANCESTOR_END, rx.flags)):
-            return RX_EACH, None  # Q's end would read into the suffix
-        return RX_ENDS, re.compile(derived, rx.flags).search
-    except Exception:  # noqa: BLE001 - anything unexpected: search per ancestor
-        return RX_EACH, None
+cdef inline void _file_order(Py_ssize_t *out, Py_ssize_t start, Py_ssize_t end) noexcept:
+    """Sort out[start:end] (the sections of one depth, a handful) ascending:
+    Apache merges sections of the same depth in file order."""
+    cdef Py_ssize_t i, j, v
+    for i in range(start + 1, end):
+        v = out[i]
+        j = i
+        while j > start and out[j - 1] > v:
+            out[j] = out[j - 1]
+            j -= 1
+        out[j] = v
 
 
 # --- public types ------------------------------------------------------------
@@ -332,8 +250,9 @@ cdef class _Glob:
 
 @cython.final
 cdef class _Entry:
-    """One cached (uri, filename) -> merged; chained per uri."""
+    """One cached (uri, filename, walk_file) -> merged; chained per uri."""
     cdef object filename
+    cdef bint walk_file
     cdef object merged
     cdef _Entry next
 
@@ -494,13 +413,6 @@ cdef class Lookup:
             rd = &self._rdir[k]
             rd.index = i
             rd.search = <PyObject *>search
-            mode, ends_search = _regex_mode(rx)
-            self._keep.append(ends_search)
-            rd.mode = mode
-            rd.ends_search = <PyObject *>ends_search
-            # a str pattern searching a str cannot fail; a bytes one raises
-            # when the twin would (at match time), so it is not tried here
-            rd.root = (search(_ROOT) is not None) if type(rx.pattern) is str else -1
         return 0
 
     cdef int _build_files(self, list files) except -1:
@@ -553,19 +465,20 @@ cdef class Lookup:
 
     # --- per request -------------------------------------------------------
 
-    def match(self, uri, filename):
-        """merge_fn(sections_for(uri, filename)), cached (see the twin)."""
+    def match(self, uri, filename, walk_file=False):
+        """merge_fn(sections_for(uri, filename, walk_file)), cached (see the twin)."""
         cdef PyObject *p = PyDict_GetItemWithError(self._cache, uri)
         cdef _Entry e
+        cdef bint walk = walk_file
         if p is not NULL:
             e = <_Entry>p
             while e is not None:
-                if _same_key(e.filename, filename):
+                if e.walk_file == walk and _same_key(e.filename, filename):
                     if e.merged is not None:
                         return e.merged
                     break
                 e = e.next
-        return self._miss(uri, filename)
+        return self._miss(uri, filename, walk)
 
     cdef bint _full(self, Py_ssize_t size) except -1:
         """The twin's ``len(cache) >= self._cache_size``."""
@@ -573,14 +486,14 @@ cdef class Lookup:
             return size >= self._csize
         return bool(size >= self._cache_size)
 
-    cdef object _miss(self, object uri, object filename):
+    cdef object _miss(self, object uri, object filename, bint walk_file):
         cdef PyObject *p
         cdef _Entry e, new, head = None
-        hash(filename)  # the twin hashes (uri, filename) first
+        hash(filename)  # the twin hashes (uri, filename, walk_file) first
         if type(self) is Lookup:
-            indices = self._sections_for(uri, filename)
+            indices = self._sections_for(uri, filename, walk_file)
         else:  # the twin calls self.sections_for: a subclass may override it
-            indices = self.sections_for(uri, filename)
+            indices = self.sections_for(uri, filename, walk_file)
         p = PyDict_GetItemWithError(self._merged, indices)
         if p is not NULL and <object>p is not None:
             merged = <object>p
@@ -597,6 +510,7 @@ cdef class Lookup:
         # another thread in), so the chain and the count stay in step.
         new = _Entry.__new__(_Entry)
         new.filename = filename
+        new.walk_file = walk_file
         new.merged = merged
         # (looked up again: merge_fn may have used this lookup)
         p = PyDict_GetItemWithError(self._cache, uri)
@@ -604,7 +518,7 @@ cdef class Lookup:
             head = <_Entry>p
             e = head
             while e is not None:
-                if _same_key(e.filename, filename):
+                if e.walk_file == walk_file and _same_key(e.filename, filename):
                     e.merged = merged
                     return merged
                 e = e.next
@@ -613,13 +527,13 @@ cdef class Lookup:
         self._count += 1
         return merged
 
-    def sections_for(self, uri, filename):
+    def sections_for(self, uri, filename, walk_file=False):
         """Indices of the sections that apply, in merge order (see the twin)."""
-        return self._sections_for(uri, filename)
+        return self._sections_for(uri, filename, walk_file)
 
     @cython.boundscheck(False)  # out[k] < self._n == len(self._idx): a section index
     @cython.wraparound(False)
-    cdef tuple _sections_for(self, object uri, object filename):
+    cdef tuple _sections_for(self, object uri, object filename, bint walk_file):
         cdef Py_ssize_t stack_out[STACK_SECTIONS]
         cdef char stack_applied[STACK_SECTIONS]
         cdef Py_ssize_t *out = stack_out
@@ -635,7 +549,7 @@ cdef class Lookup:
                 PyUnicode_READY(filename)
                 if PyUnicode_GET_LENGTH(filename) > 0:
                     memset(applied, 0, self._n)
-                    cnt = self._directories(<str>filename, out, applied)
+                    cnt = self._directories(<str>filename, walk_file, out, applied)
                     cnt = self._files_for(<str>filename, out, cnt, applied)
             elif filename:
                 filename.find("/", 1)  # what the twin does first with it: same error
@@ -652,25 +566,26 @@ cdef class Lookup:
                 PyMem_Free(out)
         return result
 
-    cdef Py_ssize_t _directories(self, str filename, Py_ssize_t *out, char *applied) except -1:
-        """1. plain and wildcard <Directory>, by depth; 2. regex ones. Returns
-        the count written to out."""
+    cdef Py_ssize_t _directories(self, str filename, bint walk_file, Py_ssize_t *out,
+                                 char *applied) except -1:
+        """1. plain and wildcard <Directory>, by depth then file order; 2.
+        regex ones. Returns the count written to out."""
         cdef Py_ssize_t n = PyUnicode_GET_LENGTH(filename)
         cdef int kind = PyUnicode_KIND(filename)
         cdef void *data = PyUnicode_DATA(filename)
         cdef const unsigned char *bytes_
         cdef Py_ssize_t stack_ends[STACK_ENDS]
         cdef Py_ssize_t *ends = stack_ends
-        cdef Py_ssize_t na = 0, cnt = 0, i, j, k, w, d, e, idx
+        cdef Py_ssize_t na = 0, cnt = 0, i, j, k, w, d, e, idx, start
         cdef Py_UCS4 c, prev
         cdef _ExactDir *ed
         cdef _RegexDir *rd
-        cdef bint hit
         if self._n_root + self._n_exact + self._n_wild + self._n_rdir == 0:
             return 0
-        # Ancestors: "/" (depth 0), then filename[:e] for each e in [2, n] with
-        # (e == n or filename[e] == "/") and filename[e - 1] != "/" -- the
-        # twin's _ancestors, which skips empty components and never the first
+        # Ancestors: "/" (depth 0), then filename[:e] for each e in [2, n) with
+        # filename[e] == "/" and filename[e - 1] != "/", and e == n with
+        # walk_file when the filename does not end with "/" -- the twin's
+        # _ancestors, which skips empty components and never the first
         # character. Ends are >= 2 apart, so there are at most n // 2.
         if n // 2 + 1 > STACK_ENDS:
             ends = <Py_ssize_t *>self._alloc(n // 2 + 1, sizeof(Py_ssize_t))
@@ -682,7 +597,7 @@ cdef class Lookup:
                         if bytes_[i] == 47 and bytes_[i - 1] != 47:  # "/"
                             ends[na] = i
                             na += 1
-                    if bytes_[n - 1] != 47:
+                    if walk_file and bytes_[n - 1] != 47:
                         ends[na] = n
                         na += 1
                 else:
@@ -693,11 +608,11 @@ cdef class Lookup:
                             ends[na] = i
                             na += 1
                         prev = c
-                    if prev != u"/":
+                    if walk_file and prev != u"/":
                         ends[na] = n
                         na += 1
 
-            # 1. depth 0: <Directory "/">, then wildcards of depth 0
+            # 1. depth 0: <Directory "/"> and the wildcards of depth 0
             for k in range(self._n_root):
                 idx = self._root_ids[k]
                 out[cnt] = idx
@@ -711,11 +626,13 @@ cdef class Lookup:
                     cnt += 1
                     applied[idx] = 1
                 w += 1
+            _file_order(out, 0, cnt)
             # depth d >= 1 is filename[:ends[d - 1]]: the plain path of that
-            # length if equal, then the wildcards of that depth
+            # length if equal, and the wildcards of that depth
             j = 0
             for d in range(1, na + 1):
                 e = ends[d - 1]
+                start = cnt
                 while j < self._n_exact and self._exact[j].length < e:
                     j += 1
                 k = j
@@ -736,26 +653,12 @@ cdef class Lookup:
                         cnt += 1
                         applied[idx] = 1
                     w += 1
+                _file_order(out, start, cnt)
 
-            # 2. regex directories, file order: "/" (known when built), then
-            # the other ancestors, searched in place
+            # 2. regex directories, file order: one search of the filename
             for k in range(self._n_rdir):
                 rd = &self._rdir[k]
-                if rd.root >= 0:
-                    hit = rd.root
-                else:
-                    hit = (<object>rd.search)(_ROOT) is not None
-                if not hit and na > 0:
-                    if rd.mode == RX_LONGEST:
-                        hit = (<object>rd.search)(filename, 0, ends[na - 1]) is not None
-                    elif rd.mode == RX_ENDS:
-                        hit = (<object>rd.ends_search)(filename) is not None
-                    else:
-                        for d in range(na):
-                            if (<object>rd.search)(filename, 0, ends[d]) is not None:
-                                hit = True
-                                break
-                if hit:
+                if (<object>rd.search)(filename) is not None:
                     out[cnt] = rd.index
                     cnt += 1
                     applied[rd.index] = 1

@@ -20,7 +20,11 @@ def test_directories_shortest_first_then_regex_then_files_then_location(impl_loo
                 ("files", "x.py", False, 1),              # 5 nested in 1
                 ("files", "y.py", False, 1),              # 6 nested in 1
                 ("location", "/other", False, -1))        # 7
-    assert lk.match("/app/x.py", "/srv/www/app/x.py") == (2, 1, 3, 4, 5, 0)
+    # the regex is searched in the filename alone: "app$" does not hold for
+    # a file in that directory (Apache 2.4's <DirectoryMatch>)
+    assert lk.match("/app/x.py", "/srv/www/app/x.py") == (2, 1, 4, 5, 0)
+    assert lk.match("/app/", "/srv/www/app/") == (2, 1, 0)
+    assert lk.match("/app", "/srv/www/app", True) == (2, 1, 3, 0)
 
 
 def test_location_boundaries(impl_lookup):
@@ -48,8 +52,9 @@ def test_wildcard_directory(impl_lookup):
 
 def test_directory_prefix_is_component_wise(impl_lookup):
     lk = lookup(impl_lookup, ("directory", "/srv/www", False, -1))
-    assert lk.match("/", "/srv/www2/x") == ()
-    assert lk.match("/", "/srv/www") == (0,)
+    assert lk.match("/", "/srv/www2/x", True) == ()
+    assert lk.match("/", "/srv/www", True) == (0,)
+    assert lk.match("/", "/srv/www/") == (0,)
 
 
 def test_merge_called_once_per_combination(impl_lookup):

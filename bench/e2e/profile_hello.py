@@ -229,8 +229,8 @@ def live(duration=10):
         with CpuMeter(proc, "1") as meter:
             r = run_wrk(port, hello, duration, tmp=tmp)
         cpu_us = meter.server_cpu_s * 1e6 / r["requests"]
-        worker = max(proc.pids(), key=lambda p: (Path("/proc/%d/stat" % p).read_text()
-                                                 .split()[13]))   # the busy one
+        worker = max(proc.pids(), key=lambda p: int(Path("/proc/%d/stat" % p).read_text()
+                                                    .split()[13]))   # the busy one
         raw = tmp / "spy.txt"
         wrk = subprocess.Popen(["taskset", "-c", "0", "wrk", "-t1", "-c64",
                                 "-d%ds" % (duration + 3), "http://127.0.0.1:%d%s"

@@ -3,20 +3,27 @@
 Which <Directory>, <Files> and <Location> sections apply to a request, in
 Apache's merge order:
 
-1. <Directory> without wildcards or regex, shortest path first (an exact
-   dictionary lookup per ancestor of the file, not a scan over sections);
-   wildcard <Directory> sections sort among them by depth;
-2. <DirectoryMatch> / <Directory ~>, in file order;
+1. <Directory> without regex, by depth, then file order (an exact
+   dictionary lookup per directory of the path, not a scan over sections;
+   a wildcard one is tested against the directory of its own depth);
+2. <DirectoryMatch> / <Directory ~>, in file order, each searched once in
+   the filename (without path_info; "/srv/a/" for a directory URL);
 3. <Files> / <FilesMatch> at top level or nested in a <Directory> that
    applied, in file order;
 4. <Location> / <LocationMatch>, in file order.
 
+Apache walks the directories of a path, not the file: ``<Directory
+/srv/a/page.html>`` applies only when ``walk_file`` says the file itself is
+walked too, which Apache does when the whole filename exists (no path_info)
+and FollowSymLinks is in force, as it is by default (ap_directory_walk's
+shortcut). Neither a missing file nor one followed by path_info is walked.
+
 A request with no filename (a <Location> handled by mod_python, where
 map_to_storage is skipped) gets only the <Location> sections.
 
-``match(uri, filename)`` returns ``merge_fn(indices)`` for the tuple of
-applicable section indices; both the per-request answer and the merge per
-distinct tuple are cached, with a bound.
+``match(uri, filename, walk_file=False)`` returns ``merge_fn(indices)`` for
+the tuple of applicable section indices; both the per-request answer and the
+merge per distinct tuple are cached, with a bound.
 """
 import re
 from fnmatch import fnmatchcase
@@ -40,14 +47,16 @@ def _depth(path):
     return 0 if path == "/" else path.count("/")
 
 
-def _ancestors(filename):
-    """'/a/b/c.py' -> ['/', '/a', '/a/b', '/a/b/c.py'] (shortest first)."""
+def _ancestors(filename, walk_file):
+    """The directories Apache walks for ``filename``, shortest first:
+    '/a/b/c.py' -> ['/', '/a', '/a/b'], and '/a/b/c.py' too with
+    ``walk_file``; '/a/b/' -> ['/', '/a', '/a/b']."""
     out = ["/"]
     pos = 1
     while True:
         nxt = filename.find("/", pos)
         if nxt < 0:
-            if pos < len(filename):
+            if walk_file and pos < len(filename):
                 out.append(filename)
             return out
         if nxt > pos:
@@ -83,12 +92,12 @@ class Lookup:
             else:
                 raise ValueError("unknown section kind %r" % s.kind)
 
-    def match(self, uri, filename):
-        key = (uri, filename)
+    def match(self, uri, filename, walk_file=False):
+        key = (uri, filename, bool(walk_file))
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        indices = self.sections_for(uri, filename)
+        indices = self.sections_for(uri, filename, walk_file)
         merged = self._merged.get(indices)
         if merged is None:
             merged = self._merge_fn(indices)
@@ -100,30 +109,28 @@ class Lookup:
         self._cache[key] = merged
         return merged
 
-    def sections_for(self, uri, filename):
+    def sections_for(self, uri, filename, walk_file=False):
         out = []
         applied = set()
         if filename:
-            ancestors = _ancestors(filename)
-            # 1. plain <Directory>, shortest first; wildcard ones by depth
+            ancestors = _ancestors(filename, walk_file)
+            # 1. plain and wildcard <Directory>: by depth, then file order
             plain = []
             for depth, path in enumerate(ancestors):
                 for i in self._dir_exact.get(path, ()):
-                    plain.append((depth, 0, i))
+                    plain.append((depth, i))
             for depth, i, pattern in self._dir_wild:
                 if depth < len(ancestors) and fnmatchcase(ancestors[depth], pattern):
-                    plain.append((depth, 1, i))
+                    plain.append((depth, i))
             plain.sort()
-            for _, _, i in plain:
+            for _, i in plain:
                 out.append(i)
                 applied.add(i)
-            # 2. regex directories, file order, against each ancestor directory
+            # 2. regex directories, file order: once, in the whole filename
             for i, rx in self._dir_regex:
-                for path in ancestors:
-                    if rx.search(path):
-                        out.append(i)
-                        applied.add(i)
-                        break
+                if rx.search(filename):
+                    out.append(i)
+                    applied.add(i)
             # 3. <Files>, on the last path component
             base = filename.rsplit("/", 1)[-1]
             for i, parent, regex, pat in self._files:
