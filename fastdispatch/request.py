@@ -106,8 +106,38 @@ def _connection_for(conn, server):
     return mp
 
 
+class _Lazy:
+    """A request attribute made on first read, then kept in the instance.
+    A non-data descriptor, so the instance's own value wins from then on
+    (and a handler may assign it first). Not ``__getattr__``: a class with
+    one loses CPython's fast path for every attribute read."""
+    __slots__ = ("make", "name")
+
+    def __init__(self, make):
+        self.make = make
+        self.name = None
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, req, owner=None):
+        if req is None:
+            return self
+        value = req.__dict__[self.name] = self.make(req)
+        return value
+
+
 class Request:
     """mod_python's request object (see pythonapi.rst, "Request Object")."""
+
+    # Made on first use: most requests never touch these tables, and few
+    # handlers read the values derived from the head.
+    err_headers_out = _Lazy(lambda req: Table())
+    subprocess_env = _Lazy(lambda req: Table())
+    notes = _Lazy(lambda req: Table())
+    hostname = _Lazy(lambda req: _hostname(req.unparsed_uri, req.headers_in.get("Host")))
+    useragent_addr = _Lazy(lambda req: req.connection.remote_addr)
+    interpreter = _Lazy(lambda req: req.server.server_hostname)
 
     # Defaults shared by all requests (an instance attribute replaces one
     # when a handler or the pipeline sets it): fewer stores per request.
@@ -240,27 +270,6 @@ class Request:
         if p.isdigit():
             port = int(p)
         return (scheme, hostinfo, None, None, hostname, port, self.uri, self.args, None)
-
-    def __getattr__(self, name):
-        # err_headers_out, subprocess_env and notes are made on first use:
-        # most requests never touch them; so are the values derived from
-        # the head that few handlers read
-        if name in _LAZY_TABLES:
-            table = Table()
-            setattr(self, name, table)
-            return table
-        if name == "hostname":
-            value = _hostname(self.unparsed_uri, self.headers_in.get("Host"))
-        elif name == "useragent_addr":
-            value = self.connection.remote_addr
-        elif name == "interpreter":
-            value = self.server.server_hostname
-        else:
-            value = _MISSING_ATTR
-        if value is not _MISSING_ATTR:
-            self.__dict__[name] = value
-            return value
-        raise AttributeError("'request' object has no attribute %r" % name)
 
     # ------------------------------------------------------------ config
     def get_config(self):
@@ -681,8 +690,6 @@ def _hostname(target, host):
 # a header name Apache exports as HTTP_*: letters, digits and "-" only
 _ENV_NAME_OK = re.compile(r"[A-Za-z0-9-]+\Z").match
 
-_LAZY_TABLES = frozenset(("err_headers_out", "subprocess_env", "notes"))
-_MISSING_ATTR = object()
 HELD_MAX = 65536     # coalescing: bytes kept back at most before a send
 _PROTO_NUMS = {"HTTP/1.1": 1001, "HTTP/1.0": 1000}
 
