@@ -35,12 +35,18 @@ ROUTE_CACHE_SIZE = 4096
 _monotonic = time.monotonic
 
 
+# phases a route's config may have handlers for and still be "plain"
+_PLAIN_OK = frozenset(("handler", "log", "cleanup", "authen", "authz"))
+
+
 class _Route:
     """Where a URI led: filename, path_info and the merged directory config,
     with what follows from them alone: the default content type, the handler
-    name, and whether the file is a directory."""
+    name, whether the file is a directory, and whether the request goes
+    straight to the response phase (``plain``: no handler before it, no
+    Require, no mod_dir, not a .ht* file)."""
     __slots__ = ("expires", "filename", "path_info", "link_checked", "dir_config",
-                 "ctype", "handler", "is_dir")
+                 "ctype", "handler", "is_dir", "plain")
 
     def __init__(self, expires, filename, path_info, link_checked, dir_config):
         self.expires = expires
@@ -51,6 +57,11 @@ class _Route:
         self.is_dir = bool(filename) and not path_info and static.is_dir(filename)
         self.ctype = static.default_type(filename, path_info, dir_config)
         self.handler = dir_config.handler_name_for(filename)
+        self.plain = not (
+            self.is_dir or dir_config.requires
+            or (filename and filename.rpartition("/")[2].startswith(".ht"))
+            or any(entries and phase not in _PLAIN_OK
+                   for phase, entries in dir_config.handlers.items()))
 
     def holds(self, req):
         """Whether ``req`` is still where this route led (no handler of an
@@ -192,25 +203,23 @@ class Dispatcher:
             server=self.server_header, content_type="text/html; charset=iso-8859-1",
             body=send_body)
 
-    def keep_alive_for(self, req):
+    def keep_alive_terms(self, req):
+        """Whether the connection stays open after ``req``'s response, and
+        the Keep-Alive header value for it ("" for none): Apache names the
+        terms only to a client that asked for keep-alive by name; HTTP/1.1
+        persistence is otherwise implicit."""
         srv = self.server_config
         if not srv.keep_alive or req.status in errorpages.DROPS_CONNECTION:
-            return False
+            return False, ""
         maxreq = srv.max_keep_alive_requests
-        if maxreq and req.connection.keepalives + 1 >= maxreq:
-            return False
-        return True
-
-    def keep_alive_header(self, req):
-        """Apache names the keep-alive terms only to a client that asked for
-        keep-alive by name; HTTP/1.1 persistence is otherwise implicit."""
+        keepalives = req.connection.keepalives
+        if maxreq and keepalives + 1 >= maxreq:
+            return False, ""
         conn = req.headers_in.get("Connection")
         if not conn or "keep-alive" not in conn.lower():
-            return ""
-        srv = self.server_config
-        maxreq = srv.max_keep_alive_requests
-        left = maxreq - req.connection.keepalives if maxreq else 100
-        return "timeout=%d, max=%d" % (srv.keep_alive_timeout, left)
+            return True, ""
+        left = maxreq - keepalives if maxreq else 100
+        return True, "timeout=%d, max=%d" % (srv.keep_alive_timeout, left)
 
     def _signature(self, req):
         srv = self.server_config
@@ -258,6 +267,17 @@ class Dispatcher:
             req._dir_config = self._match(req.uri, req.filename, req.path_info)
         else:
             route = self._route(req)
+            if route.plain:
+                # nothing runs before the response phase: what the phases
+                # below would do with an empty config, in short
+                if req.filename:
+                    req.canonical_filename = req.filename
+                if not req.content_type:
+                    req.content_type = route.ctype
+                if req.handler is None:
+                    req.handler = route.handler
+                self._respond(req, route.dir_config)
+                return
         dc = req._dir_config
         if req.filename:
             req.canonical_filename = req.filename

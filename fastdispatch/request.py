@@ -395,53 +395,61 @@ class Request:
                     self.flush()
         return self._buffered
 
-    def _headers_for_head(self):
-        items = list(self.headers_out.items())
-        err = self.__dict__.get("err_headers_out")
-        if err:
-            items.extend(err.items())
-        return items
-
     def _send_head(self, final):
         """Send the head (and any buffered body). ``final``: the handler is
         done, so the whole body is known and gets a Content-Length."""
         self._head_sent = True
-        headers = self._headers_for_head()
-        version_num = 11 if self.proto_num >= 1001 else 10
+        headers = self.headers_out.items()
+        err = self.__dict__.get("err_headers_out")
+        if err:
+            headers.extend(err.items())
+        http11 = self.proto_num >= 1001
+        buffered = self._buffered
+        clen = self._content_length
         content_length = -1
         chunked = False
-        if final:
-            if self._content_length < 0:
-                content_length = self._buffered
-        elif self._content_length < 0 and not self.header_only:
-            if version_num == 11:
+        if clen >= 0:
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            content_length = clen
+        elif final:
+            content_length = buffered
+        elif not self.header_only:
+            if http11:
                 chunked = True
             else:
                 self._close = True  # HTTP/1.0 stream: the close ends the body
-        if self._content_length >= 0:
-            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-            content_length = self._content_length
-        ctype = self._content_type_header()
+        ctype = self.content_type
+        if ctype:
+            cs = self._dir_config.default_charset if self._dir_config else None
+            if cs and (ctype.startswith("text/plain") or ctype.startswith("text/html")) \
+                    and "charset" not in ctype:
+                ctype = "%s; charset=%s" % (ctype, cs)
+        else:
+            ctype = None
         if self.status in (204, 304):
             # no body, no entity headers (Apache keeps only these on a 304)
             content_length, chunked, ctype = -1, False, None
             headers = [(k, v) for k, v in headers if k.lower() in _KEPT_ON_304]
-            self._buffer, self._buffered = [], 0
+            self._buffer, buffered = [], 0
         if self.header_only:
             body = b""
-        elif chunked and self._buffered:
-            body = b"%x\r\n%s\r\n" % (self._buffered, b"".join(self._buffer))
+        elif chunked and buffered:
+            body = b"%x\r\n%s\r\n" % (buffered, b"".join(self._buffer))
+            self.bytes_sent += buffered
         else:
             body = b"".join(self._buffer)
+            self.bytes_sent += buffered
         self._chunked = chunked
-        keep_alive = not self._close and self._dispatcher.keep_alive_for(self)
-        self._close = not keep_alive
-        data = _build_head(version_num, self.status, headers,
+        dispatcher = self._dispatcher
+        if self._close:
+            keep_alive, terms = False, ""
+        else:
+            keep_alive, terms = dispatcher.keep_alive_terms(self)
+            self._close = not keep_alive
+        data = _build_head(11 if http11 else 10, self.status, headers,
                            content_length=content_length, chunked=chunked,
-                           keep_alive=keep_alive, server=self._dispatcher.server_header,
-                           keep_alive_header=self._dispatcher.keep_alive_header(self),
-                           content_type=ctype, body=body)
-        self.bytes_sent += 0 if self.header_only else self._buffered
+                           keep_alive=keep_alive, server=dispatcher.server_header,
+                           keep_alive_header=terms, content_type=ctype, body=body)
         self._buffer = []
         self._buffered = 0
         self._out(data)
@@ -466,16 +474,6 @@ class Request:
             data = held[0] if len(held) == 1 else b"".join(held)
             held.clear()
             self._send(data)
-
-    def _content_type_header(self):
-        ct = self.content_type
-        if not ct:
-            return None
-        cs = self._dir_config.default_charset if self._dir_config else None
-        if cs and (ct.startswith("text/plain") or ct.startswith("text/html")) \
-                and "charset" not in ct:
-            ct = "%s; charset=%s" % (ct, cs)
-        return ct
 
     def _send_body(self):
         data = b"".join(self._buffer)
