@@ -213,3 +213,85 @@ def test_a_new_file_is_served_within_the_cache_time(routed):
         assert time.monotonic() < deadline, "the new file was never served"
         time.sleep(0.1)
     assert get(app, "/site/new.txt").body == b"new"
+
+
+# ---------------------------------------------------------------- plain routes
+
+PLAIN = '''
+from mod_python import apache
+
+def handler(req):
+    req.content_type = req.content_type + ";seen"
+    req.write("%s|%s|%s|%s" % (req.handler, req.filename.rsplit("/", 1)[-1],
+                               req.canonical_filename == req.filename, req.path_info))
+    return apache.OK
+
+def declines(req):
+    return apache.DECLINED
+'''
+
+
+@pytest.fixture()
+def plain_site(tmp_path):
+    site = tmp_path / "site"
+    (site / "sub").mkdir(parents=True)
+    (site / "h.py").write_text(PLAIN)
+    (site / "page.txt").write_text("static text")
+    (site / ".htsecret").write_text("never")
+    (site / "sub" / "index.html").write_text("<p>index</p>")
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "h.py").write_text(PLAIN)
+    app = Dispatcher.build(
+        Directory("site", SetHandler="mod_python", PythonHandler="h"),
+        Directory("site/sub", SetHandler="None"),
+        Directory("locked", SetHandler="mod_python", PythonHandler="h", AuthType="Basic",
+                  AuthName="locked", Require="valid-user"),
+        DocumentRoot=".", base_dir=str(tmp_path))
+    return app
+
+
+def test_plain_route_gives_what_the_phases_would(plain_site):
+    for _ in range(2):       # made, then from the route cache
+        r = get(plain_site, "/site/page.txt/more")
+        assert r.status == 200
+        assert r.body == b"mod_python|page.txt|True|/more"
+        assert r.header("Content-Type").startswith("text/plain;seen")
+
+
+def test_what_is_not_plain_still_runs_its_phases(plain_site):
+    for _ in range(2):
+        assert get(plain_site, "/site/.htsecret").status == 403      # .ht* denied
+        assert get(plain_site, "/locked/x").status == 401             # Require
+        r = get(plain_site, "/site/sub")                              # mod_dir
+        assert (r.status, r.header("Location")) == (301, "http://t/site/sub/")
+        assert get(plain_site, "/site/sub/").body == b"<p>index</p>"
+
+
+# ---------------------------------------------------------------- lazy attributes
+
+LAZY = '''
+from mod_python import apache
+
+def handler(req):
+    req.notes["set-before-read"] = "1"
+    before = req.__dict__.get("subprocess_env")
+    req.err_headers_out = apache.table({"X-Replaced": "yes"})
+    req.content_type = "text/plain"
+    req.write("%s|%s|%s|%s|%s" % (req.notes["set-before-read"], before, req.hostname,
+                                  req.useragent_addr[0], req.interpreter))
+    return apache.OK
+'''
+
+
+def test_lazy_attributes_are_made_on_use_and_assignable(tmp_path):
+    from fastdispatch.request import Request
+    (tmp_path / "lazy").mkdir()
+    (tmp_path / "lazy" / "h.py").write_text(LAZY)
+    app = Dispatcher.build(Directory("lazy", SetHandler="mod_python", PythonHandler="h"),
+                           DocumentRoot=".", base_dir=str(tmp_path), ServerName="srv.example")
+    r = get(app, "/lazy/x")
+    assert r.status == 200
+    assert r.body == b"1|None|t|127.0.0.1|srv.example"
+    assert r.header("X-Replaced") == "yes"
+    # a __getattr__ on the class would slow every attribute read (docs/internals.md)
+    assert "__getattr__" not in vars(Request)

@@ -1078,3 +1078,42 @@ def test_body_reader_finish_drains_or_gives_up():
     assert body.finish() is None
     body, _ = _reader(CHUNKED, b"zz\r\n")
     assert body.finish() is None                      # bad framing
+
+
+def test_access_line_format_and_escaping(tmp_path):
+    """The combined format, with what ap_escape_logitem escapes, written at
+    once or held for a poll round: the same lines either way."""
+    import logging
+    import types
+    from fastdispatch.server._logs import AccessLog, FdHandler
+    path = tmp_path / "access.log"
+    lg = logging.getLogger("fastdispatch.access.test-format")
+    lg.propagate = False
+    lg.setLevel(logging.INFO)
+    handler = FdHandler(str(path))
+    lg.addHandler(handler)
+    try:
+        heads = [
+            types.SimpleNamespace(request_line="GET /a HTTP/1.1", headers=[("Host", "h")]),
+            types.SimpleNamespace(
+                request_line='GET /q"\\\x01\xe9 HTTP/1.1',
+                headers=[("Referer", 'http://r/"x"'), ("User-Agent", "ua\tz"),
+                         ("Host", "h")]),
+        ]
+        for hold in (False, True):
+            log = AccessLog(lg)
+            if hold:
+                log.hold()
+            log.log("127.0.0.1", heads[0], 200, 12, None)
+            log.log("10.0.0.1", heads[1], 404, 0, 'bo"b')
+            log.flush()
+    finally:
+        lg.removeHandler(handler)
+        handler.close()
+    lines = path.read_text(encoding="latin-1").splitlines()
+    assert len(lines) == 4 and lines[:2] == lines[2:]
+    stamp = re.compile(r" \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] ")
+    assert stamp.sub(" [T] ", lines[0]) == '127.0.0.1 - - [T] "GET /a HTTP/1.1" 200 12 "-" "-"'
+    assert stamp.sub(" [T] ", lines[1]) == (
+        '10.0.0.1 - bo\\"b [T] "GET /q\\"\\\\\\x01\\xe9 HTTP/1.1" 404 - '
+        '"http://r/\\"x\\"" "ua\\tz"')

@@ -184,8 +184,9 @@ STAGES = [
      or "import_module" in f or "_find_file" in f or "Dispatcher._call" in f
      or "HList" in f),
     ("response head + body", lambda f: "_send_head" in f or "Request.write" in f
-     or "Request.flush" in f or "_finish" in f or "_headers_for_head" in f
-     or "_content_type_header" in f or "Request._send" in f),
+     or "Request.flush" in f or "_finish" in f
+     or "keep_alive_terms" in f or "Request._send" in f or "Request._out" in f
+     or "Request._release" in f),
     ("phases (type/fixup/log...)", lambda f: "Dispatcher." in f or "static.py" in f
      or "merge.py" in f),
 ]

@@ -199,6 +199,7 @@ def log_escape(value):
     return _NEEDS_ESCAPE.sub(_escape_char, value)
 
 
+_time_time = time.time
 _MONTHS = (None, "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
            "Nov", "Dec")
 
@@ -257,7 +258,7 @@ class AccessLog:
                 self.flush()
 
     def _time(self):
-        now = int(time.time())
+        now = int(_time_time())
         if now != self._stamp_sec:
             lt = time.localtime(now)
             off = lt.tm_gmtoff // 60
@@ -270,6 +271,8 @@ class AccessLog:
         return self._stamp
 
     def log(self, remote_ip, head, status, bytes_sent, user):
+        # one request's line; the common steps are written out here rather
+        # than called (this runs once per request)
         referer = agent = "-"
         for name, value in head.headers:
             n = len(name)
@@ -278,10 +281,21 @@ class AccessLog:
                     referer = log_escape(value)
             elif n == 10 and name.lower() == "user-agent":
                 agent = log_escape(value)
+        request_line = head.request_line
+        if not (request_line.isascii() and request_line.isprintable()) \
+                or '"' in request_line or "\\" in request_line:
+            request_line = log_escape(request_line)
+        stamp = self._stamp if int(_time_time()) == self._stamp_sec else self._time()
         line = '%s - %s [%s] "%s" %d %s "%s" "%s"\n' % (
-            remote_ip, "-" if user is None else (log_escape(user) or '""'), self._time(),
-            log_escape(head.request_line), status, bytes_sent or "-", referer, agent)
-        self._emit(line)
+            remote_ip, "-" if user is None else (log_escape(user) or '""'), stamp,
+            request_line, status, bytes_sent or "-", referer, agent)
+        held = self._held
+        if held is not None:
+            held.append(line.encode("latin-1", "backslashreplace"))
+            if len(held) >= HOLD_MAX_LINES:
+                self.flush()
+        else:
+            self._emit(line)
 
     def log_raw(self, remote_ip, request_line, status):
         """A request that never got a parsed head (400 for a malformed one)."""
