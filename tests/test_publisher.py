@@ -746,3 +746,27 @@ def test_tutorial_form_missing_parameter_sends_nothing(tutorial, smtp_sink):
     assert r.body.startswith(b"A required parameter is missing")
     time.sleep(0.2)
     assert len(smtp_sink.envelopes) == before
+
+
+def test_a_new_module_file_is_published_within_the_reload_interval(server, site):
+    """Which file a URL names is kept for the reload-check interval (as the
+    module itself): a module file added beside index.py takes over its
+    name within a second or two, and one removed gives way to index.py."""
+    d, _ = site
+    pub = d / "pub" / "late"
+    pub.mkdir()
+    (pub / "index.py").write_text("class _Late:\n    hello = 'index attribute'\n\n"
+                                  "latecomer = _Late()\n")
+    path = "/pub/late/latecomer.py/hello"
+    assert get(server, path).body == b"index attribute"
+    (pub / "latecomer.py").write_text("def hello(req):\n    return 'from latecomer'\n")
+
+    def body_becomes(expected):
+        deadline = time.monotonic() + 5
+        while (r := get(server, path)).body != expected:
+            assert time.monotonic() < deadline, r.body
+            time.sleep(0.1)
+
+    body_becomes(b"from latecomer")
+    (pub / "latecomer.py").unlink()
+    body_becomes(b"index attribute")

@@ -24,18 +24,23 @@ import inspect
 import os
 import re
 import textwrap
+import time
 import types
 import weakref
 
 from fastdispatch import _speedups, apache, loader, util
 
 ALLOWED_METHODS = ("GET", "POST", "HEAD")
+# req.allow_methods(ALLOWED_METHODS), as one mask (HEAD has no number of
+# its own: Apache counts it as GET)
+_ALLOWED_BITS = sum(1 << apache.METHODS.index(m) for m in ALLOWED_METHODS
+                    if m in apache.METHODS)
 
 # -------------------------------------------------------------- the handler
 
 
 def handler(req):
-    req.allow_methods(list(ALLOWED_METHODS))
+    req.allowed |= _ALLOWED_BITS
     if req.method not in ALLOWED_METHODS:
         req.err_headers_out["Allow"] = ",".join(ALLOWED_METHODS)
         raise apache.SERVER_RETURN(apache.HTTP_METHOD_NOT_ALLOWED)
@@ -55,12 +60,33 @@ def handler(req):
     return apache.OK
 
 
+_located = {}              # (filename, path_info, dir config) -> (expires, answer)
+_LOCATED_MAX = 4096
+
+
 def _locate(req):
     """(module file, dotted object path) for the request, as mod_python:
     the file named by ``req.filename`` with its handler extension dropped,
-    else ``index.py`` beside it with the name moved onto the object path."""
+    else ``index.py`` beside it with the name moved onto the object path.
+
+    An answer is kept for loader.RELOAD_CHECK_INTERVAL, the time a module
+    file is trusted without a look at it (a new index.py or module file is
+    seen as late as an edited one)."""
     if not req.filename:
         raise apache.SERVER_RETURN(apache.HTTP_NOT_FOUND)
+    key = (req.filename, req.path_info, req._dir_config)
+    now = time.monotonic()
+    hit = _located.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    answer = _find_module(req)
+    if len(_located) >= _LOCATED_MAX:
+        _located.clear()
+    _located[key] = (now + loader.RELOAD_CHECK_INTERVAL, answer)
+    return answer
+
+
+def _find_module(req):
     directory, module_name = os.path.split(req.filename)
     if not module_name:
         module_name = "index"        # a directory: its filename ends with "/"
