@@ -43,8 +43,9 @@ class _Route:
     """Where a URI led: filename, path_info and the merged directory config,
     with what follows from them alone: the default content type, the handler
     name, whether the file is a directory, and whether the request goes
-    straight to the response phase (``plain``: no handler before it, no
-    Require, no mod_dir, not a .ht* file)."""
+    straight to the response phase, after authentication if Require is in
+    force (``plain``: no handler of another phase before it, no mod_dir,
+    not a .ht* file)."""
     __slots__ = ("expires", "filename", "path_info", "link_checked", "dir_config",
                  "ctype", "handler", "is_dir", "plain")
 
@@ -58,7 +59,7 @@ class _Route:
         self.ctype = static.default_type(filename, path_info, dir_config)
         self.handler = dir_config.handler_name_for(filename)
         self.plain = not (
-            self.is_dir or dir_config.requires
+            self.is_dir
             or (filename and filename.rpartition("/")[2].startswith(".ht"))
             or any(entries and phase not in _PLAIN_OK
                    for phase, entries in dir_config.handlers.items()))
@@ -268,15 +269,22 @@ class Dispatcher:
         else:
             route = self._route(req)
             if route.plain:
-                # nothing runs before the response phase: what the phases
-                # below would do with an empty config, in short
+                # nothing but authentication runs before the response phase:
+                # what the phases below would do with this config, in short
                 if req.filename:
                     req.canonical_filename = req.filename
+                dc = route.dir_config
+                if dc.requires:
+                    self._authenticate(req, dc)
+                    if not route.holds(req):
+                        # an authentication handler moved the request
+                        self._phases_from_type_check(req, None)
+                        return
                 if not req.content_type:
                     req.content_type = route.ctype
                 if req.handler is None:
                     req.handler = route.handler
-                self._respond(req, route.dir_config)
+                self._respond(req, dc)
                 return
         dc = req._dir_config
         if req.filename:
@@ -295,6 +303,10 @@ class Dispatcher:
             self._authenticate(req, req._dir_config)
         if route is not None and not route.holds(req):
             route = None        # an earlier handler moved the request elsewhere
+        self._phases_from_type_check(req, route)
+
+    def _phases_from_type_check(self, req, route):
+        """type_checker, fixups, mod_dir and the response phase."""
         self._type_check(req, req._dir_config, route)
         if req._dir_config.handlers.get("fixup"):
             self._phase(req, "fixup")

@@ -258,10 +258,11 @@ def test_plain_route_gives_what_the_phases_would(plain_site):
         assert r.header("Content-Type").startswith("text/plain;seen")
 
 
-def test_what_is_not_plain_still_runs_its_phases(plain_site):
+def test_plain_or_not_every_check_still_applies(plain_site):
     for _ in range(2):
         assert get(plain_site, "/site/.htsecret").status == 403      # .ht* denied
-        assert get(plain_site, "/locked/x").status == 401             # Require
+        r = get(plain_site, "/locked/x")                              # Require
+        assert (r.status, r.header("WWW-Authenticate")) == (401, 'Basic realm="locked"')
         r = get(plain_site, "/site/sub")                              # mod_dir
         assert (r.status, r.header("Location")) == (301, "http://t/site/sub/")
         assert get(plain_site, "/site/sub/").body == b"<p>index</p>"
