@@ -168,3 +168,70 @@ def test_files_that_are_not_regular_or_readable(tmp_path):
     assert (r.status, r.header("Content-Length"), r.body) == (200, str(len(big)), big)
     r = client.get("/pipe.txt/extra")
     assert r.status in (403, 404)
+
+
+def test_remembered_files_never_serve_old_bytes(tmp_path, monkeypatch):
+    """Small files' bytes are kept between requests and checked with a stat
+    each time: a rewrite (even to the same size, in the same second), a
+    replacement by rename, a removal, a FIFO or directory in its place are
+    all seen on the very next request."""
+    from fastdispatch import Dispatcher
+    from fastdispatch.handlers import static
+    from fastdispatch.testing import Client
+
+    www = tmp_path / "www"
+    www.mkdir()
+    page = www / "page.txt"
+    page.write_text("version 1")
+    client = Client(Dispatcher.build(DocumentRoot=str(www)))
+    assert client.get("/page.txt").body == b"version 1"
+    assert str(page) not in static._contents       # just written: not yet
+    monkeypatch.setattr(static, "SETTLE_NS", 200_000_000)
+    time.sleep(0.25)
+    for _ in range(2):
+        assert client.get("/page.txt").body == b"version 1"
+    assert str(page) in static._contents           # remembered
+
+    page.write_text("version 2")                   # same size, same second
+    assert client.get("/page.txt").body == b"version 2"
+    r = client.get("/page.txt")
+    assert r.body == b"version 2"
+    etag = r.header("ETag")
+
+    (www / "new.txt").write_text("replacement")
+    os.rename(www / "new.txt", page)
+    r = client.get("/page.txt")
+    assert r.body == b"replacement" and r.header("ETag") != etag
+
+    page.unlink()
+    assert client.get("/page.txt").status == 404
+    os.mkfifo(page)
+    assert client.get("/page.txt").status == 403
+    page.unlink()
+    page.mkdir()
+    # never the old bytes; mod_dir's 301 once the route cache (1 s) has seen
+    # the directory
+    assert client.get("/page.txt").status in (301, 404)
+    assert str(page) not in static._contents
+
+
+def test_remembered_bytes_are_bounded(tmp_path, monkeypatch):
+    from fastdispatch import Dispatcher
+    from fastdispatch.handlers import static
+    from fastdispatch.testing import Client
+
+    monkeypatch.setattr(static, "REMEMBER_TOTAL", 10000)
+    monkeypatch.setattr(static, "SETTLE_NS", 0)
+    www = tmp_path / "www"
+    www.mkdir()
+    for i in range(6):
+        (www / ("f%d.txt" % i)).write_bytes(b"%d" % i * 3000)
+    (www / "large.txt").write_bytes(b"L" * (static.REMEMBER_MAX + 1))
+    client = Client(Dispatcher.build(DocumentRoot=str(www)))
+    for _ in range(2):
+        for i in range(6):
+            assert client.get("/f%d.txt" % i).body == b"%d" % i * 3000
+        assert client.get("/large.txt").body == b"L" * (static.REMEMBER_MAX + 1)
+    held = sum(len(v[1]) for v in static._contents.values())
+    assert held == static._contents_size <= 10000
+    assert str(www / "large.txt") not in static._contents

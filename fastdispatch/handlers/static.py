@@ -4,6 +4,7 @@ HEAD), never from outside the mapped root."""
 import mimetypes
 import os
 import stat as _stat
+import threading
 import time
 
 from fastdispatch import _speedups, apache
@@ -317,6 +318,16 @@ def serve(req, dc):
     filename = req.filename
     if not filename:
         return apache.HTTP_NOT_FOUND
+    hit = _contents.get(filename)
+    if hit is not None:
+        # a small file served before: one stat says whether it is unchanged
+        try:
+            st = os.stat(filename)
+        except (OSError, ValueError):
+            st = None
+        if st is not None and _identity(st) == hit[0]:
+            return _serve_file(req, dc, filename, st, -1, hit[1])
+        _forget(filename)
     # one open + fstat answers existence, type and permission at once (and
     # the bytes served are those of the file that was looked at)
     try:
@@ -344,7 +355,12 @@ WHOLE_READ_MAX = 262144     # files up to this size are read with one read()
 
 
 def _serve_open(req, dc, filename, fd):
-    st = os.fstat(fd)
+    return _serve_file(req, dc, filename, os.fstat(fd), fd, None)
+
+
+def _serve_file(req, dc, filename, st, fd, data):
+    """Serve the file ``st`` describes: its bytes are ``data`` (remembered
+    earlier) or are read from the open descriptor ``fd``."""
     if _stat.S_ISDIR(st.st_mode):
         return apache.HTTP_NOT_FOUND  # no index file and no listings (no mod_autoindex)
     if not _stat.S_ISREG(st.st_mode):
@@ -390,12 +406,59 @@ def _serve_open(req, dc, filename, fd):
     if req.header_only:
         return apache.OK
     if size <= WHOLE_READ_MAX:
-        data = _read_exactly(fd, size)
+        if data is None:
+            data = _read_exactly(fd, size)
+            if data is not None and size <= REMEMBER_MAX and \
+                    st.st_ctime_ns < time.time_ns() - SETTLE_NS:
+                _remember(filename, st, data)
         if data is not None:
             req.write(data, 0)
             return apache.OK
     req.sendfile(filename, 0, size)
     return apache.OK
+
+
+# Small files' bytes are remembered, keyed by name and checked against a
+# stat on every use (as Apache stats every request): the inode, size,
+# mtime and ctime must all be the same, and any write, chmod, chown or
+# replacement sets the ctime to the current time. A hit costs one stat
+# instead of open, fstat, read and close.
+#
+# The kernel's clock for file times is coarse (a few ms): two writes of the
+# same size within one tick leave the same times. So a file changed less
+# than SETTLE_NS ago is not remembered ("racily clean", as git calls it):
+# any later change then gets a later ctime than the remembered one.
+REMEMBER_MAX = 65536            # bytes: larger files are read each time
+REMEMBER_TOTAL = 16 << 20       # bytes held at most, over all files
+SETTLE_NS = 2_000_000_000
+_contents = {}                  # filename -> (identity, bytes)
+_contents_lock = threading.Lock()
+_contents_size = 0
+
+
+def _identity(st):
+    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _remember(filename, st, data):
+    global _contents_size
+    with _contents_lock:
+        if _contents_size + len(data) > REMEMBER_TOTAL:
+            _contents.clear()
+            _contents_size = 0
+        old = _contents.get(filename)
+        if old is not None:
+            _contents_size -= len(old[1])
+        _contents[filename] = (_identity(st), data)
+        _contents_size += len(data)
+
+
+def _forget(filename):
+    global _contents_size
+    with _contents_lock:
+        old = _contents.pop(filename, None)
+        if old is not None:
+            _contents_size -= len(old[1])
 
 
 def _read_exactly(fd, size):
