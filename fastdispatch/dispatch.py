@@ -17,7 +17,7 @@ import traceback
 from fastdispatch import _speedups, apache, errorpages, loader
 from fastdispatch.config.directives import DIRECTIVE_OF_PHASE, PHASE_OF_DIRECTIVE
 from fastdispatch.config.merge import HandlerEntry, merge
-from fastdispatch.errors import HTTPError
+from fastdispatch.errors import ClientGone, HTTPError
 from fastdispatch.handlers import static
 from fastdispatch.request import Request, ServerInfo
 from fastdispatch.transport import Outcome
@@ -524,7 +524,7 @@ class Dispatcher:
         except HTTPError as exc:
             # from req.read(): the body was over LimitRequestBody, or malformed
             return exc.status
-        except (ConnectionError, TimeoutError):
+        except ClientGone:
             raise  # the client is gone or stalled: the server closes
         except Exception:
             return self._report_exception(req, entry, dc)

@@ -17,6 +17,17 @@ class HTTPError(Exception):
         return "%d %s" % (self.status, self.detail)
 
 
+class ClientGone(ConnectionError):
+    """The client's connection failed: closed, reset, or silent past the
+    Timeout. Only the transports raise it, for their I/O on the client's
+    connection; a ConnectionError from a handler's own connections (a
+    database, an SMTP server) is the handler's exception like any other."""
+
+
+class ClientTimeout(ClientGone, TimeoutError):
+    """The client sent or accepted nothing for the Timeout."""
+
+
 class ConfigError(Exception):
     """A configuration line that cannot be accepted; names its file and line."""
 

@@ -111,6 +111,22 @@ def test_streamed_response_is_written_as_produced(app):
     assert times[1] - times[0] >= 0.25 and times[2] - times[1] >= 0.25
 
 
+def test_a_write_the_server_refuses_is_the_clients_end_not_a_handler_error(app, caplog):
+    """The WSGI server's write failing (the client went away) ends the
+    request as the server's problem: no handler traceback is reported."""
+    class GoneAfterOne(Recorder):
+        def write(self, data):
+            if self.writes:
+                raise BrokenPipeError(32, "Broken pipe")
+            super().write(data)
+    rec = GoneAfterOne()
+    with caplog.at_level("ERROR", logger="fastdispatch"):
+        with pytest.raises(ConnectionError):
+            app(environ(path="/probe/stream", query="n=3"), rec)
+    assert len(rec.writes) == 1
+    assert not [r for r in caplog.records if "PythonHandler" in r.getMessage()]
+
+
 def test_declared_length_streamed(app):
     rec, body = call(app, environ(path="/probe/length"))
     assert body == b"0123456789abcdefghij" and rec.header("Content-Length") == "20"

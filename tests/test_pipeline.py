@@ -122,6 +122,21 @@ def test_exception_with_debug_on_shows_traceback(server):
     assert server.wait_for_log(r"ValueError: boom in the handler")
 
 
+@pytest.mark.parametrize("what, name", [("refused", b"ConnectionRefusedError"),
+                                        ("timeout", b"TimeoutError: the backend timed out"),
+                                        ("reset", b"ConnectionResetError")])
+def test_a_handlers_own_connection_error_is_its_exception(server, what, name):
+    """A ConnectionError or TimeoutError from a handler's own sockets (an SMTP
+    or database server) is reported as any exception of the handler: 500,
+    the traceback under PythonDebug On. Only the client's own connection
+    failing ends a request without an answer."""
+    r = get(server, "/crash_on/x?" + what)
+    assert r.status == 500
+    assert r.body.startswith(b'\n<pre>\nMod_python error: "PythonHandler crash"\n\n')
+    assert name in r.body
+    assert get(server, "/hello/a.py").body == b"Hello World!"
+
+
 def test_exception_with_debug_off_hides_traceback_but_logs_it(server):
     r = get(server, "/crash_off/x")
     assert r.status == 500

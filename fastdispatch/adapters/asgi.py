@@ -34,7 +34,7 @@ import concurrent.futures
 import logging
 import threading
 
-from fastdispatch.errors import HTTPError
+from fastdispatch.errors import ClientGone, ClientTimeout, HTTPError
 from fastdispatch.server._body import EMPTY_BODY, ClientDisconnected
 from fastdispatch.transport import BytesBody, ConnInfo
 
@@ -114,7 +114,7 @@ class _Exchange:
                     msg = fut.result(self.timeout)
                 except concurrent.futures.TimeoutError:
                     fut.cancel()
-                    raise TimeoutError("timed out reading the request body") from None
+                    raise ClientTimeout("timed out reading the request body") from None
             if msg["type"] != "http.request":
                 self.body_done = True
                 raise ClientDisconnected("client closed the connection during the request body")
@@ -128,7 +128,7 @@ class _Exchange:
     def send(self, data):
         """The dispatcher's ``send``."""
         if self.failed is not None:
-            raise ConnectionError("client went away: %s" % self.failed)
+            raise ClientGone("client went away: %s" % self.failed)
         if self.finished:
             return
         parser = self.parser
@@ -182,7 +182,7 @@ class _Exchange:
                     self._cond = threading.Condition(self._lock)
                 while self._queued > HIGH_WATER and self.failed is None:
                     if not self._cond.wait(5.0) and self.loop.is_closed():
-                        raise ConnectionError("the event loop is gone")
+                        raise ClientGone("the event loop is gone")
 
     # ---------------------------------------------------------------- loop side
     def _wake(self):

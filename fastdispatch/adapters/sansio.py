@@ -31,7 +31,7 @@ When ``send`` raises (the client went away), the connection is closed and
 import logging
 
 from fastdispatch import _speedups
-from fastdispatch.errors import HTTPError
+from fastdispatch.errors import ClientGone, HTTPError
 from fastdispatch.server._body import CONTINUE, EMPTY_BODY
 from fastdispatch.transport import BytesBody, ConnInfo, Outcome
 
@@ -142,7 +142,9 @@ class Connection:
         except Exception as exc:
             self._send_failed = exc
             self.closed = True
-            raise
+            # ClientGone: not the handler's exception (it reaches _dispatch,
+            # which raises the host's own to the host)
+            raise ClientGone("the host's send failed: %r" % exc) from exc
 
     def _flush(self):
         out = self._out

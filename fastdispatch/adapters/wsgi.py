@@ -24,7 +24,7 @@ wherever the application is mounted.
 import logging
 from urllib.parse import quote
 
-from fastdispatch.errors import HTTPError
+from fastdispatch.errors import ClientGone, HTTPError
 from fastdispatch.server._body import EMPTY_BODY
 from fastdispatch.transport import ConnInfo
 
@@ -96,7 +96,10 @@ def _input_puller(stream):
     read = stream.read
 
     def pull(n):
-        return read(n)
+        try:
+            return read(n)
+        except OSError as exc:      # the host's socket: the client, not the handler
+            raise ClientGone("reading the request body: %s" % exc) from exc
     return pull
 
 
@@ -128,17 +131,26 @@ class _Responder:
                 return
             write = self.write = self.start_response(parser.status_line, parser.headers)
             if self.pending:
-                for piece in self.pending:
-                    write(piece)
-                self.pending = []
+                pending, self.pending = self.pending, []
+                for piece in pending:
+                    _client_write(write, piece)
         if body:
-            write(body)
+            _client_write(write, body)
 
     def result(self):
         if self.write is None:
             self.start_response(self.parser.status_line, self.parser.headers)
             return self.pending
         return ()
+
+
+def _client_write(write, data):
+    """The WSGI server's ``write``: its socket errors are the client's
+    (ClientGone), not the handler's."""
+    try:
+        write(data)
+    except OSError as exc:
+        raise ClientGone("writing the response: %s" % exc) from exc
 
 
 class WSGIApplication:

@@ -6,7 +6,7 @@ receive. Bytes received past the end of the body belong to the next
 (pipelined) request: ``finish()`` hands them back to the connection.
 """
 from fastdispatch import _speedups
-from fastdispatch.errors import HTTPError
+from fastdispatch.errors import ClientGone, HTTPError
 from fastdispatch.transport import PieceReader
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -16,7 +16,7 @@ CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 DRAIN_MAX = 1 << 20
 
 
-class ClientDisconnected(ConnectionError):
+class ClientDisconnected(ClientGone):
     """The client closed the connection before the whole body arrived."""
 
 

@@ -10,6 +10,7 @@ import select
 import socket
 import time
 
+from fastdispatch.errors import ClientGone, ClientTimeout
 from fastdispatch.transport import ConnInfo
 
 RECV_SIZE = 65536
@@ -83,9 +84,9 @@ class Connection:
             n = self.sock.send(data)
         except BlockingIOError:
             n = 0
-        except OSError:
+        except OSError as exc:
             self.broken = True
-            raise
+            raise ClientGone(exc.errno, "sending to the client: %s" % exc.strerror) from exc
         if n != len(data):
             self._send_rest(data, n)
 
@@ -97,15 +98,18 @@ class Connection:
             while n < total:
                 self.since = _WAITING       # the client's pace, not the handler's
                 if not _wait(self.fd, _POLLOUT, self.timeout):
-                    raise TimeoutError("timed out sending to the client")
+                    raise ClientTimeout("timed out sending to the client")
                 self.since = _monotonic()
                 try:
                     n += sock.send(view[n:])
                 except BlockingIOError:
                     pass
-        except OSError:
+        except ClientGone:
             self.broken = True
             raise
+        except OSError as exc:
+            self.broken = True
+            raise ClientGone(exc.errno, "sending to the client: %s" % exc.strerror) from exc
         finally:
             self.since = _monotonic()
             view.release()
@@ -119,15 +123,16 @@ class Connection:
                 return sock.recv(RECV_SIZE)
             except BlockingIOError:
                 pass
-            except OSError:
+            except OSError as exc:
                 self.broken = True
-                raise
+                raise ClientGone(exc.errno,
+                                 "reading from the client: %s" % exc.strerror) from exc
             self.since = _WAITING           # the client's pace, not the handler's
             ready = _wait(self.fd, _POLLIN, self.timeout)
             self.since = _monotonic()
             if not ready:
                 self.broken = True
-                raise TimeoutError("timed out reading from the client")
+                raise ClientTimeout("timed out reading from the client")
 
     def close(self):
         self.state = CLOSED
