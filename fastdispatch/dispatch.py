@@ -3,10 +3,12 @@ return-code rules.
 
 post_read_request, trans, (map to storage, directive lookup), header_parser
 and init, access, authen and authz (when Require is in force), type_checker,
-fixup, handler, log, cleanup. Phases named RUN_FIRST stop at the first
-handler that does not decline; the others run every handler while they
-return OK or DECLINED. Any other code ends the request: DONE as it stands,
-an HTTP_* code with the server's error page.
+fixup, handler, log, cleanup. A phase runs its handlers in order while they
+return what mod_python goes on with (CONTINUE_ON: DECLINED for the phases
+where the first answer wins, OK only for the response phase, either for the
+others); the last code is the phase's. Any code other than OK and DECLINED
+ends the request: DONE as it stands, an HTTP_* code with the server's error
+page.
 """
 import logging
 import os
@@ -14,7 +16,7 @@ import sys
 import time
 import traceback
 
-from fastdispatch import _speedups, apache, errorpages, loader
+from fastdispatch import _speedups, apache, authz, errorpages, loader
 from fastdispatch.config.directives import DIRECTIVE_OF_PHASE, PHASE_OF_DIRECTIVE
 from fastdispatch.config.merge import HandlerEntry, merge
 from fastdispatch.errors import ClientGone, HTTPError
@@ -28,7 +30,16 @@ _headers = _speedups.headers
 log = logging.getLogger("fastdispatch.error")
 
 OK, DECLINED, DONE = apache.OK, apache.DECLINED, apache.DONE
-RUN_FIRST = frozenset(("trans", "authen", "authz", "type"))
+# mod_python's rule (its apache._status_values): the codes on which a
+# phase's next handler runs; any other ends the phase with that code. In
+# the response phase DECLINED ends it too (Apache's default handler then
+# serves the file).
+CONTINUE_ON = {
+    "postreadrequest": (DECLINED, OK), "trans": (DECLINED,), "headerparser": (DECLINED, OK),
+    "init": (DECLINED, OK), "access": (DECLINED, OK), "authen": (DECLINED,),
+    "authz": (DECLINED,), "type": (DECLINED,), "fixup": (DECLINED, OK), "handler": (OK,),
+    "log": (DECLINED, OK), "cleanup": (OK,),
+}
 MAX_REDIRECTS = 10
 ROUTE_TTL = 1.0             # seconds a cached route is trusted (as its parts)
 ROUTE_CACHE_SIZE = 4096
@@ -275,7 +286,7 @@ class Dispatcher:
                     req.canonical_filename = req.filename
                 dc = route.dir_config
                 if dc.requires:
-                    self._authenticate(req, dc)
+                    self._authorize(req, dc)
                     if not route.holds(req):
                         # an authentication handler moved the request
                         self._phases_from_type_check(req, None)
@@ -300,7 +311,7 @@ class Dispatcher:
         if req._dir_config.handlers.get("access"):
             self._phase(req, "access")
         if req._dir_config.requires:
-            self._authenticate(req, req._dir_config)
+            self._authorize(req, req._dir_config)
         if route is not None and not route.holds(req):
             route = None        # an earlier handler moved the request elsewhere
         self._phases_from_type_check(req, route)
@@ -385,6 +396,19 @@ class Dispatcher:
                 return True
         return False
 
+    def _authorize(self, req, dc):
+        """The Require lines: a line that needs no user (all, ip, local)
+        decides first; authentication runs only when a line names users."""
+        conn = req.connection
+        verdict = authz.verdict_without_user(dc.requires, conn.remote_ip, conn.local_ip)
+        if verdict == authz.GRANTED:
+            return
+        if verdict == authz.DENIED:
+            log.error("[client %s] AH01630: client denied by server configuration: %s",
+                      conn.remote_ip, req.filename or req.uri)
+            raise _Abort(apache.HTTP_FORBIDDEN)
+        self._authenticate(req, dc)
+
     def _authenticate(self, req, dc):
         if not dc.auth_type:
             log.error("[client %s] AuthType not set for %s: Require has no effect",
@@ -412,7 +436,7 @@ class Dispatcher:
             if rc == apache.HTTP_UNAUTHORIZED:
                 self._note_auth_failure(req, dc)
             raise _Abort(rc)
-        if not _requirements_met(req, dc.requires):
+        if not authz.met_by_user(req.user, dc.requires):
             self._note_auth_failure(req, dc)
             raise _Abort(apache.HTTP_UNAUTHORIZED)
 
@@ -468,8 +492,7 @@ class Dispatcher:
         if not entries:
             return DECLINED
         rc = DECLINED
-        run_first = phase in RUN_FIRST
-        any_ok = False
+        go_on = CONTINUE_ON[phase]
         i = 0
         while i < len(entries):
             entry = entries[i]
@@ -478,15 +501,8 @@ class Dispatcher:
                 continue
             rc = self._call(req, entry)
             entries = req._dir_config.handlers.get(phase) or entries
-            if run_first:
-                if rc != DECLINED:
-                    break
-            elif rc == OK:
-                any_ok = True
-            elif rc != DECLINED:
+            if rc not in go_on:
                 break
-        if not run_first and phase != "handler" and rc == DECLINED and any_ok:
-            rc = OK
         if abort and rc not in (OK, DECLINED):
             raise _Abort(rc)
         return rc
@@ -513,11 +529,14 @@ class Dispatcher:
                 raise TypeError("Handler '%s' returned invalid return code." % entry.name)
             return result
         except apache.SERVER_RETURN as exc:
-            value = exc.args[0] if exc.args else apache.HTTP_INTERNAL_SERVER_ERROR
-            if isinstance(value, tuple):
-                value, status = value[0], value[1] if len(value) > 1 else None
-                if status:
-                    req.status = status
+            # SERVER_RETURN(result) or SERVER_RETURN((result, status)), and
+            # as mod_python, SERVER_RETURN(result, status): the status is set
+            args = exc.args
+            if len(args) == 1 and isinstance(args[0], tuple):
+                args = args[0]
+            value = args[0] if args else apache.HTTP_INTERNAL_SERVER_ERROR
+            if len(args) == 2 and args[1]:
+                req.status = args[1]
             return value if isinstance(value, int) else apache.HTTP_INTERNAL_SERVER_ERROR
         except _Abort:
             raise
@@ -565,11 +584,17 @@ class Dispatcher:
         dc = req._dir_config or self.global_dir
         doc = dc.error_documents.get(status)
         req.status = status
+        # Apache keeps a handler's Location (headers_out) on a redirect or a
+        # 201; the other headers of the failed response are dropped
+        location = req.headers_out.get("Location") \
+            if 300 <= status < 400 or status == 201 else None
         req.headers_out.clear()
+        if location is not None:
+            req.headers_out["Location"] = location
         req._buffer, req._buffered = [], 0
         if doc and recursion == 0:
             if doc.startswith('"'):
-                req.content_type = "text/html"
+                req.content_type = "text/html; charset=iso-8859-1"
                 req.write(doc[1:], 0)
                 req._send_head(final=True)
                 return
@@ -579,7 +604,8 @@ class Dispatcher:
             if "://" in doc:
                 req.err_headers_out["Location"] = doc
                 status = req.status = apache.HTTP_MOVED_TEMPORARILY
-        location = req.err_headers_out.get("Location")
+        if location is None:
+            location = req.err_headers_out.get("Location")
         body = errorpages.error_page(status, method=req.method, uri=req.uri, location=location,
                                      server_admin=self.server_info.server_admin,
                                      signature=self._signature(req))
@@ -630,7 +656,9 @@ class Dispatcher:
         sub.__dict__.update(req.__dict__)
         sub.uri, sub.args = path, query
         sub.headers_out = _headers.Table()
-        sub.err_headers_out = _headers.Table()
+        # as Apache's internal redirect: err_headers_out is the same table
+        # (a WWW-Authenticate or Set-Cookie set before it still goes out)
+        sub.err_headers_out = req.err_headers_out
         sub.notes = _headers.Table()
         sub.subprocess_env = _headers.Table()
         sub._buffer, sub._buffered, sub._cleanups = [], 0, []
@@ -690,19 +718,6 @@ def _copy_dir_config(dc):
     new = copy.copy(dc)
     new.handlers = dict(dc.handlers)
     return new
-
-
-def _requirements_met(req, requires):
-    """Require lines of Apache 2.4's core providers; any one met grants."""
-    for req_line in requires:
-        kind = req_line[0].lower()
-        if kind == "valid-user" and req.user is not None:
-            return True
-        if kind == "user" and req.user is not None and req.user in req_line[1:]:
-            return True
-        if kind == "all" and len(req_line) > 1 and req_line[1].lower() == "granted":
-            return True
-    return False
 
 
 def escape_html(s):

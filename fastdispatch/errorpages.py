@@ -24,74 +24,99 @@ _TEMPLATE = ('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" '
              "<h1>%(reason)s</h1>\n%(message)s%(address)s</body></html>\n")
 
 
+# Apache's fixed texts (get_canned_error_string), as the real server sends
+# them (the 502 text has CRLF line ends there too)
+_FIXED = {
+    401: ("<p>This server could not verify that you\n"
+          "are authorized to access the document\n"
+          "requested.  Either you supplied the wrong\n"
+          "credentials (e.g., bad password), or your\n"
+          "browser doesn't understand how to supply\n"
+          "the credentials required.</p>\n"),
+    403: "<p>You don't have permission to access this resource.</p>\n",
+    404: "<p>The requested URL was not found on this server.</p>\n",
+    406: ("<p>An appropriate representation of the requested resource could not be "
+          "found on this server.</p>\n"),
+    408: "<p>Server timeout waiting for the HTTP request from the client.</p>\n",
+    410: ("<p>The requested resource is no longer available on this server and there "
+          "is no forwarding address.\nPlease remove all references to this resource.</p>\n"),
+    412: "<p>The precondition on the request for this URL evaluated to false.</p>\n",
+    414: ("<p>The requested URL's length exceeds the capacity\n"
+          "limit for this server.<br />\n</p>\n"),
+    415: ("<p>The supplied request data is not in a format\n"
+          "acceptable for processing by this resource.</p>\n"),
+    416: ("<p>None of the range-specifier values in the Range\n"
+          "request-header field overlap the current extent\n"
+          "of the selected resource.</p>\n"),
+    422: ("<p>The server understands the media type of the\n"
+          "request entity, but was unable to process the\n"
+          "contained instructions.</p>\n"),
+    423: ("<p>The requested resource is currently locked.\n"
+          "The lock must be released or proper identification\n"
+          "given before the method can be applied.</p>\n"),
+    426: ("<p>The requested resource can only be retrieved\n"
+          "using SSL.  The server is willing to upgrade the current\n"
+          "connection to SSL, but your client doesn't support it.\n"
+          "Either upgrade your client, or try requesting the page\n"
+          "using https://\n"),
+    429: "<p>The user has sent too many requests\nin a given amount of time.</p>\n",
+    451: "<p>Access to this URL has been denied for legal reasons.<br />\n</p>\n",
+    502: ("<p>The proxy server received an invalid\r\n"
+          "response from an upstream server.<br />\r\n</p>\n"),
+    503: ("<p>The server is temporarily unable to service your\n"
+          "request due to maintenance downtime or capacity\n"
+          "problems. Please try again later.</p>\n"),
+    504: ("<p>The gateway did not receive a timely response\n"
+          "from the upstream server or application.</p>\n"),
+    507: ("<p>The method could not be performed on the resource\n"
+          "because the server is unable to store the\n"
+          "representation needed to successfully complete the\n"
+          "request.  There is insufficient free space left in\n"
+          "your storage allocation.</p>\n"),
+}
+
+
 def _message(status, method, uri, location, server_admin, notes):
     """The paragraph(s) Apache's get_canned_error_string gives each status;
-    ``notes`` is Apache's "error-notes" (why a request was bad)."""
-    if status in (301, 302, 303, 307, 308):
+    ``notes`` is Apache's "error-notes" (why a request was bad). A status
+    without a text of its own gets the 500 text, as in Apache."""
+    fixed = _FIXED.get(status)
+    if fixed is not None:
+        return fixed
+    if status == 303:
+        return ('<p>The answer to your request is located <a href="%s">here</a>.</p>\n'
+                % escape(location or ""))
+    if status in (301, 302, 307, 308):
         return '<p>The document has moved <a href="%s">here</a>.</p>\n' % escape(location or "")
     if status == 400:
         shown = notes if notes in APACHE_400_NOTES else ""
         return ("<p>Your browser sent a request that this server could not understand."
                 "<br />\n%s</p>\n" % escape(shown))
-    if status == 401:
-        return ("<p>This server could not verify that you\n"
-                "are authorized to access the document\n"
-                "requested.  Either you supplied the wrong\n"
-                "credentials (e.g., bad password), or your\n"
-                "browser doesn't understand how to supply\n"
-                "the credentials required.</p>\n")
-    if status == 403:
-        return "<p>You don't have permission to access this resource.</p>\n"
-    if status == 404:
-        return "<p>The requested URL was not found on this server.</p>\n"
     if status == 405:
         return ("<p>The requested method %s is not allowed for this URL.</p>\n"
                 % escape(method or "GET"))
-    if status == 408:
-        return ("<p>Server timeout waiting for the HTTP request from the client.</p>\n")
     if status == 411:
-        return "<p>A request of the requested method %s requires a valid Content-length.<br />\n</p>\n" % escape(method or "GET")
+        return ("<p>A request of the requested method %s requires a valid Content-length."
+                "<br />\n</p>\n" % escape(method or "GET"))
     if status == 413:
         return ("The requested resource does not allow request data with %s requests, "
                 "or the amount of data provided in\nthe request exceeds the capacity limit.\n"
                 % escape(method or "GET"))
-    if status == 414:
-        return ("<p>The requested URL's length exceeds the capacity\n"
-                "limit for this server.<br />\n</p>\n")
     if status == 417:
         return ("<p>The expectation given in the Expect request-header\n"
                 "field could not be met by this server.\n"
                 "The client sent<pre>\n    Expect: %s\n</pre>\n</p>"
                 "<p>Only the 100-continue expectation is supported.</p>\n" % escape(notes or ""))
-    if status == 416:
-        return ("<p>None of the range-specifier values in the Range\n"
-                "request-header field overlap the current extent\n"
-                "of the selected resource.</p>\n")
-    if status == 412:
-        return ("<p>The precondition on the request for this URL\n"
-                "evaluated to false.</p>\n")
     if status == 501:
         return "<p>%s not supported for current URL.<br />\n</p>\n" % escape(method or "GET")
-    if status == 505:
-        return ("<p>The server encountered an internal error or\n"
-                "misconfiguration and was unable to complete\n"
-                "your request.</p>\n")
-    if status == 503:
-        return ("<p>The server is temporarily unable to service your\n"
-                "request due to maintenance downtime or capacity\n"
-                "problems. Please try again later.</p>\n")
-    if status == 500 or status >= 500:
-        return ("<p>The server encountered an internal error or\n"
-                "misconfiguration and was unable to complete\n"
-                "your request.</p>\n"
-                "<p>Please contact the server administrator at \n %s to inform them of "
-                "the time this error occurred,\n and the actions you performed just "
-                "before this error.</p>\n"
-                "<p>More information about this error may be available\n"
-                "in the server error log.</p>\n" % escape(server_admin or "[no address given]"))
     return ("<p>The server encountered an internal error or\n"
             "misconfiguration and was unable to complete\n"
-            "your request.</p>\n")
+            "your request.</p>\n"
+            "<p>Please contact the server administrator at \n %s to inform them of "
+            "the time this error occurred,\n and the actions you performed just "
+            "before this error.</p>\n"
+            "<p>More information about this error may be available\n"
+            "in the server error log.</p>\n" % escape(server_admin or "[no address given]"))
 
 
 def error_page(status, *, method="GET", uri="", location=None, server_admin="",

@@ -402,14 +402,31 @@ class Request:
         headers = self.headers_out.items()
         err = self.__dict__.get("err_headers_out")
         if err:
-            headers.extend(err.items())
+            # Apache sends err_headers_out first
+            headers[:0] = err.items()
         http11 = self.proto_num >= 1001
         buffered = self._buffered
         clen = self._content_length
         content_length = -1
         chunked = False
+        ctype = self.content_type
+        if headers:
+            # Content-Length and Content-Type are the request's own fields,
+            # not table entries: a handler that put either in headers_out
+            # gets one header, and its length counts (no chunking) as
+            # Apache's header filter does
+            kept = []
+            for k, v in headers:
+                name = k.lower()
+                if name == "content-length":
+                    if clen < 0 and not final:
+                        v = v.strip()
+                        if v.isdigit():
+                            clen = int(v)
+                elif name != "content-type" or not ctype:
+                    kept.append((k, v))
+            headers = kept
         if clen >= 0:
-            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
             content_length = clen
         elif final:
             content_length = buffered
@@ -418,7 +435,6 @@ class Request:
                 chunked = True
             else:
                 self._close = True  # HTTP/1.0 stream: the close ends the body
-        ctype = self.content_type
         if ctype:
             cs = self._dir_config.default_charset if self._dir_config else None
             if cs and (ctype.startswith("text/plain") or ctype.startswith("text/html")) \

@@ -50,7 +50,16 @@ def test_every_phase_runs_in_order(server, site):
 def test_stacked_handlers_several_per_line_and_several_lines(server):
     r = get(server, "/stack/x")
     assert r.status == 200
-    assert r.body == b"first;declines;second;third;"
+    assert r.body == b"first;second;third;"
+
+
+def test_declined_ends_the_response_phase(server):
+    """The handlers after a DECLINED do not run; the default handler answers
+    and what the earlier ones buffered is dropped (Apache: 404 here)."""
+    r = get(server, "/stack_declined/x")
+    assert r.status == 404
+    assert b"first;" not in r.body and b"second;" not in r.body
+    assert b"<title>404 Not Found</title>" in r.body
 
 
 @pytest.mark.parametrize("phase", ["headerparser", "access", "fixup", "handler"])

@@ -3,6 +3,7 @@ how server-wide ones land in ServerConfig. Per-directory ones are merged per
 request by merge.py."""
 import os
 
+from fastdispatch import authz
 from fastdispatch.errors import ConfigError
 
 # Python*Handler directives in Apache's phase order: (phase key, directive).
@@ -31,7 +32,7 @@ def default_object(directive):
 
 class Spec:
     def __init__(self, min_args=1, max_args=1, server_only=False, ignored=False,
-                 paths=(), flag=False, choices=None):
+                 paths=(), flag=False, choices=None, validate=None):
         self.min_args = min_args
         self.max_args = max_args          # None = unlimited
         self.server_only = server_only
@@ -39,6 +40,7 @@ class Spec:
         self.paths = paths                # indexes of arguments that are paths
         self.flag = flag                  # On/Off
         self.choices = choices
+        self.validate = validate          # validate(args) -> error text or None
 
     def check(self, name, args, filename, lineno):
         n = len(args)
@@ -55,6 +57,10 @@ class Spec:
         if self.choices and args[0].lower() not in self.choices:
             raise ConfigError("%s must be one of %s" % (name, ", ".join(sorted(self.choices))),
                               filename, lineno)
+        if self.validate is not None:
+            problem = self.validate(args)
+            if problem:
+                raise ConfigError("%s: %s" % (name, problem), filename, lineno)
 
     def normalize(self, args, base):
         if not self.paths:
@@ -115,7 +121,7 @@ KNOWN = {
     "limitrequestbody": Spec(1, 1),
     "authtype": Spec(1, 1),
     "authname": Spec(1, 1),
-    "require": Spec(1, None),
+    "require": Spec(1, None, validate=authz.check_line),
     "authbasicauthoritative": Spec(1, 1, flag=True),
     "authauthoritative": Spec(1, 1, flag=True),
     "pythondebug": Spec(1, 1, flag=True),

@@ -5,6 +5,7 @@ Merging is done once per distinct combination of sections (the lookup caches
 it), never per request.
 """
 import os
+import re
 
 from fastdispatch.config.directives import PHASE_OF_DIRECTIVE, PHASES, default_object
 from fastdispatch.errors import ConfigError
@@ -57,6 +58,22 @@ def _split_handlers(args):
 
 def _on(d):
     return d.args[0].lower() == "on"
+
+
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def error_document(arg):
+    """An ErrorDocument's second argument (quotes already removed) as the
+    dispatcher keeps it, by Apache 2.4's rule: text with a space is a
+    message, a leading slash a local URL, scheme:// an external one, any
+    other word a message. Messages are kept with a leading '"' (as Apache
+    does); "default" gives None (the built-in page again)."""
+    if arg.lower() == "default":
+        return None
+    if " " in arg or not (arg.startswith("/") or _URL_SCHEME.match(arg)):
+        return '"' + arg
+    return arg
 
 
 class DirConfig:
@@ -160,10 +177,16 @@ class DirConfig:
             self.directory_index = [] if a[0].lower() == "disabled" else list(a)
         elif key == "errordocument":
             try:
-                self.error_documents[int(a[0])] = a[1]
+                status = int(a[0])
             except ValueError:
                 raise ConfigError("ErrorDocument: %r is not a status code" % a[0],
                                   d.filename, d.lineno) from None
+            doc = error_document(a[1])
+            if doc is None:
+                self.error_documents.pop(status, None)      # "default"
+            elif not (status == 401 and "://" in doc and not doc.startswith('"')):
+                # (Apache ignores a full URL for 401, with a warning at startup)
+                self.error_documents[status] = doc
         elif key == "limitrequestbody":
             try:
                 self.limit_request_body = int(a[0])

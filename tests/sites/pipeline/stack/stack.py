@@ -8,6 +8,5 @@ def _writer(text, rc):
     return h
 
 first = _writer("first;", apache.OK)
-declines = _writer("declines;", apache.DECLINED)
 second = _writer("second;", apache.OK)
 third = _writer("third;", apache.OK)

@@ -1,0 +1,161 @@
+"""Behaviours of Apache 2.4 + mod_python 3.5 a ported site relies on, each
+observed on the real system (a private Apache 2.4.71, event MPM, with
+mod_authz_host) for this exact site (tests/sites/semantics) and asserted
+here against ``fastdispatch serve`` over a socket: Require without users,
+a handler's redirect Location, ErrorDocument messages, err_headers_out
+across an internal redirect, and Content-Length/-Type set in headers_out."""
+import pytest
+
+from fastdispatch import authz
+from fastdispatch.config.parser import parse_config
+from fastdispatch.errors import ConfigError
+from serverproc import ServerProcess, basic, copy_site, request
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    d = tmp_path_factory.mktemp("semantics")
+    conf = copy_site("semantics", d)
+    srv = ServerProcess(["serve", "--config", str(conf), "--port", "0", "--workers", "1"])
+    yield srv
+    srv.stop()
+
+
+def get(server, path, **kw):
+    return request(server.port, "GET", path, **kw)
+
+
+# ---------------------------------------------------------------- Require
+
+def test_require_all_granted_needs_no_authtype(server):
+    r = get(server, "/granted/g.txt")
+    assert r.status == 200 and r.body == b"g\n"
+
+
+def test_require_all_denied_is_403_without_a_prompt(server):
+    r = get(server, "/denied/d.txt")
+    assert r.status == 403
+    assert r.header("WWW-Authenticate") is None
+    assert b"<title>403 Forbidden</title>" in r.body
+    assert server.wait_for_log(r"AH01630: client denied by server configuration")
+
+
+def test_require_local_grants_loopback(server):
+    assert get(server, "/local/l.txt").status == 200
+
+
+def test_require_ip_refuses_other_networks(server):
+    assert get(server, "/ipnet/i.txt").status == 403      # 127.0.0.1 is not in them
+
+
+def test_denied_or_valid_user_asks_for_a_user(server):
+    r = get(server, "/anyof/a.txt")
+    assert r.status == 401
+    assert r.header("WWW-Authenticate") == 'Basic realm="Any"'
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("Require group admins", "unsupported authorization provider"),
+    ("Require all maybe", "'granted' or 'denied'"),
+    ("Require ip not-an-ip", "not an IP address"),
+    ("Require user", "needs at least one argument"),
+])
+def test_a_require_line_it_cannot_decide_names_its_file_and_line(tmp_path, line, problem):
+    conf = tmp_path / "site.conf"
+    conf.write_text("DocumentRoot %s\n<Directory %s>\n    %s\n</Directory>\n"
+                    % (tmp_path, tmp_path, line))
+    with pytest.raises(ConfigError) as exc:
+        parse_config(str(conf))
+    assert problem in str(exc.value) and "%s:3" % conf in str(exc.value)
+
+
+# ---------------------------------------------------------------- answers
+
+@pytest.mark.parametrize("code, reason", [(301, "Moved Permanently"), (302, "Found"),
+                                          (303, "See Other"), (307, "Temporary Redirect")])
+def test_a_returned_redirect_keeps_the_handlers_location(server, code, reason):
+    r = get(server, "/req/x?redirect%d" % code)
+    assert r.status == code
+    assert r.header("Location") == "http://example.test/target"
+    located = b"is located" if code == 303 else b"has moved"
+    assert located in r.body and b'<a href="http://example.test/target">here</a>' in r.body
+
+
+def test_server_return_with_a_status_sets_it(server):
+    r = get(server, "/req/x?created")
+    assert r.status == 201
+    assert r.header("Location") == "http://example.test/new"
+    assert r.body == b""
+
+
+def test_content_length_in_headers_out_is_the_length_once(server):
+    for what in ("manual_cl", "manual_cl_unflushed"):
+        r = get(server, "/req/x?" + what)
+        assert r.status == 200 and r.body == b"abcd"
+        assert r.header_all("Content-Length") == ["4"]
+        assert r.header("Transfer-Encoding") is None
+
+
+def test_content_type_in_headers_out_gives_way_to_req_content_type(server):
+    r = get(server, "/req/x?ctype_twice")
+    assert r.header_all("Content-Type") == ["text/plain"]
+
+
+def test_err_headers_out_survive_an_internal_redirect(server):
+    r = get(server, "/req/x?cookie_then_redirect")
+    assert r.status == 200 and r.body == b"g\n"
+    assert r.header("Set-Cookie") == "kept=1"
+
+
+# ---------------------------------------------------------------- ErrorDocument
+
+@pytest.mark.parametrize("code, text", [(404, b"Custom not found text"), (503, b"oneword")])
+def test_error_document_message(server, code, text):
+    r = get(server, "/errdoc/x?%d" % code)
+    assert r.status == code and r.body == text
+    assert r.header("Content-Type") == "text/html; charset=iso-8859-1"
+
+
+def test_error_document_default_restores_the_builtin_page(server):
+    """(the server-wide ErrorDocument 410 is a message; "default" in the
+    directory gives Apache's own page back)"""
+    r = get(server, "/errdoc/x?410")
+    assert r.status == 410
+    assert b"is no longer available on this server" in r.body     # Apache's 410 text
+
+
+def test_error_document_local_url_keeps_the_status(server):
+    r = get(server, "/errdoc/x?409")
+    assert r.status == 409 and r.body == b"<html>Custom 401 page</html>\n"
+
+
+def test_error_document_for_401_keeps_the_challenge(server):
+    r = get(server, "/auth401/a4.py")
+    assert r.status == 401 and r.body == b"<html>Custom 401 page</html>\n"
+    assert r.header("WWW-Authenticate") == 'Basic realm="Custom401"'
+    r = get(server, "/auth401/a4.py", headers=[basic("spam", "eggs")])
+    assert r.status == 200 and r.body == b"in"
+
+
+@pytest.mark.parametrize("lines, remote, verdict", [
+    ([["all", "granted"]], "10.0.0.1", authz.GRANTED),
+    ([["all", "denied"]], "127.0.0.1", authz.DENIED),
+    ([["all", "denied"], ["valid-user"]], "127.0.0.1", authz.NEEDS_USER),
+    ([["ip", "10.1"]], "10.1.200.3", authz.GRANTED),               # partial address
+    ([["ip", "10.1"]], "10.2.0.1", authz.DENIED),
+    ([["ip", "192.168.0.0/255.255.0.0"]], "192.168.7.7", authz.GRANTED),
+    ([["ip", "2001:db8::/32"]], "2001:db8::5", authz.GRANTED),
+    ([["ip", "10.0.0.0/8"]], "::ffff:10.9.9.9", authz.GRANTED),     # v4-mapped peer
+    ([["ip", "10.0.0.0/8"], ["user", "bob"]], "127.0.0.1", authz.NEEDS_USER),
+    ([["local"]], "127.0.0.2", authz.GRANTED),
+    ([["local"]], "10.0.0.1", authz.DENIED),
+])
+def test_require_lines_decided_before_authentication(lines, remote, verdict):
+    assert authz.verdict_without_user(lines, remote, "10.0.0.99") == verdict
+
+
+def test_require_lines_after_authentication():
+    assert authz.met_by_user("bob", [["user", "alice", "bob"]])
+    assert not authz.met_by_user("eve", [["user", "alice", "bob"]])
+    assert authz.met_by_user("eve", [["valid-user"]])
+    assert not authz.met_by_user(None, [["valid-user"]])
