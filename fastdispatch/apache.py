@@ -192,6 +192,17 @@ def server_root():
     return os.getcwd()
 
 
+def build_cgi_env(req):
+    """The CGI environment of ``req`` as a table (mod_python's own helper)."""
+    req.add_cgi_vars()
+    env = req.subprocess_env.copy()
+    env["SCRIPT_NAME"] = req.uri[:-len(req.path_info)] if req.path_info else req.uri
+    env["GATEWAY_INTERFACE"] = "Python-CGI/1.1"
+    if "authorization" in req.headers_in:
+        env["HTTP_AUTHORIZATION"] = req.headers_in["authorization"]
+    return env
+
+
 def parse_qs(qs, keep_blank_values=0, strict_parsing=0):
     from fastdispatch import util
     return util.parse_qs(qs, keep_blank_values, strict_parsing)

@@ -582,8 +582,14 @@ class Dispatcher:
 
     def _send_error(self, req, status, recursion=0):
         dc = req._dir_config or self.global_dir
-        doc = dc.error_documents.get(status)
         req.status = status
+        req._buffer, req._buffered = [], 0
+        if status in (204, 304):
+            # no body, and the handler's headers stay (ETag, Last-Modified
+            # on a 304), as Apache's ap_send_error_response
+            req._send_head(final=True)
+            return
+        doc = dc.error_documents.get(status)
         # Apache keeps a handler's Location (headers_out) on a redirect or a
         # 201; the other headers of the failed response are dropped
         location = req.headers_out.get("Location") \
@@ -591,7 +597,6 @@ class Dispatcher:
         req.headers_out.clear()
         if location is not None:
             req.headers_out["Location"] = location
-        req._buffer, req._buffered = [], 0
         if doc and recursion == 0:
             if doc.startswith('"'):
                 req.content_type = "text/html; charset=iso-8859-1"

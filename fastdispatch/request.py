@@ -442,6 +442,9 @@ class Request:
                 ctype = "%s; charset=%s" % (ctype, cs)
         else:
             ctype = None
+        if self.no_cache and not any(k.lower() == "expires" for k, _ in headers):
+            # as Apache's header filter for r->no_cache
+            headers.append(("Expires", _speedups.headers.http_date(self.request_time)))
         if self.status in (204, 304):
             # no body, no entity headers (Apache keeps only these on a 304)
             content_length, chunked, ctype = -1, False, None
@@ -631,7 +634,11 @@ class Request:
             self.bytes_sent = sub.bytes_sent
 
     def meets_conditions(self):
-        return apache.OK
+        """Apache's ap_meets_conditions against the request's conditional
+        headers, with req.mtime and the ETag in headers_out as this
+        response's validators: OK, or the status to return (304, 412)."""
+        from fastdispatch.handlers.static import meets_conditions
+        return meets_conditions(self, self.mtime, self.headers_out.get("ETag"))
 
     def set_etag(self):
         if self._stat is not None:

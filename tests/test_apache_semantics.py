@@ -159,3 +159,33 @@ def test_require_lines_after_authentication():
     assert not authz.met_by_user("eve", [["user", "alice", "bob"]])
     assert authz.met_by_user("eve", [["valid-user"]])
     assert not authz.met_by_user(None, [["valid-user"]])
+
+
+# ---------------------------------------------------------------- request API
+
+@pytest.mark.parametrize("header, status", [
+    (None, 200),
+    (("If-Modified-Since", "Sat, 01 Jan 2005 00:00:00 GMT"), 304),
+    (("If-Modified-Since", "Sat, 01 Jan 2000 00:00:00 GMT"), 200),
+    (("If-None-Match", '"abc"'), 304),
+    (("If-None-Match", "*"), 304),
+    (("If-None-Match", '"other"'), 200),
+    (("If-Unmodified-Since", "Mon, 01 Jan 1990 00:00:00 GMT"), 412),
+    (("If-Match", '"other"'), 412),
+])
+def test_meets_conditions(server, header, status):
+    r = get(server, "/req/x?conditions", headers=[header] if header else [])
+    assert r.status == status
+    assert (r.body == b"fresh") == (status == 200)
+    if status == 304:
+        assert r.body == b"" and r.header("ETag") == '"abc"'
+
+
+def test_no_cache_sends_expires(server):
+    r = get(server, "/req/x?no_cache")
+    assert r.body == b"n" and r.header("Expires") == r.header("Date")
+
+
+def test_build_cgi_env(server):
+    r = get(server, "/req/x?cgi_env")
+    assert r.body == b"/req/x Python-CGI/1.1 GET"

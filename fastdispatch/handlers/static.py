@@ -226,31 +226,50 @@ def _tags(value):
     return [t.strip() for t in value.split(",") if t.strip()]
 
 
-def _precondition_failed(req, st, etag):
+def meets_conditions(req, mtime, etag):
+    """Apache's ap_meets_conditions for a response whose validators are
+    ``mtime`` (seconds; 0 when unknown: now) and ``etag`` (None when none):
+    OK, HTTP_PRECONDITION_FAILED, or HTTP_NOT_MODIFIED (a GET or HEAD whose
+    copy is current; another method gets 412 there)."""
+    if not mtime:
+        mtime = time.time()
+    if _precondition_failed(req, mtime, etag):
+        return apache.HTTP_PRECONDITION_FAILED
+    if _not_modified(req, mtime, etag):
+        if req.method in ("GET", "HEAD"):
+            return apache.HTTP_NOT_MODIFIED
+        return apache.HTTP_PRECONDITION_FAILED
+    return apache.OK
+
+
+def _precondition_failed(req, mtime, etag):
     """If-Match / If-Unmodified-Since (RFC 9110 13.1.1, 13.1.4)."""
     im = req.headers_in.get("If-Match")
     if im is not None:
         if im.strip() == "*":
             return False
-        return etag.startswith("W/") or etag not in _tags(im)  # strong comparison
+        # strong comparison: no tag, or a weak one, never matches
+        return etag is None or etag.startswith("W/") or etag not in _tags(im)
     ius = req.headers_in.get("If-Unmodified-Since")
     if ius is not None:
         since = _http_time(ius)
-        return since is not None and int(st.st_mtime) > since
+        return since is not None and int(mtime) > since
     return False
 
 
-def _not_modified(req, st, etag):
+def _not_modified(req, mtime, etag):
     inm = req.headers_in.get("If-None-Match")
     if inm is not None:
         if inm.strip() == "*":
             return True
+        if etag is None:
+            return False
         weak_ours = etag[2:] if etag.startswith("W/") else etag
         return any((t[2:] if t.startswith("W/") else t) == weak_ours for t in _tags(inm))
     ims = req.headers_in.get("If-Modified-Since")
     if ims is not None:
         since = _http_time(ims)
-        return since is not None and int(st.st_mtime) <= since <= req.request_time
+        return since is not None and int(mtime) <= since <= req.request_time
     return False
 
 
@@ -383,12 +402,13 @@ def _serve_file(req, dc, filename, st, fd, data):
     out["Last-Modified"] = _http_date(st.st_mtime)
     out["ETag"] = etag
     out["Accept-Ranges"] = "bytes"
-    if _precondition_failed(req, st, etag):
-        req.status = apache.HTTP_PRECONDITION_FAILED
+    verdict = meets_conditions(req, st.st_mtime, etag)
+    if verdict == apache.HTTP_PRECONDITION_FAILED:
+        req.status = verdict            # (the default handler's 412: no page)
         req.set_content_length(0)
         return apache.OK
-    if _not_modified(req, st, etag):
-        req.status = apache.HTTP_NOT_MODIFIED
+    if verdict == apache.HTTP_NOT_MODIFIED:
+        req.status = verdict
         return apache.OK
     size = st.st_size
     ranges = None

@@ -27,4 +27,22 @@ def handler(req):
         req.err_headers_out.add("Set-Cookie", "kept=1")
         req.internal_redirect("/granted/g.txt")
         return apache.OK
+    if what == "conditions":
+        req.update_mtime(1000000000)             # 2001-09-09
+        req.set_last_modified()
+        req.headers_out["ETag"] = '"abc"'
+        rc = req.meets_conditions()
+        if rc != apache.OK:
+            return rc
+        req.write("fresh")
+        return apache.OK
+    if what == "no_cache":
+        req.no_cache = 1
+        req.write("n")
+        return apache.OK
+    if what == "cgi_env":
+        env = apache.build_cgi_env(req)
+        req.write("%s %s %s" % (env["SCRIPT_NAME"], env["GATEWAY_INTERFACE"],
+                                env["REQUEST_METHOD"]))
+        return apache.OK
     return apache.HTTP_NOT_FOUND
