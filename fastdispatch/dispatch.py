@@ -572,10 +572,17 @@ class Dispatcher:
         if status in (DONE, OK, DECLINED):
             return req.status
         if req._head_sent:
-            # too late for a status: Apache appends its error page to the body
-            req.write(errorpages.error_page(status, method=req.method, uri=req.uri,
-                                            server_admin=self.server_info.server_admin,
-                                            signature=self._signature(req)))
+            # too late for a status: Apache appends its error page (or the
+            # ErrorDocument message) to the body; a 204 or 304 adds nothing
+            if status in (204, 304):
+                return req.status
+            doc = (req._dir_config or self.global_dir).error_documents.get(status)
+            if doc and doc.startswith('"'):
+                req.write(doc[1:])
+            else:
+                req.write(errorpages.error_page(status, method=req.method, uri=req.uri,
+                                                server_admin=self.server_info.server_admin,
+                                                signature=self._signature(req)))
             return req.status
         self._send_error(req, status)
         return status
@@ -600,7 +607,10 @@ class Dispatcher:
         if doc and recursion == 0:
             if doc.startswith('"'):
                 req.content_type = "text/html; charset=iso-8859-1"
-                req.write(doc[1:], 0)
+                if req.header_only:
+                    req._error_response = True
+                else:
+                    req.write(doc[1:], 0)
                 req._send_head(final=True)
                 return
             if doc.startswith("/"):
@@ -617,12 +627,17 @@ class Dispatcher:
         req.content_type = "text/html; charset=iso-8859-1"
         if status in (405, 501) and "Allow" not in req.err_headers_out:
             req.err_headers_out["Allow"] = _allow_header(req.allowed)
-        req.write(body, 0)
+        if req.header_only:
+            req._error_response = True      # HEAD: the head alone, no length
+        else:
+            req.write(body, 0)
         req._send_head(final=True)
 
     def _error_document_redirect(self, req, doc, status):
         sub = self._subrequest(req, doc)
         sub.subprocess_env["REDIRECT_STATUS"] = str(status)
+        if status in errorpages.DROPS_CONNECTION:
+            sub._error_response = True
         sub.status = status
         sub.method = "GET" if req.method != "HEAD" else "HEAD"
         try:

@@ -186,6 +186,9 @@ class Request:
     _buffered = 0
     _content_length = -1
     _read_bytes = 0
+    # Apache's error path (ap_die) marks the connection closed before the
+    # error response: that response is neither chunked nor given a length
+    _error_response = False
 
     def __init__(self, head, body, conn, send, dispatcher, uri, args, server):
         self._send = send
@@ -428,6 +431,9 @@ class Request:
             headers = kept
         if clen >= 0:
             content_length = clen
+        elif self._error_response and (self.header_only or not final):
+            if not self.header_only:
+                self._close = True  # no length: the close ends the body
         elif final:
             content_length = buffered
         elif not self.header_only:
@@ -608,6 +614,12 @@ class Request:
             env["REMOTE_USER"] = self.user
         if self.ap_auth_type:
             env["AUTH_TYPE"] = self.ap_auth_type
+        prev = self.prev
+        if prev is not None:
+            # after an internal redirect or an ErrorDocument: where it came from
+            env["REDIRECT_URL"] = prev.uri
+            if prev.args is not None:
+                env["REDIRECT_QUERY_STRING"] = prev.args
 
     def add_cgi_vars(self):
         self.add_common_vars()

@@ -9,7 +9,7 @@ import pytest
 from fastdispatch import authz
 from fastdispatch.config.parser import parse_config
 from fastdispatch.errors import ConfigError
-from serverproc import ServerProcess, basic, copy_site, request
+from serverproc import Conn, ServerProcess, basic, copy_site, request
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +189,42 @@ def test_no_cache_sends_expires(server):
 def test_build_cgi_env(server):
     r = get(server, "/req/x?cgi_env")
     assert r.body == b"/req/x Python-CGI/1.1 GET"
+
+
+# ---------------------------------------------------------------- error paths
+
+def test_head_of_an_error_has_no_length(server):
+    with Conn(server.port) as c:
+        r = c.request("HEAD", "/nothere")
+        assert r.status == 404 and r.header("Content-Length") is None
+        r = c.request("HEAD", "/errdoc/x?404")             # ErrorDocument message
+        assert r.status == 404 and r.header("Content-Length") is None
+        assert c.request("GET", "/granted/g.txt").body == b"g\n"     # still kept alive
+
+
+def test_an_error_after_a_write_appends_the_errordocument_message(server):
+    r = get(server, "/req/x?write_then404")
+    assert r.status == 200 and r.body == b"partial;Custom not found text"
+
+
+def test_a_204_after_a_write_appends_nothing(server):
+    r = get(server, "/req/x?write_then204")
+    assert r.status == 200 and r.body == b"partial;"
+
+
+def test_an_error_document_handler_for_a_500(server):
+    """Its page is close-delimited (Apache marks the connection closed
+    before the error response); add_common_vars gives it REDIRECT_URL."""
+    with Conn(server.port) as c:
+        r = c.request("GET", "/reqerr/x?crash")
+        assert r.status == 500
+        assert r.body == b"error page for /reqerr/x (500) None"
+        assert r.header("Transfer-Encoding") is None and r.header("Content-Length") is None
+        assert c.is_closed()
+
+
+def test_static_allow_and_unknown_methods(server):
+    r = request(server.port, "PUT", "/granted/g.txt")
+    assert r.status == 405 and r.header("Allow") == "POST,OPTIONS,HEAD,GET"
+    r = request(server.port, "FOO", "/granted/g.txt")
+    assert r.status == 501 and b"FOO not supported for current URL." in r.body

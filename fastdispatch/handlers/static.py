@@ -328,11 +328,17 @@ def _send_ranges(req, filename, ranges, size, ctype):
         req.write(body, 0)
 
 
+# the Allow value Apache 2.4's default handler sends (its method table's order)
+_ALLOW = "POST,OPTIONS,HEAD,GET"
+
+
 def serve(req, dc):
     """Serve req.filename; returns an apache code."""
     if req.method not in ("GET", "HEAD", "POST", "OPTIONS"):
         req.allow_methods(["GET", "HEAD", "POST", "OPTIONS"])
-        req.err_headers_out["Allow"] = "GET,POST,OPTIONS,HEAD"
+        req.err_headers_out["Allow"] = _ALLOW
+        if req.method_number == apache.M_INVALID:
+            return apache.HTTP_NOT_IMPLEMENTED      # a method Apache does not know
         return apache.HTTP_METHOD_NOT_ALLOWED
     filename = req.filename
     if not filename:
@@ -391,7 +397,7 @@ def _serve_file(req, dc, filename, st, fd, data):
                       "never served as a file)" % filename, apache.APLOG_ERR)
         return apache.HTTP_FORBIDDEN
     if req.method == "OPTIONS":
-        req.headers_out["Allow"] = "GET,POST,OPTIONS,HEAD"
+        req.headers_out["Allow"] = _ALLOW
         req.set_content_length(0)
         return apache.OK
     # GET, HEAD, and POST (Apache's default handler serves a file to a POST)

@@ -45,4 +45,7 @@ def handler(req):
         req.write("%s %s %s" % (env["SCRIPT_NAME"], env["GATEWAY_INTERFACE"],
                                 env["REQUEST_METHOD"]))
         return apache.OK
+    if what.startswith("write_then"):
+        req.write("partial;")
+        return int(what[len("write_then"):])
     return apache.HTTP_NOT_FOUND

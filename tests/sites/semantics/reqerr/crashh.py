@@ -1,0 +1,2 @@
+def handler(req):
+    raise ValueError("boom")
