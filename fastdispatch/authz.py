@@ -80,6 +80,15 @@ def verdict_without_user(requires, remote_ip, local_ip):
     return NEEDS_USER if needs_user else DENIED
 
 
+def fixed_verdict(requires):
+    """verdict_without_user when it is the same for every client (no ``ip``
+    or ``local`` line that could grant), else None: worked out once per
+    merged configuration instead of per request."""
+    if any(line[0].lower() in ("ip", "local") for line in requires):
+        return None
+    return verdict_without_user(requires, "", "")
+
+
 def met_by_user(user, requires):
     """Whether an authenticated ``user`` meets one of the Require lines."""
     if user is None:

@@ -399,15 +399,16 @@ class Dispatcher:
     def _authorize(self, req, dc):
         """The Require lines: a line that needs no user (all, ip, local)
         decides first; authentication runs only when a line names users."""
-        conn = req.connection
-        verdict = authz.verdict_without_user(dc.requires, conn.remote_ip, conn.local_ip)
-        if verdict == authz.GRANTED:
-            return
-        if verdict == authz.DENIED:
+        verdict = dc.authz_verdict
+        if verdict is None:
+            conn = req.connection
+            verdict = authz.verdict_without_user(dc.requires, conn.remote_ip, conn.local_ip)
+        if verdict is authz.NEEDS_USER:
+            self._authenticate(req, dc)
+        elif verdict is authz.DENIED:
             log.error("[client %s] AH01630: client denied by server configuration: %s",
-                      conn.remote_ip, req.filename or req.uri)
+                      req.connection.remote_ip, req.filename or req.uri)
             raise _Abort(apache.HTTP_FORBIDDEN)
-        self._authenticate(req, dc)
 
     def _authenticate(self, req, dc):
         if not dc.auth_type:

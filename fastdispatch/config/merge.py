@@ -7,6 +7,7 @@ it), never per request.
 import os
 import re
 
+from fastdispatch import authz
 from fastdispatch.config.directives import PHASE_OF_DIRECTIVE, PHASES, default_object
 from fastdispatch.errors import ConfigError
 
@@ -98,6 +99,8 @@ class DirConfig:
         self.auth_type = None
         self.auth_name = None
         self.requires = []            # [["valid-user"], ["user", "a", "b"]]
+        self.authz_verdict = None     # what Require says before any user, when
+        #                               that does not depend on the client
         self.auth_authoritative = True
         self.config_table = {}        # for req.get_config()
         self.type_cache = {}          # name suffix -> content type (static.guess_type)
@@ -254,4 +257,5 @@ def merge(global_directives, sections):
     for s in sections:
         cfg.apply(s.directives, s.kind)
     cfg.sections = tuple(sections)
+    cfg.authz_verdict = authz.fixed_verdict(cfg.requires)
     return cfg
