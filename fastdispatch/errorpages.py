@@ -122,6 +122,8 @@ def _message(status, method, uri, location, server_admin, notes):
 def error_page(status, *, method="GET", uri="", location=None, server_admin="",
                signature="", notes=""):
     """The HTML body Apache sends for ``status``."""
+    if reason_phrase(status).startswith("Status "):
+        status = 500        # a code Apache has no line for: its 500 page
     address = "<hr>\n<address>%s</address>\n" % signature if signature else ""
     return (_TEMPLATE % {"status": status, "reason": reason_phrase(status),
                          "message": _message(status, method, uri, location, server_admin, notes),

@@ -371,6 +371,8 @@ class Request:
 
     def flush(self):
         if not self._head_sent:
+            if not self._buffer:
+                return      # nothing to send yet: the head waits (Apache's too)
             self._send_head(final=False)
         elif self._buffer:
             self._send_body()
@@ -471,10 +473,15 @@ class Request:
         else:
             keep_alive, terms = dispatcher.keep_alive_terms(self)
             self._close = not keep_alive
-        data = _build_head(11 if http11 else 10, self.status, headers,
+        status = self.status
+        if status not in _KNOWN_STATUSES:
+            status = 500        # Apache has no status line for it: it sends 500's
+        data = _build_head(11 if http11 else 10, status, headers,
                            content_length=content_length, chunked=chunked,
                            keep_alive=keep_alive, server=dispatcher.server_header,
                            keep_alive_header=terms, content_type=ctype, body=body)
+        if self.status_line is not None:
+            data = _with_status_line(data, self.status_line, self.status)
         self._buffer = []
         self._buffered = 0
         self._out(data)
@@ -664,6 +671,23 @@ class Request:
     def update_mtime(self, dependency_mtime):
         if dependency_mtime > self.mtime:
             self.mtime = dependency_mtime
+
+
+# the statuses Apache 2.4 has a status line for (others are sent as 500)
+_KNOWN_STATUSES = frozenset(
+    s for s in range(100, 1000)
+    if not _speedups.headers.reason_phrase(s).startswith("Status "))
+
+
+def _with_status_line(head, line, status):
+    """The head with req.status_line as its status line, when that line
+    starts with the request's status (Apache's rule; otherwise it is
+    ignored)."""
+    if len(line) <= 4 or not line[:3].isdigit() or int(line[:3]) != status:
+        return head
+    version, _, _ = head.partition(b" ")
+    return b"%s %s%s" % (version, line.encode("latin-1", "replace"),
+                         head[head.index(b"\r\n"):])
 
 
 def _utf8(text):

@@ -228,3 +228,22 @@ def test_static_allow_and_unknown_methods(server):
     assert r.status == 405 and r.header("Allow") == "POST,OPTIONS,HEAD,GET"
     r = request(server.port, "FOO", "/granted/g.txt")
     assert r.status == 501 and b"FOO not supported for current URL." in r.body
+
+
+def test_a_status_apache_has_no_line_for_is_sent_as_500(server):
+    r = get(server, "/req/x?status418")
+    assert r.status == 500 and r.body == b"teapot"
+    r = get(server, "/req/x?return418")
+    assert r.status == 500 and b"<title>500 Internal Server Error</title>" in r.body
+
+
+def test_status_line_is_honoured(server):
+    with Conn(server.port) as c:
+        c.send(b"GET /req/x?status_line HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert c.read_response().raw_head.startswith(b"HTTP/1.1 200 Just Fine\r\n")
+
+
+def test_an_empty_write_sends_no_head_until_the_end(server):
+    r = get(server, "/req/x?empty_write")
+    assert r.status == 200 and r.body == b""
+    assert r.header("Content-Length") == "0" and r.header("Transfer-Encoding") is None

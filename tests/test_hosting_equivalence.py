@@ -120,7 +120,7 @@ ROWS = [
     # probes: every framing of an answer
     Row("stream", "GET", "/probe/stream?n=20&size=500", status=200),
     Row("stream-head", "HEAD", "/probe/stream?n=3", status=200),
-    Row("status-418", "GET", "/probe/status?code=418", status=418),
+    Row("status-409", "GET", "/probe/status?code=409", status=409),
     Row("status-204", "GET", "/probe/status?code=204", status=204),
     Row("length", "GET", "/probe/length", status=200),
     Row("fail", "GET", "/probe/fail", status=500),

@@ -45,6 +45,21 @@ def handler(req):
         req.write("%s %s %s" % (env["SCRIPT_NAME"], env["GATEWAY_INTERFACE"],
                                 env["REQUEST_METHOD"]))
         return apache.OK
+    if what == "status418":
+        req.status = 418
+        req.content_type = "text/plain"
+        req.write("teapot")
+        return apache.OK
+    if what == "return418":
+        return 418
+    if what == "status_line":
+        req.status_line = "200 Just Fine"
+        req.write("fine")
+        return apache.OK
+    if what == "empty_write":
+        req.content_type = "text/plain"
+        req.write("")
+        return apache.OK
     if what.startswith("write_then"):
         req.write("partial;")
         return int(what[len("write_then"):])
