@@ -632,6 +632,11 @@ class Dispatcher:
             req._error_response = True      # HEAD: the head alone, no length
         else:
             req.write(body, 0)
+            if status == apache.HTTP_RANGE_NOT_SATISFIABLE:
+                # Apache's byterange filter sends this page close-delimited
+                req._error_response = True
+                req._send_head(final=False)
+                return
         req._send_head(final=True)
 
     def _error_document_redirect(self, req, doc, status):

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from fastdispatch.handlers import static
 from serverproc import Conn, ServerProcess, request
 
 
@@ -93,7 +94,32 @@ def test_ranges(server):
     assert r.status == 206
     assert r.header("Content-Type").startswith("multipart/byteranges; boundary=")
     assert b"Content-range: bytes 0-1/16\r\n\r\npl\r\n" in r.body
-    assert get(server, "/notes.txt", headers=[("Range", "bytes=100-200")]).status == 416
+    with Conn(server.port) as c:
+        r = c.request("GET", "/notes.txt", headers=[("Range", "bytes=100-200")])
+        assert r.status == 416 and r.header("Content-Length") is None   # close-delimited
+        assert b"None of the range-specifier values" in r.body and c.is_closed()
+
+
+@pytest.mark.parametrize("value, answer", [
+    # what Apache 2.4.71's byterange filter answered for a 100-byte file
+    ("bytes=0-1,2-3", [(0, 3)]),                  # adjacent: merged
+    ("bytes=0-5,3-8", [(0, 8)]),                  # overlapping: merged
+    ("bytes=0-50,10-60,20-99", [(0, 99)]),
+    ("bytes=10-20,0-", [(0, 99)]),                # "0-" alone: the whole file, as a 206
+    ("bytes=0-1,4-5", [(0, 1), (4, 5)]),
+    ("Bytes=0-4", [(0, 4)]),                      # the unit is case-insensitive
+    ("bytes=-5", [(95, 99)]),
+    ("bytes=5-", [(5, 99)]),
+    ("bytes=0-1,200-300", [(0, 1)]),
+    ("bytes=200-300", "unsatisfiable"),
+    ("bytes=-0", None),                           # malformed: the whole file, 200
+    ("bytes= 0-1, 4-5", None),
+    ("bytes=3-2", None),
+    ("bytes=abc", None),
+    ("items=0-1", None),
+])
+def test_range_header_as_apache_reads_it(value, answer):
+    assert static._parse_ranges(value, 100) == answer
 
 
 def test_directory_index_and_redirect(server):

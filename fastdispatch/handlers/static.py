@@ -274,31 +274,67 @@ def _not_modified(req, mtime, etag):
 
 
 def _parse_ranges(value, size):
-    """'bytes=a-b,c-d,-n' -> [(start, end), ...] inclusive and clipped,
-    "unsatisfiable" when none overlaps the file, or None to serve it whole
-    (no Range, another unit, a malformed spec)."""
-    if not value or not value.startswith("bytes="):
+    """A Range header as Apache 2.4's byterange filter reads it:
+    [(start, end), ...] inclusive and clipped, "unsatisfiable" when no
+    range starts inside the file, or None to serve it whole (no Range,
+    another unit, any malformed spec, "-0", ranges adding up to more than
+    the file). A range that overlaps or touches the one before it is merged
+    into it, and "0-" stands for the whole file on its own."""
+    if not value or value[:6].lower() != "bytes=":
+        return None
+    spec = value[6:]
+    if " " in spec or "\t" in spec:
         return None
     ranges = []
-    for spec in value[6:].split(","):
-        first, sep, last = spec.strip().partition("-")
-        if not sep:
+    current = None          # the set being merged: [start, end]
+    unsatisfiable = False
+    for cur in spec.split(","):
+        if not cur:
+            break
+        first, sep, last = cur.partition("-")
+        if not sep or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
             return None
-        try:
-            if first == "":
-                n = int(last)
-                if n > 0:
-                    ranges.append((max(0, size - n), size - 1))
-                continue
+        if first == "":
+            if last == "" or int(last) < 1:
+                return None
+            start, end = max(0, size - int(last)), size - 1
+        else:
             start = int(first)
-            end = int(last) if last else size - 1
-        except ValueError:
-            return None
-        if end < start:
-            return None
-        if start < size:
-            ranges.append((start, min(end, size - 1)))
-    return ranges or "unsatisfiable"
+            if last:
+                end = int(last)
+                if start > end:
+                    return None
+            else:
+                end = size - 1
+                if start == 0:
+                    ranges, current = [], [0, end]      # the whole file, alone
+                    break
+        if start >= size:
+            unsatisfiable = True
+            continue
+        end = min(end, size - 1)
+        if current is None:
+            current = [start, end]
+            continue
+        merged = False
+        if start >= current[0] and end <= current[1]:
+            merged = True
+        if start < current[0] and end >= current[0] - 1:
+            current[0] = start
+            merged = True
+        if end >= current[1] and start <= current[1] + 1:
+            current[1] = end
+            merged = True
+        if not merged:
+            ranges.append(tuple(current))
+            current = [start, end]
+    if current is not None:
+        ranges.append(tuple(current))
+    elif unsatisfiable:
+        return "unsatisfiable"
+    if not ranges or sum(e - s + 1 for s, e in ranges) > size:
+        return None
+    return ranges
 
 
 def _send_ranges(req, filename, ranges, size, ctype):
