@@ -632,9 +632,9 @@ class Dispatcher:
             req._error_response = True      # HEAD: the head alone, no length
         else:
             req.write(body, 0)
-            if status == apache.HTTP_RANGE_NOT_SATISFIABLE:
-                # Apache's byterange filter sends this page close-delimited
-                req._error_response = True
+            if req._error_response:
+                # the static handler's 416: Apache's byterange filter sends
+                # that page without a length (a handler's 416 has one)
                 req._send_head(final=False)
                 return
         req._send_head(final=True)

@@ -366,13 +366,13 @@ class Request:
         if data:
             self._buffer.append(bytes(data))
             self._buffered += len(data)
-        if flush:
-            self.flush()
+            if flush:
+                self.flush()
+        # (mod_python flushes only a write of something: req.write("") sends
+        # no head, so the response gets its length; req.flush() does send it)
 
     def flush(self):
         if not self._head_sent:
-            if not self._buffer:
-                return      # nothing to send yet: the head waits (Apache's too)
             self._send_head(final=False)
         elif self._buffer:
             self._send_body()

@@ -247,3 +247,15 @@ def test_an_empty_write_sends_no_head_until_the_end(server):
     r = get(server, "/req/x?empty_write")
     assert r.status == 200 and r.body == b""
     assert r.header("Content-Length") == "0" and r.header("Transfer-Encoding") is None
+
+
+def test_a_flush_with_nothing_written_sends_the_head(server):
+    r = get(server, "/req/x?flush_only")
+    assert r.status == 200 and r.body == b""
+    assert r.header("Transfer-Encoding") == "chunked" and r.header("Content-Length") is None
+
+
+def test_a_handlers_416_has_a_length(server):
+    """(only the static handler's Range refusal is close-delimited)"""
+    r = get(server, "/req/x?return416")
+    assert r.status == 416 and r.header("Content-Length") == str(len(r.body))

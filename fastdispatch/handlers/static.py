@@ -460,6 +460,7 @@ def _serve_file(req, dc, filename, st, fd, data):
             if req.headers_in["If-Range"] not in (etag, out["Last-Modified"]):
                 ranges = None
     if ranges == "unsatisfiable":
+        req._error_response = True      # (its page is close-delimited)
         return apache.HTTP_RANGE_NOT_SATISFIABLE
     if ranges:
         _send_ranges(req, filename, ranges, size, req.content_type)

@@ -56,6 +56,12 @@ def handler(req):
         req.status_line = "200 Just Fine"
         req.write("fine")
         return apache.OK
+    if what == "flush_only":
+        req.content_type = "text/plain"
+        req.flush()
+        return apache.OK
+    if what == "return416":
+        return 416
     if what == "empty_write":
         req.content_type = "text/plain"
         req.write("")
