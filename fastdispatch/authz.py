@@ -7,6 +7,7 @@ grants and some line names users (``valid-user``, ``user``). When nothing
 grants and no line needs a user, the answer is 403 without a password
 prompt (``Require all denied``).
 """
+import functools
 import ipaddress
 
 PROVIDERS = ("all", "valid-user", "user", "ip", "local")
@@ -35,6 +36,7 @@ def check_line(args):
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def ip_network(text):
     """A ``Require ip`` argument as a network: an address, a CIDR network,
     an address/netmask, or a partial IPv4 address ("10.1" is 10.1.0.0/16)."""
@@ -70,9 +72,11 @@ def verdict_without_user(requires, remote_ip, local_ip):
             needs_user = True
         elif kind == "ip":
             addr = _address(remote_ip)
-            if addr is not None and any(addr in ip_network(a) for a in line[1:]
-                                        if ip_network(a).version == addr.version):
-                return GRANTED
+            if addr is not None:
+                for a in line[1:]:
+                    net = ip_network(a)      # (parsed once: the cache above)
+                    if net.version == addr.version and addr in net:
+                        return GRANTED
         elif kind == "local":
             addr = _address(remote_ip)
             if addr is not None and (addr.is_loopback or remote_ip == local_ip):

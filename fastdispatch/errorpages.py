@@ -9,6 +9,10 @@ from fastdispatch import _speedups
 
 reason_phrase = _speedups.headers.reason_phrase
 
+# the statuses Apache 2.4 has a status line for; it sends any other as 500
+KNOWN_STATUSES = frozenset(s for s in range(100, 1000)
+                           if not reason_phrase(s).startswith("Status "))
+
 # Statuses after which Apache drops the connection (ap_status_drops_connection).
 DROPS_CONNECTION = frozenset((400, 408, 411, 413, 414, 500, 501, 503))
 
@@ -122,7 +126,7 @@ def _message(status, method, uri, location, server_admin, notes):
 def error_page(status, *, method="GET", uri="", location=None, server_admin="",
                signature="", notes=""):
     """The HTML body Apache sends for ``status``."""
-    if reason_phrase(status).startswith("Status "):
+    if status not in KNOWN_STATUSES:
         status = 500        # a code Apache has no line for: its 500 page
     address = "<hr>\n<address>%s</address>\n" % signature if signature else ""
     return (_TEMPLATE % {"status": status, "reason": reason_phrase(status),

@@ -13,6 +13,7 @@ import re
 import time
 
 from fastdispatch import _speedups, apache
+from fastdispatch.errorpages import KNOWN_STATUSES
 
 Table = _speedups.headers.Table
 _build_head = _speedups.headers.build_response_head
@@ -474,7 +475,7 @@ class Request:
             keep_alive, terms = dispatcher.keep_alive_terms(self)
             self._close = not keep_alive
         status = self.status
-        if status not in _KNOWN_STATUSES:
+        if status not in KNOWN_STATUSES:
             status = 500        # Apache has no status line for it: it sends 500's
         data = _build_head(11 if http11 else 10, status, headers,
                            content_length=content_length, chunked=chunked,
@@ -671,12 +672,6 @@ class Request:
     def update_mtime(self, dependency_mtime):
         if dependency_mtime > self.mtime:
             self.mtime = dependency_mtime
-
-
-# the statuses Apache 2.4 has a status line for (others are sent as 500)
-_KNOWN_STATUSES = frozenset(
-    s for s in range(100, 1000)
-    if not _speedups.headers.reason_phrase(s).startswith("Status "))
 
 
 def _with_status_line(head, line, status):
