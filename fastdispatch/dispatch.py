@@ -100,6 +100,28 @@ class HList:
         self.is_location = 0
 
 
+# mod_python's words for a handler result that is not an int (bool too)
+_RESULT_WARNING = ("Handler has returned result or raised SERVER_RETURN\n"
+                   "exception with argument having non integer type. Type of value returned\n"
+                   "was %s, whereas expected " + str(int) + ".")
+
+
+def _server_return_result(req, exc):
+    """The result a SERVER_RETURN carries, read as mod_python reads it:
+    SERVER_RETURN(result, status) sets the status; SERVER_RETURN() has no
+    result (IndexError, reported as a handler error). One lenience:
+    SERVER_RETURN((result, status)), the Python 2 spelling, is unpacked."""
+    args = exc.args
+    if len(args) == 1 and isinstance(args[0], tuple) and len(args[0]) == 2:
+        args = args[0]
+    if len(args) == 2:
+        result, status = args
+        if status:
+            req.status = status
+        return result
+    return args[0]
+
+
 class Dispatcher:
     """mod_python's request pipeline over a Config. Hosted by the builtin
     server (``handle``), and by the adapters."""
@@ -525,20 +547,13 @@ class Dispatcher:
                 if entry.silent:
                     return DECLINED
                 raise
-            result = obj(req)
-            if not isinstance(result, int) or isinstance(result, bool):
-                raise TypeError("Handler '%s' returned invalid return code." % entry.name)
+            try:
+                result = obj(req)
+            except apache.SERVER_RETURN as exc:
+                result = _server_return_result(req, exc)
+            if result.__class__ is not int:
+                raise AssertionError(_RESULT_WARNING % result.__class__)
             return result
-        except apache.SERVER_RETURN as exc:
-            # SERVER_RETURN(result) or SERVER_RETURN((result, status)), and
-            # as mod_python, SERVER_RETURN(result, status): the status is set
-            args = exc.args
-            if len(args) == 1 and isinstance(args[0], tuple):
-                args = args[0]
-            value = args[0] if args else apache.HTTP_INTERNAL_SERVER_ERROR
-            if len(args) == 2 and args[1]:
-                req.status = args[1]
-            return value if isinstance(value, int) else apache.HTTP_INTERNAL_SERVER_ERROR
         except _Abort:
             raise
         except HTTPError as exc:
@@ -588,7 +603,7 @@ class Dispatcher:
         self._send_error(req, status)
         return status
 
-    def _send_error(self, req, status, recursion=0):
+    def _send_error(self, req, status, failed_document=False):
         dc = req._dir_config or self.global_dir
         req.status = status
         req._buffer, req._buffered = [], 0
@@ -605,7 +620,7 @@ class Dispatcher:
         req.headers_out.clear()
         if location is not None:
             req.headers_out["Location"] = location
-        if doc and recursion == 0:
+        if doc and not failed_document:
             if doc.startswith('"'):
                 req.content_type = "text/html; charset=iso-8859-1"
                 if req.header_only:
@@ -624,7 +639,8 @@ class Dispatcher:
             location = req.err_headers_out.get("Location")
         body = errorpages.error_page(status, method=req.method, uri=req.uri, location=location,
                                      server_admin=self.server_info.server_admin,
-                                     signature=self._signature(req))
+                                     signature=self._signature(req),
+                                     additionally=status if failed_document else None)
         req.content_type = "text/html; charset=iso-8859-1"
         if status in (405, 501) and "Allow" not in req.err_headers_out:
             req.err_headers_out["Allow"] = _allow_header(req.allowed)
@@ -650,7 +666,9 @@ class Dispatcher:
             self._run(sub)
         except _Abort as abort:
             if abort.status not in (DONE, OK, DECLINED):
-                self._send_error(sub, abort.status, recursion=1)
+                # the ErrorDocument failed too: as Apache's ap_die, the
+                # first status with its own page, which says so
+                self._send_error(sub, status, failed_document=True)
         sub._finish()
         req._head_sent = True
         req._close = sub._close
@@ -727,16 +745,21 @@ class Dispatcher:
                     pass
 
 
+# The order Apache 2.4 lists allowed methods in: its method registry's hash
+# order (seen on 2.4.71 with every method allowed). HEAD is GET's bit.
+_ALLOW_ORDER = ("POST", "MKWORKSPACE", "LOCK", "CONNECT", "UNLOCK", "OPTIONS", "TRACE",
+                "PATCH", "MERGE", "PROPPATCH", "BASELINE-CONTROL", "HEAD", "DELETE",
+                "VERSION-CONTROL", "CHECKIN", "MKCOL", "CHECKOUT", "MOVE", "PUT",
+                "UNCHECKOUT", "COPY", "REPORT", "GET", "LABEL", "PROPFIND", "UPDATE",
+                "MKACTIVITY")
+_ALLOW_BITS = tuple((name, 1 << apache.METHODS.index("GET" if name == "HEAD" else name))
+                    for name in _ALLOW_ORDER)
+
+
 def _allow_header(allowed):
     """Apache's Allow for a 405/501: the methods whose bit is set in
-    req.allowed, in method-number order, HEAD following GET."""
-    names = []
-    for number, name in apache.METHODS_BY_NUMBER.items():
-        if allowed & (1 << number):
-            names.append(name)
-            if name == "GET":
-                names.append("HEAD")
-    return ",".join(names)
+    req.allowed, in Apache's order."""
+    return ",".join([name for name, bit in _ALLOW_BITS if allowed & bit])
 
 
 def _copy_dir_config(dc):

@@ -124,13 +124,22 @@ def _message(status, method, uri, location, server_admin, notes):
 
 
 def error_page(status, *, method="GET", uri="", location=None, server_admin="",
-               signature="", notes=""):
-    """The HTML body Apache sends for ``status``."""
+               signature="", notes="", additionally=None):
+    """The HTML body Apache sends for ``status``. ``additionally``: the
+    status whose ErrorDocument failed too (Apache then says so in a
+    paragraph of its own)."""
     if status not in KNOWN_STATUSES:
         status = 500        # a code Apache has no line for: its 500 page
     address = "<hr>\n<address>%s</address>\n" % signature if signature else ""
+    message = _message(status, method, uri, location, server_admin, notes)
+    if additionally is not None:
+        if additionally not in KNOWN_STATUSES:
+            additionally = 500
+        message += ("<p>Additionally, a %d %s\nerror was encountered while trying to use "
+                    "an ErrorDocument to handle the request.</p>\n"
+                    % (additionally, reason_phrase(additionally)))
     return (_TEMPLATE % {"status": status, "reason": reason_phrase(status),
-                         "message": _message(status, method, uri, location, server_admin, notes),
+                         "message": message,
                          "address": address}).encode("latin-1", "replace")
 
 

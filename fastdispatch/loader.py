@@ -8,13 +8,13 @@ re-imported when its file changes, while PythonAutoReload is on. Modules not
 found there are imported the ordinary way (``mod_python.publisher``,
 installed packages) after the directory is put on ``sys.path``.
 """
-import hashlib
 import importlib
 import importlib.abc
 import importlib.util
 import inspect
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -106,20 +106,41 @@ def _search_file(name, directories):
     return None
 
 
-def _load_file(path, log_reload=False):
+_NOT_WORD = re.compile(r"\W+")
+
+
+def _module_name(path, name):
+    """The ``__name__`` mod_python gives a module: a handler module found by
+    name keeps its name (``clsh``); one loaded by path (the publisher's) is
+    named after the path, every run of non-word characters one "_"
+    (``_srv_app_hello_py``)."""
+    return name if name is not None else _NOT_WORD.sub("_", path)
+
+
+def _load_file(path, log_reload=False, name=None):
     try:
         mtime = os.stat(path).st_mtime_ns
     except OSError:
         raise ImportError("No module file at %s" % path, path=path) from None
-    name = "_fd_" + hashlib.md5(path.encode("utf-8", "surrogateescape")).hexdigest()
+    name = _module_name(path, name)
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     module.__mp_path__ = path
-    sys.modules[name] = module
+    # in sys.modules (so pickling, dataclasses and a sibling's "import clsh"
+    # find it) unless the name is a module of some other origin's: a
+    # handler module named like a library module must not replace it
+    previous = sys.modules.get(name)
+    register = previous is None or hasattr(previous, "__mp_path__")
+    if register:
+        sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except BaseException:
-        sys.modules.pop(name, None)
+        if register:
+            if previous is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = previous
         raise
     _by_path[path] = (module, mtime)
     if log_reload:
@@ -135,8 +156,10 @@ def import_module(module_name, autoreload=None, log=False, path=None):
         autoreload = True
     if module_name.endswith(".py") or os.path.isabs(module_name):
         filename = os.path.abspath(module_name)
+        name = None
     else:
         filename = _find_file(module_name, path or ())
+        name = module_name
     if filename is None:
         module = importlib.import_module(module_name)
         if autoreload:
@@ -164,7 +187,7 @@ def import_module(module_name, autoreload=None, log=False, path=None):
         cached = _by_path.get(filename)
         if cached is not None and cached[0] is not module:
             return cached[0]  # another thread re-imported it meanwhile
-        return _load_file(filename, log_reload=log)
+        return _load_file(filename, log_reload=log, name=name)
 
 
 def _maybe_reload_plain(module):
@@ -213,14 +236,17 @@ def resolve(entry, req, autoreload=True, python_path=None):
     obj = module
     made = False
     for part in entry.object.split("."):
+        if inspect.isclass(obj):
+            # a class with a name after it is instantiated with the request
+            # (mod_python's resolve_object); the last object is called as is,
+            # so a class named last makes an instance, not a result
+            obj = obj(req)
+            made = True
         try:
             obj = getattr(obj, part)
         except AttributeError:
             raise HandlerNotFound("module '%s' contains no '%s'"
                                   % (entry.module, entry.object)) from None
-        if inspect.isclass(obj):
-            obj = obj(req)
-            made = True
     entry.resolved = None if made or python_path is not None else \
         (time.monotonic() + RELOAD_CHECK_INTERVAL, autoreload, obj)
     return obj

@@ -10,6 +10,7 @@ import itertools
 import os
 import stat
 import re
+import socket
 import time
 
 from fastdispatch import _speedups, apache
@@ -362,7 +363,8 @@ class Request:
         if isinstance(data, str):
             data = data.encode("utf-8")
         elif not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError("req.write() argument must be str or bytes, not %s"
+            # mod_python's words
+            raise TypeError("a bytes-like object is required, not '%s'"
                             % type(data).__name__)
         if data:
             self._buffer.append(bytes(data))
@@ -385,8 +387,21 @@ class Request:
             self.headers_out["Content-Length"] = str(self._content_length)
 
     def sendfile(self, path, offset=0, length=-1):
-        """Send ``length`` bytes of the file at ``path`` from ``offset``."""
-        with open(path, "rb") as f:
+        """Send ``length`` bytes (all when -1) of the file at ``path`` from
+        ``offset``, then flush, as mod_python's ap_send_fd does: the head
+        goes out without a length (chunked on HTTP/1.1). Returns the count
+        of bytes sent; OSError with mod_python's words when the file
+        cannot be read."""
+        try:
+            os.stat(path)
+        except OSError:
+            raise OSError("Could not stat file for reading") from None
+        try:
+            f = open(path, "rb")
+        except OSError:
+            raise OSError("Could not open file for reading") from None
+        sent = 0
+        with f:
             if offset:
                 f.seek(offset)
             remaining = length if length is not None and length >= 0 else None
@@ -396,10 +411,12 @@ class Request:
                     break
                 if remaining is not None:
                     remaining -= len(chunk)
+                sent += len(chunk)
                 self.write(chunk, 0)
                 if self._buffered >= 262144:
                     self.flush()
-        return self._buffered
+        self.flush()
+        return sent
 
     def _send_head(self, final):
         """Send the head (and any buffered body). ``final``: the handler is
@@ -461,6 +478,10 @@ class Request:
             self._buffer, buffered = [], 0
         if self.header_only:
             body = b""
+            if content_length == 0:
+                # Apache's header filter drops a HEAD's "Content-Length: 0"
+                # (a handler that returned without writing, not a length)
+                content_length = -1
         elif chunked and buffered:
             body = b"%x\r\n%s\r\n" % (buffered, b"".join(self._buffer))
             self.bytes_sent += buffered
@@ -572,10 +593,27 @@ class Request:
     def ssl_var_lookup(self, var_name):
         return None
 
-    def get_remote_host(self, type=None, str_is_ip=None):
-        if str_is_ip is not None:
-            return (self.connection.remote_ip, 1)    # no DNS look-ups: an IP
-        return self.connection.remote_ip
+    def get_remote_host(self, type=apache.REMOTE_NAME, str_is_ip=None):
+        """Apache's ap_get_remote_host under HostnameLookups Off: only
+        REMOTE_DOUBLE_REV looks the name up (once per connection, then every
+        type answers with it); REMOTE_HOST is None until then, the other
+        types fall back to the IP. With ``str_is_ip`` the answer is a
+        (host, is_ip) pair; None stays None."""
+        conn = self.connection
+        if type == apache.REMOTE_DOUBLE_REV:
+            if conn.remote_host is None:
+                conn.remote_host = _reverse_lookup(conn.remote_ip)
+            if not conn.double_reverse:
+                conn.double_reverse = _double_reverse(conn.remote_host, conn.remote_ip)
+            if conn.double_reverse == -1:
+                return None
+        if conn.remote_host:
+            host, is_ip = conn.remote_host, 0
+        elif type in (apache.REMOTE_HOST, apache.REMOTE_DOUBLE_REV):
+            return None
+        else:
+            host, is_ip = conn.remote_ip, 1
+        return host if str_is_ip is None else (host, is_ip)
 
     def allow_methods(self, methods, reset=0):
         if reset:
@@ -672,6 +710,26 @@ class Request:
     def update_mtime(self, dependency_mtime):
         if dependency_mtime > self.mtime:
             self.mtime = dependency_mtime
+
+
+def _reverse_lookup(ip):
+    """The lower-cased DNS name of ``ip``, or "" (looked up and not found)."""
+    try:
+        return socket.getnameinfo((ip, 0), socket.NI_NAMEREQD)[0].lower()
+    except (OSError, UnicodeError):
+        return ""
+
+
+def _double_reverse(name, ip):
+    """1 when ``name`` resolves back to ``ip``, else -1 (Apache's
+    do_double_reverse)."""
+    if not name:
+        return -1
+    try:
+        infos = socket.getaddrinfo(name, None)
+    except (OSError, UnicodeError):
+        return -1
+    return 1 if any(info[4][0] == ip for info in infos) else -1
 
 
 def _with_status_line(head, line, status):

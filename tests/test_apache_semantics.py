@@ -259,3 +259,96 @@ def test_a_handlers_416_has_a_length(server):
     """(only the static handler's Range refusal is close-delimited)"""
     r = get(server, "/req/x?return416")
     assert r.status == 416 and r.header("Content-Length") == str(len(r.body))
+
+
+# ------------------------------------------- handler API details (2.4.71)
+
+def test_get_remote_host_looks_up_only_for_double_rev(server):
+    """HostnameLookups Off: REMOTE_HOST is None, the default type gives the
+    IP, until a REMOTE_DOUBLE_REV look-up, which the connection keeps."""
+    import socket
+    try:
+        name = socket.getnameinfo(("127.0.0.1", 0), socket.NI_NAMEREQD)[0].lower()
+        back = any(i[4][0] == "127.0.0.1" for i in socket.getaddrinfo(name, None))
+    except OSError:
+        name, back = "", False
+    seen = eval(get(server, "/req/x?remote_host").body)
+    assert seen[:3] == [None, "127.0.0.1", ("127.0.0.1", 1)]
+    if back:
+        assert seen[3:] == [name, (name, 0)]
+    else:                                            # no name for loopback here
+        assert seen[3] is None
+
+
+def test_sendfile_flushes_so_the_response_is_chunked(server):
+    r = get(server, "/req/x?sendfile")
+    assert r.status == 200
+    assert r.header("Transfer-Encoding") == "chunked" and r.header("Content-Length") is None
+    with open(__file__.replace("test_apache_semantics.py", "sites/semantics/req/semh.py"), "rb") as f:
+        assert r.body == f.read()[5:15] + b";sent=10"
+
+
+def test_sendfile_of_a_missing_file_is_mod_pythons_oserror(server):
+    r = get(server, "/req/x?sendfile_missing")
+    assert r.status == 500
+    assert b"OSError: Could not stat file for reading" in r.body
+
+
+def test_writing_an_int_is_a_typeerror_in_mod_pythons_words(server):
+    r = get(server, "/req/x?write_int")
+    assert r.status == 500
+    assert b"TypeError: a bytes-like object is required, not &#x27;int&#x27;" in r.body
+
+
+def test_returning_none_is_mod_pythons_assertion(server):
+    r = get(server, "/req/x?return_none")
+    assert r.body.startswith(b"forgot return;\n<pre>\nMod_python error:")
+    assert (b"AssertionError: Handler has returned result or raised SERVER_RETURN\n"
+            b"exception with argument having non integer type. Type of value returned\n"
+            b"was &lt;class &#x27;NoneType&#x27;&gt;, whereas expected &lt;class &#x27;int&#x27;&gt;."
+            in r.body)
+
+
+def test_server_return_without_a_result_is_an_indexerror(server):
+    r = get(server, "/req/x?server_return_empty")
+    assert r.status == 500
+    assert b"IndexError: tuple index out of range" in r.body
+
+
+def test_a_class_named_last_is_called_not_its_instance(server):
+    r = get(server, "/classlast/x")
+    assert r.status == 500
+    assert b"was &lt;class &#x27;clsh.CallMe&#x27;&gt;, whereas expected" in r.body
+
+
+@pytest.mark.parametrize("what, allow", [
+    ("allow_some", "PATCH,DELETE,PUT"),
+    ("allow_all", "POST,MKWORKSPACE,LOCK,CONNECT,UNLOCK,OPTIONS,TRACE,PATCH,MERGE,PROPPATCH,"
+                  "BASELINE-CONTROL,HEAD,DELETE,VERSION-CONTROL,CHECKIN,MKCOL,CHECKOUT,MOVE,"
+                  "PUT,UNCHECKOUT,COPY,REPORT,GET,LABEL,PROPFIND,UPDATE,MKACTIVITY"),
+])
+def test_allow_lists_methods_in_apaches_order(server, what, allow):
+    r = get(server, "/req/x?" + what)
+    assert r.status == 405 and r.header("Allow") == allow
+
+
+def test_head_of_an_empty_response_has_no_length(server):
+    """Apache's header filter drops a HEAD response's 'Content-Length: 0'
+    (a GET of it keeps it)."""
+    h = request(server.port, "HEAD", "/req/x?empty")
+    assert h.status == 200 and h.header("Content-Length") is None
+    assert get(server, "/req/x?empty").header("Content-Length") == "0"
+
+
+@pytest.mark.parametrize("code, title, text", [
+    ("404", b"404 Not Found", b"was not found on this server"),
+    ("409", b"409 Conflict", b"The server encountered an internal error"),  # 409 has no text
+    ("403", b"403 Forbidden", b"You don't have permission"),                # its own document again
+])
+def test_a_failing_error_document_keeps_the_first_status(server, code, title, text):
+    r = get(server, "/eddoc/x?" + code)
+    assert r.status == int(code)
+    assert b"<title>%s</title>" % title in r.body and text in r.body
+    assert (b"<p>Additionally, a %s\nerror was encountered while trying to use an "
+            b"ErrorDocument to handle the request.</p>\n" % title) in r.body
+    assert r.header("Content-Length") == str(len(r.body))

@@ -169,7 +169,9 @@ def test_ext_restriction(server):
 
 def test_class_instantiated_with_req(server):
     assert get(server, "/classh/x").body == b"instance made with req for /classh/x"
-    assert get(server, "/classh/callme").body == b"called instance made with req for /classh/callme"
+    # a class named last is called as the handler: the instance it returns is
+    # not a result, so 500 (as mod_python's resolve_object, seen on Apache)
+    assert get(server, "/classh/callme").status == 500
 
 
 def test_two_directories_with_same_module_name_stay_apart(server):

@@ -3,6 +3,8 @@ request whose body arrives in pieces of any size, the query parsers, the
 limits, redirect; and the publisher's per-function inspection cache."""
 import io
 import os
+import re
+import sys
 import types
 
 import pytest
@@ -452,3 +454,31 @@ def test_unreadable_function_guards_fail_closed(tmp_path, body):
     mod = loader.import_module(str(src))
     with pytest.raises(publisher.GuardError):
         publisher.function_guards(mod.page)
+
+
+def test_module_names_are_mod_pythons(tmp_path):
+    """A module loaded by path (the publisher's) is named after its path; one
+    found by name keeps the name and is the module a sibling imports."""
+    src = tmp_path / "my-page.py"
+    src.write_text("class Plain:\n    pass\n")
+    mod = loader.import_module(str(src))
+    assert mod.__name__ == re.sub(r"\W+", "_", str(src))
+    assert repr(mod.Plain()).startswith("<%s.Plain object at " % mod.__name__)
+    (tmp_path / "fd_named_handler.py").write_text("import fd_sibling\nVALUE = 1\n")
+    (tmp_path / "fd_sibling.py").write_text("import fd_named_handler\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        mod = loader.import_module("fd_named_handler", path=[str(tmp_path)])
+        assert mod.__name__ == "fd_named_handler"
+        assert sys.modules["fd_sibling"].fd_named_handler is mod
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("fd_named_handler", None)
+        sys.modules.pop("fd_sibling", None)
+
+
+def test_a_handler_module_named_like_a_library_does_not_replace_it(tmp_path):
+    (tmp_path / "json.py").write_text("MINE = True\n")
+    import json
+    mod = loader.import_module("json", path=[str(tmp_path)])
+    assert mod.MINE and sys.modules["json"] is json

@@ -42,7 +42,6 @@ _ALLOWED_BITS = sum(1 << apache.METHODS.index(m) for m in ALLOWED_METHODS
 def handler(req):
     req.allowed |= _ALLOWED_BITS
     if req.method not in ALLOWED_METHODS:
-        req.err_headers_out["Allow"] = ",".join(ALLOWED_METHODS)
         raise apache.SERVER_RETURN(apache.HTTP_METHOD_NOT_ALLOWED)
     filename, func_path = _locate(req)
     req.filename = filename

@@ -69,4 +69,38 @@ def handler(req):
     if what.startswith("write_then"):
         req.write("partial;")
         return int(what[len("write_then"):])
+    if what == "remote_host":
+        # order matters: the REMOTE_DOUBLE_REV look-up is kept by the connection
+        seen = [req.get_remote_host(apache.REMOTE_HOST), req.get_remote_host(),
+                req.get_remote_host(apache.REMOTE_NOLOOKUP, 1),
+                req.get_remote_host(apache.REMOTE_DOUBLE_REV),
+                req.get_remote_host(apache.REMOTE_NOLOOKUP, 1)]
+        req.write(repr(seen))
+        return apache.OK
+    if what == "sendfile":
+        req.content_type = "text/plain"
+        n = req.sendfile(__file__, 5, 10)
+        req.write(";sent=%d" % n)
+        return apache.OK
+    if what == "sendfile_missing":
+        req.sendfile("/nonexistent/file.txt")
+        return apache.OK
+    if what == "write_int":
+        req.write(7)
+        return apache.OK
+    if what == "return_none":
+        req.write("forgot return;")
+        return None
+    if what == "server_return_empty":
+        raise apache.SERVER_RETURN()
+    if what == "allow_some":
+        req.allow_methods(["PUT", "DELETE", "PATCH"])
+        return apache.HTTP_METHOD_NOT_ALLOWED
+    if what == "allow_all":
+        req.allow_methods(list(apache.METHODS))
+        return apache.HTTP_METHOD_NOT_ALLOWED
+    if what == "empty":
+        req.content_type = "text/plain"
+        return apache.OK
     return apache.HTTP_NOT_FOUND
+

@@ -1,0 +1,2 @@
+def handler(req):
+    return int(req.args or "404")
