@@ -94,7 +94,9 @@ class HList:
 
     def __init__(self, entry):
         self.handler = entry.name
-        self.directory = entry.directory
+        d = entry.directory
+        # mod_python's hlist.directory ends with "/" (a <Directory>'s path)
+        self.directory = d + "/" if d and not d.endswith("/") else d
         self.parent = None
         self.silent = entry.silent
         self.is_location = 0

@@ -31,6 +31,8 @@ _added_paths = set()
 
 ALIASES = {
     "mod_python.apache": "fastdispatch.apache",
+    "mod_python.Cookie": "fastdispatch.cookie",
+    "mod_python.Session": "fastdispatch.session",
     "mod_python.publisher": "fastdispatch.handlers.publisher",
     "mod_python.util": "fastdispatch.util",
 }

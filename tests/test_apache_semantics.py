@@ -352,3 +352,8 @@ def test_a_failing_error_document_keeps_the_first_status(server, code, title, te
     assert (b"<p>Additionally, a %s\nerror was encountered while trying to use an "
             b"ErrorDocument to handle the request.</p>\n" % title) in r.body
     assert r.header("Content-Length") == str(len(r.body))
+
+
+def test_hlist_directory_ends_with_a_slash(server):
+    handler, directory = get(server, "/req/x?hlist").body.decode().split("|")
+    assert handler == "semh" and directory.endswith("/req/")

@@ -99,6 +99,9 @@ def handler(req):
     if what == "allow_all":
         req.allow_methods(list(apache.METHODS))
         return apache.HTTP_METHOD_NOT_ALLOWED
+    if what == "hlist":
+        req.write("%s|%s" % (req.hlist.handler, req.hlist.directory))
+        return apache.OK
     if what == "empty":
         req.content_type = "text/plain"
         return apache.OK
