@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 
-from fastdispatch import _speedups, apache, authz, errorpages, loader
+from fastdispatch import _speedups, apache, authz, errorpages, filters, loader
 from fastdispatch.config.directives import DIRECTIVE_OF_PHASE, PHASE_OF_DIRECTIVE
 from fastdispatch.config.merge import HandlerEntry, merge
 from fastdispatch.errors import ClientGone, HTTPError
@@ -500,6 +500,8 @@ class Dispatcher:
                 raise _Abort(DONE)
 
     def _respond(self, req, dc):
+        if dc.has_filters:
+            self._add_filters(req, dc)
         rc = DECLINED
         if req.handler in ("mod_python", "python-program"):
             rc = self._phase(req, "handler", abort=False)
@@ -507,6 +509,20 @@ class Dispatcher:
             rc = static.serve(req, dc)
         if rc not in (OK, DECLINED):
             raise _Abort(rc)
+
+    def _add_filters(self, req, dc):
+        """The filters of the request's sections, once its file is known
+        (Apache's insert_filter hook)."""
+        registry = self.config.filters
+        names = dc.output_filters_for(req.filename)
+        if names:
+            req._filters = filters.chain_for(req, names, registry)
+        names = dc.input_filters_for(req.filename)
+        if names:
+            chain = filters.chain_for(req, names, registry, is_input=True)
+            if chain is not None:
+                limit = req._clength_in if not req.chunked else None
+                req._body = filters.FilteredBody(req._body, chain, limit)
 
     def _phase(self, req, phase, abort=True):
         """Run one phase's handlers (from the request's directory config, read
@@ -594,6 +610,7 @@ class Dispatcher:
             # ErrorDocument message) to the body; a 204 or 304 adds nothing
             if status in (204, 304):
                 return req.status
+            req._filters = None
             doc = (req._dir_config or self.global_dir).error_documents.get(status)
             if doc and doc.startswith('"'):
                 req.write(doc[1:])
@@ -607,6 +624,7 @@ class Dispatcher:
 
     def _send_error(self, req, status, failed_document=False):
         dc = req._dir_config or self.global_dir
+        req._filters = None     # error pages skip the output filters, as Apache's
         req.status = status
         req._buffer, req._buffered = [], 0
         if status in (204, 304):

@@ -191,6 +191,7 @@ class Request:
     # Apache's error path (ap_die) marks the connection closed before the
     # error response: that response is neither chunked nor given a length
     _error_response = False
+    _filters = None      # filters.Chain of the response output, when it has one
 
     def __init__(self, head, body, conn, send, dispatcher, uri, args, server):
         self._send = send
@@ -375,10 +376,49 @@ class Request:
         # no head, so the response gets its length; req.flush() does send it)
 
     def flush(self):
+        if self._filters is not None:
+            self._filter_pass(eos=False)
+        elif not self._head_sent:
+            self._send_head(final=False)
+        elif self._buffer:
+            self._send_body()
+
+    def _filter_pass(self, eos):
+        """Send what is buffered through the output filters (filters.py):
+        a flush, or with ``eos`` the end of the response."""
+        data = b"".join(self._buffer)
+        self._buffer, self._buffered = [], 0
+        out, passed, eos_passed = self._filters.run(data, eos)
+        if eos:
+            self._filters = None        # they have had the whole body
+        if not passed:
+            if eos:
+                # the end never reached the client (nor, if nothing went
+                # before, anything else): closing the connection ends it
+                self._close = True
+                self._head_sent = True
+                self._chunked = False
+            return
+        if out:
+            self._buffer, self._buffered = [out], len(out)
+        if eos_passed and eos and not self._head_sent:
+            # the whole filtered body at once: its length is the length
+            # (Apache's content-length filter), whatever the handler set
+            self._content_length = -1
+            self.headers_out.pop("Content-Length", None)
+            self._send_head(final=True)
+            return
         if not self._head_sent:
             self._send_head(final=False)
         elif self._buffer:
             self._send_body()
+        if eos:
+            if eos_passed:
+                if self._chunked:
+                    self._out(b"0\r\n\r\n")
+            else:
+                self._close = True      # the end never passed the filter
+            self._chunked = False
 
     def set_content_length(self, length):
         self._content_length = int(length)
@@ -400,6 +440,13 @@ class Request:
             f = open(path, "rb")
         except OSError:
             raise OSError("Could not open file for reading") from None
+        sent = self._write_file(f, offset, length)
+        self.flush()
+        return sent
+
+    def _write_file(self, f, offset=0, length=-1):
+        """Buffer ``length`` bytes (all when -1) of the open file ``f`` from
+        ``offset``, flushing every 256 KiB; the count of bytes."""
         sent = 0
         with f:
             if offset:
@@ -415,7 +462,6 @@ class Request:
                 self.write(chunk, 0)
                 if self._buffered >= 262144:
                     self.flush()
-        self.flush()
         return sent
 
     def _send_head(self, final):
@@ -544,7 +590,9 @@ class Request:
 
     def _finish(self):
         """End the response after the handler phase."""
-        if not self._head_sent:
+        if self._filters is not None:
+            self._filter_pass(eos=True)
+        elif not self._head_sent:
             self._send_head(final=True)
         else:
             if self._buffer:

@@ -134,6 +134,14 @@ KNOWN = {
     "pythoninterpperdirective": Spec(1, 1, flag=True),
     "pythonoptimize": Spec(1, 1, flag=True),
     "pythonhandlermodule": Spec(1, 1),
+    "pythonoutputfilter": Spec(2, 2, server_only=True),
+    "pythoninputfilter": Spec(2, 2, server_only=True),
+    "addoutputfilter": Spec(2, None),
+    "setoutputfilter": Spec(1, 1),
+    "removeoutputfilter": Spec(1, None),
+    "addinputfilter": Spec(2, None),
+    "setinputfilter": Spec(1, 1),
+    "removeinputfilter": Spec(1, None),
 }
 for _phase, _directive in PHASES:
     KNOWN.setdefault(_directive.lower(), _handler_spec())
@@ -150,8 +158,7 @@ for _name in ("loadmodule", "user", "group", "pidfile", "options", "allowoverrid
               "addcharset", "languagepriority", "forcelanguagepriority", "traceenable",
               "serverpath", "namevirtualhost", "addicon", "indexoptions",
               "scriptalias", "authuserfile", "authgroupfile", "authbasicprovider",
-              "pythoninputfilter", "pythonoutputfilter", "pythonconnectionhandler",
-              "addinputfilter", "addoutputfilter", "setinputfilter", "setoutputfilter",
+              "pythonconnectionhandler",
               "acceptfilter", "httpprotocoloptions", "header", "requestheader"):
     KNOWN.setdefault(_name, Spec(0, None, ignored=True))
 
@@ -240,6 +247,10 @@ def apply_server(config, d):
         config.aliases.append((d.args[0], d.args[1]))
     elif key == "pythonimport":
         config.python_imports.append(d)
+    elif key in ("pythonoutputfilter", "pythoninputfilter"):
+        from fastdispatch.filters import FilterSpec
+        spec = FilterSpec(d.args[0], d.args[1], is_input=key == "pythoninputfilter")
+        config.filters[spec.name] = spec
     else:
         if key == "limitrequestbody":
             srv.limit_request_body = _int(d)

@@ -90,6 +90,11 @@ class DirConfig:
         self.add_handler = {}         # ".py" -> "mod_python"
         self.set_handler = None
         self.add_type = {}            # ".html" -> "text/html"
+        self.set_output_filter = None  # SetOutputFilter: ["name", ...]
+        self.add_output_filter = {}   # AddOutputFilter: ".txt" -> ["name", ...]
+        self.set_input_filter = None  # SetInputFilter
+        self.add_input_filter = {}    # AddInputFilter
+        self.has_filters = False      # any of the four (one test per request)
         self.force_type = None
         self.default_type = None
         self.default_charset = None
@@ -166,6 +171,22 @@ class DirConfig:
                 self.add_handler.pop(_ext(ext), None)
         elif key == "sethandler":
             self.set_handler = None if a[0].lower() == "none" else a[0]
+        elif key == "setoutputfilter":
+            self.set_output_filter = _filter_names(a[0])
+        elif key == "addoutputfilter":
+            for ext in a[1:]:
+                self.add_output_filter[_ext(ext)] = _filter_names(a[0])
+        elif key == "removeoutputfilter":
+            for ext in a:
+                self.add_output_filter.pop(_ext(ext), None)
+        elif key == "setinputfilter":
+            self.set_input_filter = _filter_names(a[0])
+        elif key == "addinputfilter":
+            for ext in a[1:]:
+                self.add_input_filter[_ext(ext)] = _filter_names(a[0])
+        elif key == "removeinputfilter":
+            for ext in a:
+                self.add_input_filter.pop(_ext(ext), None)
         elif key == "addtype":
             for ext in a[1:]:
                 self.add_type[_ext(ext)] = a[0]
@@ -222,6 +243,14 @@ class DirConfig:
             return h
         return None
 
+    def output_filters_for(self, filename):
+        """SetOutputFilter's filters, then AddOutputFilter's for each
+        extension of the file's name in order (mod_mime)."""
+        return _filters_for(self.set_output_filter, self.add_output_filter, filename)
+
+    def input_filters_for(self, filename):
+        return _filters_for(self.set_input_filter, self.add_input_filter, filename)
+
     def _handler_by_ext(self, base):
         # Apache's mod_mime looks at every extension of the name.
         for part in reversed(base.split(".")[1:]):
@@ -229,6 +258,21 @@ class DirConfig:
             if h:
                 return h
         return None
+
+
+def _filters_for(set_names, by_ext, filename):
+    names = list(set_names or ())
+    if by_ext and filename:
+        base = filename.rpartition("/")[2]
+        for part in base.split(".")[1:]:
+            names.extend(by_ext.get("." + part.lower(), ()))
+    return names
+
+
+def _filter_names(arg):
+    """``A;B`` -> ["a", "b"]: a chain, in order (Apache's names are
+    case-insensitive)."""
+    return [n.strip().lower() for n in arg.split(";") if n.strip()]
 
 
 def _ext(e):
@@ -258,4 +302,6 @@ def merge(global_directives, sections):
         cfg.apply(s.directives, s.kind)
     cfg.sections = tuple(sections)
     cfg.authz_verdict = authz.fixed_verdict(cfg.requires)
+    cfg.has_filters = bool(cfg.set_output_filter or cfg.add_output_filter
+                           or cfg.set_input_filter or cfg.add_input_filter)
     return cfg

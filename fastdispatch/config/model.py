@@ -75,4 +75,5 @@ class Config:
     global_section: Section = field(default_factory=lambda: Section(kind="server"))
     aliases: list = field(default_factory=list)     # (url_prefix, path) in order
     python_imports: list = field(default_factory=list)  # Directive of PythonImport
+    filters: dict = field(default_factory=dict)   # name -> filters.FilterSpec (Python*Filter)
     source: str = "<python>"

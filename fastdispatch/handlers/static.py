@@ -345,7 +345,7 @@ def _send_ranges(req, filename, ranges, size, ctype):
         req.headers_out["Content-Range"] = "bytes %d-%d/%d" % (start, end, size)
         req.set_content_length(end - start + 1)
         if not req.header_only:
-            req.sendfile(filename, start, end - start + 1)
+            req._write_file(open(filename, "rb"), start, end - start + 1)
         return
     boundary = os.urandom(8).hex()[:15]
     parts = []
@@ -454,7 +454,9 @@ def _serve_file(req, dc, filename, st, fd, data):
         return apache.OK
     size = st.st_size
     ranges = None
-    if "Range" in req.headers_in and req.method != "POST":
+    # (with output filters a Range would apply to the filtered body, which
+    # is not known yet: the whole body is sent)
+    if "Range" in req.headers_in and req.method != "POST" and req._filters is None:
         ranges = _parse_ranges(req.headers_in.get("Range"), size)
         if ranges is not None and "If-Range" in req.headers_in:
             if req.headers_in["If-Range"] not in (etag, out["Last-Modified"]):
@@ -466,8 +468,8 @@ def _serve_file(req, dc, filename, st, fd, data):
         _send_ranges(req, filename, ranges, size, req.content_type)
         return apache.OK
     req.set_content_length(size)
-    if req.header_only:
-        return apache.OK
+    if req.header_only and req._filters is None:
+        return apache.OK        # (a filter sees the body, a HEAD too: it makes the length)
     if size <= WHOLE_READ_MAX:
         if data is None:
             data = _read_exactly(fd, size)
@@ -477,7 +479,9 @@ def _serve_file(req, dc, filename, st, fd, data):
         if data is not None:
             req.write(data, 0)
             return apache.OK
-    req.sendfile(filename, 0, size)
+    # not req.sendfile(), which flushes as mod_python's does: Apache's own
+    # handler passes the file and the end together, so a filter sees both
+    req._write_file(open(filename, "rb"), 0, size)
     return apache.OK
 
 

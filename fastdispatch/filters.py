@@ -1,0 +1,264 @@
+"""mod_python's output filters: ``PythonOutputFilter module[::callable] NAME``
+registers a filter (server config), ``SetOutputFilter NAME[;NAME...]`` or
+``AddOutputFilter NAME[;NAME...] .ext ...`` puts it on a section's
+responses (pythonapi.rst, "Overview of a Filter Handler").
+
+A filter sees the response body a piece at a time, as Apache's filter chain
+passes it: one call per flush of the handler (``req.write`` with flush,
+``req.flush()``) and one at the end, whose input ends with end-of-stream
+(``filter.read()`` returns None there; ``''`` at the end of a piece that is
+not the last). As mod_python does, a filter that has not closed is flushed
+after each call, so anything but a single call that ends with
+``filter.close()`` sends the head without a length (chunked). What a client
+then sees follows from Apache's filters, each case observed on Apache 2.4.71
++ mod_python 3.5:
+
+- a response written without flushing, through a filter that closes: one
+  call, and a Content-Length of the filtered body;
+- a filter that does not close at end-of-stream: its output goes out, the
+  end of the response never does (fastdispatch then closes the connection,
+  where Apache leaves a chunked response open);
+- a filter that raises: the traceback is logged and the filter is disabled
+  (later pieces pass through unchanged); under PythonDebug On its page is
+  the filter's output and the status is 500 if the head had not gone out;
+  without it, what the failed call had taken is lost;
+- error pages (the status pages, ErrorDocument texts) are not filtered: Apache
+  sends them through the protocol filters only. A handler's traceback page
+  (PythonDebug On) is its own output, and is.
+
+Input filters (``PythonInputFilter``, ``Add/SetInputFilter``) change the
+request body a handler reads: here the filter chain runs once, on the whole
+body with its end-of-stream, when the handler first reads; as with Apache's
+``r->remaining``, a handler reads at most Content-Length bytes of what the
+filters made. An input filter that raises under PythonDebug On gives its
+traceback page as the body, and the response status 500, as mod_python does.
+"""
+import logging
+import sys
+import traceback
+
+from fastdispatch import errorpages, loader
+
+log = logging.getLogger("fastdispatch.error")
+
+
+class FilterSpec:
+    """One ``PythonOutputFilter``/``PythonInputFilter`` line."""
+
+    __slots__ = ("name", "handler", "is_input", "module", "object")
+
+    def __init__(self, handler, name, is_input):
+        self.name = name.lower()            # Apache keeps filter names lower-case
+        self.handler = handler
+        self.is_input = is_input
+        module, _, obj = handler.partition("::")
+        self.module = module
+        self.object = obj or ("inputfilter" if is_input else "outputfilter")
+
+
+class Filter:
+    """The ``filter`` object a filter function gets (mp_filter)."""
+
+    def __init__(self, spec, req):
+        self.name = spec.name
+        self.handler = spec.handler
+        self.req = req
+        self.is_input = 1 if spec.is_input else 0
+        self.closed = 0
+        self.disabled = False
+        self._spec = spec
+        self._in = b""          # this call's input, and how much was read
+        self._pos = 0
+        self._eos = False       # the input ends with end-of-stream
+        self._out = []
+        self._flushed = False
+
+    # the call's input
+    def read(self, length=-1):
+        self._check_open()
+        data, pos = self._in, self._pos
+        if pos >= len(data):
+            return None if self._eos else b""
+        end = len(data) if length is None or length < 0 else min(len(data), pos + length)
+        self._pos = end
+        return data[pos:end]
+
+    def readline(self, length=-1):
+        self._check_open()
+        data, pos = self._in, self._pos
+        if pos >= len(data):
+            return None if self._eos else b""
+        end = data.find(b"\n", pos)
+        end = len(data) if end < 0 else end + 1
+        if length is not None and length >= 0:
+            end = min(end, pos + length)
+        self._pos = end
+        return data[pos:end]
+
+    # its output
+    def write(self, data):
+        self._check_open()
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        elif not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("a bytes-like object is required, not '%s'" % type(data).__name__)
+        if data:
+            self._out.append(bytes(data))
+
+    def flush(self):
+        self._check_open()
+        self._flushed = True
+
+    def close(self):
+        """End the output (end-of-stream); the filter takes no more I/O."""
+        if not self.closed:
+            self.closed = 1
+            self._flushed = True
+
+    def pass_on(self):
+        """Pass the rest of this call's input on unchanged (end-of-stream too)."""
+        self._check_open()
+        rest = self._in[self._pos:]
+        self._pos = len(self._in)
+        if rest:
+            self._out.append(rest)
+        if self._eos:
+            self.close()
+        else:
+            self._flushed = True
+
+    def disable(self):
+        """Pass everything on unchanged from now on (mod_python does this
+        to a filter that raised)."""
+        self.disabled = True
+
+    def _check_open(self):
+        if self.closed:
+            raise ValueError("I/O operation on a closed filter")
+
+
+class Chain:
+    """The filters of one response's output or one request's input, in order."""
+
+    def __init__(self, req, specs):
+        self.filters = [Filter(spec, req) for spec in specs]
+
+    def run(self, data, eos):
+        """Pass one piece of the body (``eos``: the last) through the chain.
+        Returns (bytes, passed, eos_passed): what reaches the client, whether
+        anything (data or a flush) did, and whether end-of-stream did."""
+        passed = True
+        for f in self.filters:
+            if not passed:
+                break
+            if f.disabled:
+                continue
+            if f.closed:
+                data, passed, eos = b"", False, False    # it took its last input
+                continue
+            data, passed, eos = self._call(f, data, eos)
+        return data, passed, eos
+
+    def _call(self, f, data, eos):
+        f._in, f._pos, f._eos = data, 0, eos
+        f._out, f._flushed = [], False
+        req = f.req
+        try:
+            obj = _resolve(f._spec, req)
+            obj(f)
+            if not f.closed:
+                f._flushed = True       # mod_python flushes a filter after each call
+        except Exception:
+            self._report(f, sys.exc_info())
+        out = b"".join(f._out)
+        f._in, f._out = b"", []
+        eos_out = bool(f.closed)
+        return out, f._flushed or eos_out or bool(out), eos_out
+
+    def _report(self, f, exc_info):
+        """mod_python's ReportError for a filter: logged; disabled; under
+        PythonDebug On the traceback page is its output, flushed."""
+        req = f.req
+        f.disable()
+        tb_text = "".join(traceback.format_exception(*exc_info))
+        log.error("[client %s] %s %s: %s (URI %s)", req.connection.remote_ip, f.name,
+                  f.handler, tb_text.rstrip(), req.uri)
+        dc = req._dir_config
+        if dc is not None and dc.debug:
+            if not req._head_sent:
+                req.status = 500
+                req.content_type = "text/html"
+            f._out.append(errorpages.debug_page(f.name, f.handler, exc_info).encode("utf-8"))
+            f._flushed = True
+        else:
+            f._out = []         # never flushed: what it wrote goes nowhere
+
+
+def _resolve(spec, req):
+    """The filter's callable: its module imported as a handler's is (with
+    the request's PythonPath), then the named object."""
+    dc = req._dir_config
+    python_path = dc.python_path if dc is not None else None
+    if python_path is not None:
+        for p in reversed(python_path):
+            loader.add_to_sys_path(p)
+    module = loader.import_module(spec.module, autoreload=dc.autoreload if dc else True,
+                                  path=python_path or ())
+    obj = module
+    for part in spec.object.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def chain_for(req, names, registry, is_input=False):
+    """The Chain of the filters ``names`` for ``req`` (after its handler is
+    known), or None. A name nothing registered (as a filter of that
+    direction) is logged and left out, as Apache does."""
+    specs = []
+    for name in names:
+        spec = registry.get(name)
+        if spec is None or spec.is_input != is_input:
+            log.error("[client %s] AH00082: an unknown filter was not added: %s",
+                      req.connection.remote_ip, name)
+            continue
+        specs.append(spec)
+    return Chain(req, specs) if specs else None
+
+
+class FilteredBody:
+    """The request body as the input filters make it, in place of the
+    transport's body reader for the handler's reads."""
+
+    def __init__(self, body, chain, limit):
+        self._raw = body
+        self._chain = chain
+        self._limit = limit     # Content-Length, or None (chunked)
+        self._data = None
+        self._pos = 0
+
+    def _filtered(self):
+        if self._data is None:
+            parts = []
+            while True:
+                piece = self._raw.read(65536)
+                if not piece:
+                    break
+                parts.append(piece)
+            data, _, _ = self._chain.run(b"".join(parts), True)
+            self._data = data if self._limit is None else data[:self._limit]
+        return self._data
+
+    def read(self, length=-1):
+        data, pos = self._filtered(), self._pos
+        end = len(data) if length is None or length < 0 else min(len(data), pos + length)
+        self._pos = end
+        return data[pos:end]
+
+    def readline(self, length=-1):
+        data, pos = self._filtered(), self._pos
+        end = data.find(b"\n", pos)
+        end = len(data) if end < 0 else end + 1
+        if length is not None and length >= 0:
+            end = min(end, pos + length)
+        self._pos = end
+        return data[pos:end]
