@@ -447,8 +447,19 @@ class Dispatcher:
             self._note_auth_failure(req, dc)
             raise _Abort(rc)
         if rc == DECLINED:
-            # nothing authenticated the user: mod_auth_basic's answer
+            # nothing authenticated the user: mod_auth_basic's answer. It
+            # asks for Basic credentials; given some, it would check them
+            # with an authn provider (AuthUserFile...), which fastdispatch
+            # does not have: Apache's answer then is 500
             if req.user is None:
+                auth = req.headers_in.get("Authorization")
+                if auth and dc.auth_type.lower() == "basic":
+                    if auth.split(None, 1)[0].lower() == "basic":
+                        log.error("[client %s] AH01616: No Authn provider configured",
+                                  req.connection.remote_ip)
+                        raise _Abort(apache.HTTP_INTERNAL_SERVER_ERROR)
+                    log.error("[client %s] AH01614: client used wrong authentication "
+                              "scheme: %s", req.connection.remote_ip, req.uri)
                 self._note_auth_failure(req, dc)
                 raise _Abort(apache.HTTP_UNAUTHORIZED)
         elif rc != OK:

@@ -357,3 +357,18 @@ def test_a_failing_error_document_keeps_the_first_status(server, code, title, te
 def test_hlist_directory_ends_with_a_slash(server):
     handler, directory = get(server, "/req/x?hlist").body.decode().split("|")
     assert handler == "semh" and directory.endswith("/req/")
+
+
+@pytest.mark.parametrize("authorization, status", [
+    (None, 401),
+    ("Basic c3BhbTplZ2dz", 500),        # mod_auth_basic has no provider to ask
+    ("basic !!!", 500),                 # whatever follows the scheme
+    ("Bearer abc", 401),                # a scheme it does not take: asked again
+])
+def test_an_authen_handler_that_declines_leaves_it_to_mod_auth_basic(server, authorization, status):
+    headers = [("Authorization", authorization)] if authorization else []
+    r = get(server, "/authdecl/x", headers=headers)
+    assert r.status == status
+    assert (r.header("WWW-Authenticate") == 'Basic realm="Decl"') == (status == 401)
+    if status == 500:
+        assert server.wait_for_log(r"AH01616: No Authn provider configured")
