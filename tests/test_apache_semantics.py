@@ -372,3 +372,9 @@ def test_an_authen_handler_that_declines_leaves_it_to_mod_auth_basic(server, aut
     assert (r.header("WWW-Authenticate") == 'Basic realm="Decl"') == (status == 401)
     if status == 500:
         assert server.wait_for_log(r"AH01616: No Authn provider configured")
+
+
+def test_default_type_is_ignored_as_by_apache_2_4(server):
+    r = get(server, "/deftype/a.zzunknown")
+    assert r.status == 200 and r.body == b"data\n"
+    assert r.header("Content-Type") is None

@@ -96,7 +96,7 @@ class DirConfig:
         self.add_input_filter = {}    # AddInputFilter
         self.has_filters = False      # any of the four (one test per request)
         self.force_type = None
-        self.default_type = None
+        self.default_type = None      # (DefaultType: Apache 2.4 ignores it, so does this)
         self.default_charset = None
         self.directory_index = ["index.html"]
         self.error_documents = {}     # 404 -> "/missing.html" or '"text'
@@ -192,8 +192,6 @@ class DirConfig:
                 self.add_type[_ext(ext)] = a[0]
         elif key == "forcetype":
             self.force_type = None if a[0].lower() == "none" else a[0]
-        elif key == "defaulttype":
-            self.default_type = None if a[0].lower() == "none" else a[0]
         elif key == "adddefaultcharset":
             v = a[0].lower()
             self.default_charset = None if v == "off" else ("ISO-8859-1" if v == "on" else a[0])

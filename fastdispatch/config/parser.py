@@ -226,6 +226,10 @@ class ConfigParser:
             raise ConfigError("%s not allowed in <%s> context" % (name, section.kind),
                               path, lineno)
         spec.check(name, args, path, lineno)
+        if key == "defaulttype" and args[0].lower() != "none":
+            # as Apache 2.4 (AH00117): a file of unknown type gets no Content-Type
+            self._warn_once(key, "Ignoring deprecated use of DefaultType: Apache 2.4 "
+                            "has no default type", path, lineno)
         directory = ""
         if section is not None and section.kind == "directory" and not section.regex:
             directory = section.pattern
