@@ -192,6 +192,7 @@ class Request:
     # error response: that response is neither chunked nor given a length
     _error_response = False
     _filters = None      # filters.Chain of the response output, when it has one
+    _filter_ended = False  # a filter closed (sent the end) before the handler did
 
     def __init__(self, head, body, conn, send, dispatcher, uri, args, server):
         self._send = send
@@ -391,6 +392,8 @@ class Request:
         out, passed, eos_passed = self._filters.run(data, eos)
         if eos:
             self._filters = None        # they have had the whole body
+        if self._filter_ended:
+            return                      # a filter closed: the response is over
         if not passed:
             if eos:
                 # the end never reached the client (nor, if nothing went
@@ -401,23 +404,29 @@ class Request:
             return
         if out:
             self._buffer, self._buffered = [out], len(out)
-        if eos_passed and eos and not self._head_sent:
-            # the whole filtered body at once: its length is the length
-            # (Apache's content-length filter), whatever the handler set
-            self._content_length = -1
-            self.headers_out.pop("Content-Length", None)
-            self._send_head(final=True)
+        if eos_passed:
+            # a filter closed: the response ends here, whatever the handler
+            # writes after (Apache has sent its end)
+            self._filter_ended = True
+            if not self._head_sent:
+                # the whole filtered body at once: its length is the length
+                # (Apache's content-length filter), whatever the handler set
+                self._content_length = -1
+                self.headers_out.pop("Content-Length", None)
+                self._send_head(final=True)
+            else:
+                if self._buffer:
+                    self._send_body()
+                if self._chunked:
+                    self._out(b"0\r\n\r\n")
+                self._chunked = False
             return
         if not self._head_sent:
             self._send_head(final=False)
         elif self._buffer:
             self._send_body()
         if eos:
-            if eos_passed:
-                if self._chunked:
-                    self._out(b"0\r\n\r\n")
-            else:
-                self._close = True      # the end never passed the filter
+            self._close = True          # the end never passed the filter
             self._chunked = False
 
     def set_content_length(self, length):

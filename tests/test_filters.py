@@ -102,6 +102,13 @@ def test_an_error_document_page_is_filtered_as_its_own_request(server):
     assert r.header("Content-Type") == "text/plain"
 
 
+@pytest.mark.parametrize("query", ["two", "noflush", ""])
+def test_a_filter_that_closes_at_once_ends_the_response_with_a_length(server, query):
+    # (Apache then also sends what later calls write, past the length)
+    head, rest = raw(server, "GET", "/closefirst/x?" + query)
+    assert header(head, "Content-Length") == "8" and rest == b"replaced"
+
+
 def test_filter_attributes_and_pass_on(server):
     head, rest = raw(server, "GET", "/attrs/x?noflush")
     assert rest == b"name=attrs is_input=0 handler=capf::attrs closed=0\n"

@@ -63,3 +63,10 @@ def inputfilter(filter):
 
 def inraise(filter):
     raise ValueError("input filter ran")
+
+
+def closefirst(filter):
+    """Replaces the body and ends it on its first call."""
+    filter.read()
+    filter.write("replaced")
+    filter.close()
