@@ -45,12 +45,13 @@ log = logging.getLogger("fastdispatch.error")
 class FilterSpec:
     """One ``PythonOutputFilter``/``PythonInputFilter`` line."""
 
-    __slots__ = ("name", "handler", "is_input", "module", "object")
+    __slots__ = ("name", "handler", "is_input", "module", "object", "directory")
 
-    def __init__(self, handler, name, is_input):
+    def __init__(self, handler, name, is_input, directory=None):
         self.name = name.lower()            # Apache keeps filter names lower-case
         self.handler = handler
         self.is_input = is_input
+        self.directory = directory          # req.register_*_filter's dir
         module, _, obj = handler.partition("::")
         self.module = module
         self.object = obj or ("inputfilter" if is_input else "outputfilter")
@@ -202,8 +203,11 @@ def _resolve(spec, req):
     if python_path is not None:
         for p in reversed(python_path):
             loader.add_to_sys_path(p)
+    elif spec.directory:
+        loader.add_to_sys_path(spec.directory)      # (PythonPath, when set, wins)
+    search = python_path or ([spec.directory] if spec.directory else ())
     module = loader.import_module(spec.module, autoreload=dc.autoreload if dc else True,
-                                  path=python_path or ())
+                                  path=search)
     obj = module
     for part in spec.object.split("."):
         obj = getattr(obj, part)
@@ -225,13 +229,47 @@ def chain_for(req, names, registry, is_input=False):
     return Chain(req, specs) if specs else None
 
 
+def add_filter(req, name, is_input):
+    """``req.add_output_filter(name)`` / ``req.add_input_filter(name)``: a
+    filter the request registered, else one of the server's. A name
+    nothing registered is ignored, as mod_python on Apache ignores it (so
+    Apache's own "CONTENT_LENGTH" is a no-op here, where a whole unflushed
+    body gets its length anyway)."""
+    key = name.lower()
+    spec = (req.__dict__.get("_own_filters") or {}).get((key, is_input))
+    if spec is None:
+        spec = req._dispatcher.config.filters.get(key)
+        if spec is None or spec.is_input != is_input:
+            return
+    if is_input:
+        chain = req._body.chain if isinstance(req._body, FilteredBody) else None
+        if chain is None:
+            limit = req._clength_in if not req.chunked else None
+            req._body = FilteredBody(req._body, Chain(req, [spec]), limit)
+        else:
+            chain.filters.append(Filter(spec, req))
+    elif req._filters is None:
+        req._filters = Chain(req, [spec])
+    else:
+        req._filters.filters.append(Filter(spec, req))
+
+
+def register_filter(req, name, handler, directory, is_input):
+    """``req.register_output_filter(name, handler[, dir])``: a filter for
+    this request only. mod_python runs it as its generic filter, so its
+    ``filter.name`` is "mod_python"."""
+    own = req.__dict__.setdefault("_own_filters", {})
+    spec = FilterSpec(handler, "mod_python", is_input, directory)
+    own[(name.lower(), is_input)] = spec
+
+
 class FilteredBody:
     """The request body as the input filters make it, in place of the
     transport's body reader for the handler's reads."""
 
     def __init__(self, body, chain, limit):
         self._raw = body
-        self._chain = chain
+        self.chain = chain
         self._limit = limit     # Content-Length, or None (chunked)
         self._data = None
         self._pos = 0
@@ -244,7 +282,7 @@ class FilteredBody:
                 if not piece:
                     break
                 parts.append(piece)
-            data, _, _ = self._chain.run(b"".join(parts), True)
+            data, _, _ = self.chain.run(b"".join(parts), True)
             self._data = data if self._limit is None else data[:self._limit]
         return self._data
 

@@ -737,6 +737,22 @@ class Request:
         if self.path_info:
             env["PATH_INFO"] = self.path_info
 
+    def add_output_filter(self, filter_name):
+        from fastdispatch import filters
+        filters.add_filter(self, filter_name, is_input=False)
+
+    def add_input_filter(self, filter_name):
+        from fastdispatch import filters
+        filters.add_filter(self, filter_name, is_input=True)
+
+    def register_output_filter(self, filter_name, filter, dir=None):
+        from fastdispatch import filters
+        filters.register_filter(self, filter_name, filter, dir, is_input=False)
+
+    def register_input_filter(self, filter_name, filter, dir=None):
+        from fastdispatch import filters
+        filters.register_filter(self, filter_name, filter, dir, is_input=True)
+
     def add_handler(self, htype, handler, dir=None):
         self._dispatcher.add_handler(self, htype, handler, dir)
 

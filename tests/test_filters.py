@@ -164,6 +164,36 @@ def test_a_chain_runs_in_order_and_an_unknown_filter_is_logged(server):
     assert server.wait_for_log(r"AH00082: an unknown filter was not added: unknownin")
 
 
+# ------------------------------------------------- filters a handler adds
+
+@pytest.mark.parametrize("query, expect", [
+    ("unknown", b"added?"),
+    ("content_length", b"content"),
+    ("dyn", b"DYNAMIC FILTER"),
+    ("server", b"SERVER FILTER"),
+])
+def test_a_handler_adds_filters_by_name(server, query, expect):
+    head, rest = raw(server, "GET", "/dyn/x?" + query)
+    assert header(head, "Content-Length") == str(len(expect)) and rest == expect
+
+
+def test_a_filter_added_after_output_changes_only_what_follows(server):
+    head, rest = raw(server, "GET", "/dyn/x?dynflush")
+    assert rest == b"8\r\nDYNAMIC \r\n6\r\nFILTER\r\n0\r\n\r\n"
+    head, rest = raw(server, "GET", "/dyn/x?afterwrite")
+    assert rest == b"7\r\nbefore \r\n5\r\nAFTER\r\n0\r\n\r\n"
+
+
+def test_a_registered_input_filter_and_a_missing_module(server):
+    head, rest = raw(server, "POST", "/dyn/x?input", b"post body data")
+    assert rest == b"got:POST BODY DATA"
+    head, rest = raw(server, "GET", "/dyn/x?badmod")
+    assert head.startswith("HTTP/1.1 500")
+    # a filter registered by the request runs as mod_python's generic one
+    assert b'Mod_python error: "mod_python nosuchmod::f"' in rest
+    assert b"ModuleNotFoundError: No module named &#x27;nosuchmod&#x27;" in rest
+
+
 # ------------------------------------------------------------- input filters
 
 def test_an_input_filter_changes_what_the_handler_reads(server):
