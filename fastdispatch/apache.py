@@ -187,6 +187,45 @@ def mpm_query(code):
     return AP_MPMQ_NOT_SUPPORTED
 
 
+def stat(fname, wanted=0):
+    """An mp_finfo of the file ``fname`` (``fname`` None and filetype 0
+    when there is none), as ``req.finfo`` shows one."""
+    import os
+    from fastdispatch.request import finfo_of
+    try:
+        return finfo_of(fname, os.stat(fname))
+    except (OSError, ValueError, TypeError):
+        return finfo_of(None, None)
+
+
+def config_tree():
+    """The server configuration as mod_python lists it: (directive, its
+    arguments as one string) pairs, each section as its opening pair and
+    then the list of what it holds. A copy: changing it changes nothing.
+    (Server settings that shape no request -- Listen, ServerName,
+    DocumentRoot... -- are not listed.)"""
+    if main_server is None or main_server._dispatcher is None:
+        return []
+    cfg = main_server._dispatcher.config
+    tree = [(d.name, _joined(d.args)) for d in cfg.global_section.directives]
+    for section in cfg.sections:
+        tag = _SECTION_TAGS.get(section.kind, section.kind)
+        pattern = ('~ "%s"' if section.regex and not tag.endswith("Match") else '"%s"') \
+            % section.pattern
+        tree.append(("<" + tag, pattern + ">"))
+        tree.append([(d.name, _joined(d.args)) for d in section.directives])
+    return tree
+
+
+_SECTION_TAGS = {"directory": "Directory", "directorymatch": "DirectoryMatch",
+                 "files": "Files", "filesmatch": "FilesMatch",
+                 "location": "Location", "locationmatch": "LocationMatch"}
+
+
+def _joined(args):
+    return " ".join('"%s"' % a if (not a or any(c.isspace() for c in a)) else a for a in args)
+
+
 def server_root():
     import os
     return os.getcwd()

@@ -241,25 +241,15 @@ class Request:
 
     @property
     def finfo(self):
-        """mod_python's mp_finfo of req.filename, shown as a dict."""
+        """mod_python's mp_finfo of req.filename (a dict whose keys are also
+        attributes, shown as mod_python shows it)."""
         st = self._stat
         if st is None and self.filename:
             try:
                 st = os.stat(self.filename)
             except (OSError, ValueError):
                 st = None
-        info = dict.fromkeys(_FINFO_KEYS)
-        info["fname"] = self.filename
-        if st is None:
-            info["filetype"] = 0  # APR_NOFILE
-            return info
-        # APR writes permission bits as hex digits that read like octal ones
-        protection = int("%o" % (st.st_mode & 0o777), 16)
-        info.update(filetype=_apr_filetype(st.st_mode), valid=0x73F370,
-                    protection=protection, user=st.st_uid, group=st.st_gid,
-                    size=st.st_size, inode=st.st_ino, device=st.st_dev, nlink=st.st_nlink,
-                    atime=int(st.st_atime), mtime=int(st.st_mtime), ctime=int(st.st_ctime))
-        return info
+        return finfo_of(self.filename, st)
 
     @property
     def parsed_uri(self):
@@ -783,6 +773,34 @@ class Request:
     def update_mtime(self, dependency_mtime):
         if dependency_mtime > self.mtime:
             self.mtime = dependency_mtime
+
+
+class FInfo(dict):
+    """mod_python's mp_finfo: ``finfo.size`` and ``finfo["size"]``."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def finfo_of(fname, st):
+    """The mp_finfo of ``st`` (an os.stat_result, or None: no such file)."""
+    info = FInfo.fromkeys(_FINFO_KEYS)
+    info["fname"] = fname
+    if st is None:
+        info["filetype"] = 0  # APR_NOFILE
+        return info
+    # APR writes permission bits as hex digits that read like octal ones
+    protection = int("%o" % (st.st_mode & 0o777), 16)
+    info.update(filetype=_apr_filetype(st.st_mode), valid=0x73F370,
+                protection=protection, user=st.st_uid, group=st.st_gid,
+                size=st.st_size, inode=st.st_ino, device=st.st_dev, nlink=st.st_nlink,
+                atime=int(st.st_atime), mtime=int(st.st_mtime), ctime=int(st.st_ctime))
+    return info
 
 
 def _reverse_lookup(ip):

@@ -378,3 +378,23 @@ def test_default_type_is_ignored_as_by_apache_2_4(server):
     r = get(server, "/deftype/a.zzunknown")
     assert r.status == 200 and r.body == b"data\n"
     assert r.header("Content-Type") is None
+
+
+def test_apache_stat_is_an_mp_finfo(server):
+    # the values as mod_python's on Apache 2.4.71: APR's valid bits, and for
+    # a missing file no name and filetype 0 (APR_NOFILE)
+    assert get(server, "/req/x?stat").body == b"True True 1 7598960|None 0"
+
+
+def test_config_tree_lists_sections_as_mod_python(server):
+    tree = eval(get(server, "/req/x?tree").body)
+    assert ("ErrorDocument", '410 "Gone, said globally"') in tree
+    i = tree.index(("<Directory", '"%s/req">' % server_site_dir(tree)))
+    assert tree[i + 1][:2] == [("SetHandler", "mod_python"), ("PythonHandler", "semh")]
+
+
+def server_site_dir(tree):
+    for item in tree:
+        if isinstance(item, tuple) and item[0] == "<Directory" and item[1].endswith('/req">'):
+            return item[1][1:-len('/req">')]
+    raise AssertionError("no <Directory .../req> in %r" % (tree,))

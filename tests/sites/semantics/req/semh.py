@@ -102,6 +102,15 @@ def handler(req):
     if what == "hlist":
         req.write("%s|%s" % (req.hlist.handler, req.hlist.directory))
         return apache.OK
+    if what == "stat":
+        f = apache.stat(__file__, 0)
+        missing = apache.stat("/nonexistent/file", 0)
+        req.write("%s %s %r %s|%r %r" % (f.size == f["size"], f.fname == __file__, f.filetype,
+                                        f.valid, missing.fname, missing.filetype))
+        return apache.OK
+    if what == "tree":
+        req.write(repr(apache.config_tree()))
+        return apache.OK
     if what == "empty":
         req.content_type = "text/plain"
         return apache.OK
