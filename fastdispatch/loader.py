@@ -34,6 +34,7 @@ ALIASES = {
     "mod_python.Cookie": "fastdispatch.cookie",
     "mod_python.Session": "fastdispatch.session",
     "mod_python.publisher": "fastdispatch.handlers.publisher",
+    "mod_python.psp": "fastdispatch.psp",
     "mod_python.util": "fastdispatch.util",
 }
 
