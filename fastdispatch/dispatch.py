@@ -590,7 +590,8 @@ class Dispatcher:
             return exc.status
         except ClientGone:
             raise  # the client is gone or stalled: the server closes
-        except Exception:
+        except (Exception, SystemExit):
+            # (mod_python reports a sys.exit() in a handler as any error)
             return self._report_exception(req, entry, dc)
 
     def _report_exception(self, req, entry, dc):
@@ -621,6 +622,8 @@ class Dispatcher:
             # ErrorDocument message) to the body; a 204 or 304 adds nothing
             if status in (204, 304):
                 return req.status
+            if status in errorpages.DROPS_CONNECTION:
+                req._close = True   # as Apache's ap_die: this response ends the connection
             req._filters = None
             doc = (req._dir_config or self.global_dir).error_documents.get(status)
             if doc and doc.startswith('"'):
@@ -698,7 +701,9 @@ class Dispatcher:
         except _Abort as abort:
             if abort.status not in (DONE, OK, DECLINED):
                 # the ErrorDocument failed too: as Apache's ap_die, the
-                # first status with its own page, which says so
+                # first status with its own page, which says so (a canned
+                # page: it has its length)
+                sub._error_response = False
                 self._send_error(sub, status, failed_document=True)
         sub._finish()
         req._head_sent = True

@@ -398,3 +398,32 @@ def server_site_dir(tree):
         if isinstance(item, tuple) and item[0] == "<Directory" and item[1].endswith('/req">'):
             return item[1][1:-len('/req">')]
     raise AssertionError("no <Directory .../req> in %r" % (tree,))
+
+
+@pytest.mark.parametrize("status, closed", [(500, True), (503, True), (404, False)])
+def test_an_error_after_output_with_a_dropping_status_closes(server, status, closed):
+    """Apache appends the error page to what went out; a status that drops
+    the connection (500, 503...) then ends it, as ap_die does."""
+    with Conn(server.port) as c:
+        r = c.request("GET", "/req/x?write_then%d" % status)
+        assert r.status == 200 and r.body.startswith(b"partial;")
+        assert c.is_closed(timeout=1.0) is closed
+
+
+def test_sys_exit_in_a_handler_is_a_handler_error(server):
+    with Conn(server.port) as c:
+        r = c.request("GET", "/req/x?sys_exit")
+        assert r.status == 500 and r.header("Connection") == "close"
+        assert r.body.rstrip().endswith(b"SystemExit: 3\n\n</pre>")
+        assert c.is_closed()
+    assert get(server, "/req/x?empty").status == 200       # the worker serves on
+
+
+def test_the_page_of_a_failed_error_document_has_its_length(server):
+    # (its ErrorDocument's own page would be close-delimited: the canned
+    # page is not)
+    with Conn(server.port) as c:
+        r = c.request("GET", "/eddoc/x?500")
+        assert r.status == 500 and r.header("Content-Length") == str(len(r.body))
+        assert b"<p>Additionally, a 500 Internal Server Error\n" in r.body
+        assert r.header("Connection") == "close" and c.is_closed()

@@ -127,3 +127,17 @@ def test_directory_merge_order_and_handler_replacement(tmp_path):
     assert c.get("/a/x").body == b"outer outer"
     assert c.get("/a/b/x").body == b"inner inner"
     assert c.get("/a/b/loc").body == b"inner location"
+
+
+def test_python_option_with_an_empty_value_removes_the_key(tmp_path):
+    """directives.rst: "If the value is omitted or empty, then the key is
+    removed from the local configuration"."""
+    from fastdispatch.config.merge import merge
+    (tmp_path / "a").mkdir()
+    conf = tmp_path / "site.conf"
+    conf.write_text('DocumentRoot %s\nPythonOption keep 1\nPythonOption gone 1\n'
+                    '<Directory %s/a>\nPythonOption gone ""\nPythonOption keep\n'
+                    'PythonOption new v\n</Directory>\n' % (tmp_path, tmp_path))
+    cfg = parse_config(str(conf))
+    merged = merge(cfg.global_section.directives, cfg.sections)
+    assert merged.options == {"new": "v"}

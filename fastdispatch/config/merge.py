@@ -157,8 +157,8 @@ class DirConfig:
         elif key == "pythonpath":
             self.python_path = _eval_python_path(d)
         elif key == "pythonoption":
-            if len(a) == 1:
-                self.options.pop(a[0], None)
+            if len(a) == 1 or a[1] == "":
+                self.options.pop(a[0], None)    # omitted or "": removed (directives.rst)
             else:
                 self.options[a[0]] = a[1]
         elif key == "pythoninterpreter":

@@ -102,6 +102,9 @@ def handler(req):
     if what == "hlist":
         req.write("%s|%s" % (req.hlist.handler, req.hlist.directory))
         return apache.OK
+    if what == "sys_exit":
+        import sys
+        sys.exit(3)
     if what == "stat":
         f = apache.stat(__file__, 0)
         missing = apache.stat("/nonexistent/file", 0)
