@@ -36,6 +36,8 @@ ALIASES = {
     "mod_python.publisher": "fastdispatch.handlers.publisher",
     "mod_python.psp": "fastdispatch.psp",
     "mod_python.util": "fastdispatch.util",
+    "mod_python.wsgi": "fastdispatch.handlers.wsgi_handler",
+    "mod_python.cgihandler": "fastdispatch.handlers.cgihandler",
 }
 
 

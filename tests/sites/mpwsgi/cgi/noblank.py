@@ -1,0 +1,2 @@
+print("Content-Type: text/plain")
+print("no blank line, so no body either")

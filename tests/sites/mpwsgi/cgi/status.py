@@ -1,0 +1,6 @@
+print("Status: 404 Not Here")
+print("Content-Type: text/html")
+print("X-Extra: 1")
+print("X-Extra: 2")
+print()
+print("<p>custom 404</p>")

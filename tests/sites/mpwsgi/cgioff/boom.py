@@ -1,0 +1,3 @@
+print("Content-Type: text/plain\n")
+print("before")
+raise RuntimeError("cgi boom")
