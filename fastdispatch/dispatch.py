@@ -392,11 +392,14 @@ class Dispatcher:
                 root, rel = target, "/" + uri[len(prefix):].lstrip("/")
                 break
         if self._location_handlers and self._location_has_handler(uri):
-            # mod_python skips map_to_storage for a <Location> it handles
-            req.filename = root.rstrip("/") + rel
-            req.path_info = ""
-        else:
-            req.filename, req.path_info = _uri.map_to_storage(root, rel)
+            # a <Location> mod_python handles maps to no file: no filename,
+            # no path_info, and so no <Directory> section applies (as
+            # mod_python 3.5 on Apache 2.4.71 shows it)
+            req.filename = None
+            req.path_info = None
+            req._link_checked = None
+            return
+        req.filename, req.path_info = _uri.map_to_storage(root, rel)
         target = static.link_target(root, req.filename)
         req._link_checked = req.filename if target is None else None   # no link below root
         if target is not None and not self._link_allowed(uri, req.filename, target):

@@ -427,3 +427,9 @@ def test_the_page_of_a_failed_error_document_has_its_length(server):
         assert r.status == 500 and r.header("Content-Length") == str(len(r.body))
         assert b"<p>Additionally, a 500 Internal Server Error\n" in r.body
         assert r.header("Connection") == "close" and c.is_closed()
+
+
+def test_a_location_handler_maps_to_no_file_and_no_directory(server):
+    assert get(server, "/locopt/a/b?opts").body == b"None None [('fromloc', 'yes')]"
+    # a <Directory> handler sees the <Directory> sections that hold it
+    assert b"('fromdir', 'yes')" in get(server, "/req/x?opts").body

@@ -102,6 +102,9 @@ def handler(req):
     if what == "hlist":
         req.write("%s|%s" % (req.hlist.handler, req.hlist.directory))
         return apache.OK
+    if what == "opts":
+        req.write("%r %r %r" % (req.filename, req.path_info, sorted(req.get_options().items())))
+        return apache.OK
     if what == "sys_exit":
         import sys
         sys.exit(3)
