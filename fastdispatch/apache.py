@@ -113,6 +113,10 @@ AP_MPMQ_MAX_SPARE_THREADS = 10
 AP_MPMQ_MAX_REQUESTS_DAEMON = 11
 AP_MPMQ_MAX_DAEMONS = 12
 
+# the Apache module ABI mod_python reports (Apache 2.4's)
+MODULE_MAGIC_NUMBER_MAJOR = 20120211
+MODULE_MAGIC_NUMBER_MINOR = 127
+
 mod_python_version = "3.5.0 (fastdispatch)"
 version = mod_python_version
 interpreter = "main_interpreter"
@@ -132,11 +136,32 @@ _error_logger = logging.getLogger("fastdispatch.error")
 
 
 def log_error(message, level=APLOG_ERR, server=None):
-    """Write ``message`` to the error log at Apache level ``level``."""
+    """Write ``message`` to the error log at Apache level ``level``, as one
+    line: control characters and non-ASCII as escapes ("\\n", "\\xc3"),
+    the way Apache writes a module's message; mod_python's lines carry no
+    module name ("[:error]")."""
     level = level & 0x0F if isinstance(level, int) else APLOG_ERR
-    _error_logger.log(_APLOG_TO_LOGGING.get(level, logging.ERROR), "%s", message,
+    _error_logger.log(_APLOG_TO_LOGGING.get(level, logging.ERROR), "%s",
+                      _escape_log_message(str(message)),
                       extra={"aplevel": _APLOG_NAMES.get(level, "error"),
-                             "apache_module": "python"})
+                             "apache_module": ""})
+
+
+_LOG_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape_log_message(text):
+    if text.isascii() and text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if " " <= ch <= "~":
+            out.append(ch)
+        elif ch in _LOG_ESCAPES:
+            out.append(_LOG_ESCAPES[ch])
+        else:
+            out.extend("\\x%02x" % b for b in ch.encode("utf-8", "surrogateescape"))
+    return "".join(out)
 
 
 def import_module(module_name, autoreload=None, log=False, path=None):
@@ -163,27 +188,39 @@ _child_cleanups = []
 
 
 def register_cleanup(callable_, data=None):
-    """Run ``callable_(data)`` when the worker process exits."""
+    """Run ``callable_(data)`` when the worker process exits (the last
+    registered first)."""
+    if not callable(callable_):
+        raise ValueError("first argument must be a callable object")
     _child_cleanups.append((callable_, data))
 
 
 def run_child_cleanups():
     while _child_cleanups:
-        fn, data = _child_cleanups.pop(0)
+        fn, data = _child_cleanups.pop()
         try:
-            fn(data) if data is not None else fn()
+            fn(data)
         except Exception:
             _error_logger.exception("child cleanup %r failed", fn)
 
 
 def mpm_query(code):
+    """What Apache's event MPM answers, for fastdispatch's server: worker
+    processes (one per CPU unless told) with ThreadsPerChild threads."""
     import os
+    threads = 64
+    if main_server is not None and main_server._dispatcher is not None:
+        threads = main_server._dispatcher.config.server.threads_per_child
     if code == AP_MPMQ_IS_THREADED:
         return AP_MPMQ_STATIC
     if code == AP_MPMQ_IS_FORKED:
-        return AP_MPMQ_STATIC
+        return AP_MPMQ_DYNAMIC
     if code in (AP_MPMQ_MAX_DAEMONS, AP_MPMQ_HARD_LIMIT_DAEMONS):
         return os.cpu_count() or 1
+    if code == AP_MPMQ_MAX_DAEMON_USED:
+        return 1
+    if code in (AP_MPMQ_MAX_THREADS, AP_MPMQ_HARD_LIMIT_THREADS):
+        return threads
     return AP_MPMQ_NOT_SUPPORTED
 
 

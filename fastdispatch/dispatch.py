@@ -98,7 +98,7 @@ class HList:
         # mod_python's hlist.directory ends with "/" (a <Directory>'s path)
         self.directory = d + "/" if d and not d.endswith("/") else d
         self.parent = None
-        self.silent = entry.silent
+        self.silent = 1 if entry.silent else 0
         self.is_location = 0
 
 
@@ -135,6 +135,8 @@ class Dispatcher:
         self.server_config = srv
         self.server_info = ServerInfo(config, self)
         apache.main_server = self.server_info
+        # mod_python names its (only) interpreter after the server
+        apache.interpreter = self.server_info.server_hostname
         mode = getattr(srv, "server_tokens_mode", "full")
         from fastdispatch import __version__
         self.server_header = "fastdispatch" if mode in ("prod", "productonly") \
@@ -721,6 +723,7 @@ class Dispatcher:
             raise _Abort(apache.HTTP_INTERNAL_SERVER_ERROR)
         sub = self._subrequest(req, new_uri)
         sub._redirects = depth
+        req.next = sub
         try:
             self._run(sub)
         except _Abort as abort:
@@ -730,7 +733,6 @@ class Dispatcher:
         req._close = sub._close
         req.bytes_sent = sub.bytes_sent
         req.status = sub.status
-        req.next = sub
 
     def _subrequest(self, req, new_uri):
         path_raw, query = _uri.split_target(new_uri)
@@ -738,12 +740,18 @@ class Dispatcher:
         sub = Request.__new__(Request)
         sub.__dict__.update(req.__dict__)
         sub.uri, sub.args = path, query
+        sub.unparsed_uri = new_uri
         sub.headers_out = _headers.Table()
         # as Apache's internal redirect: err_headers_out is the same table
         # (a WWW-Authenticate or Set-Cookie set before it still goes out)
         sub.err_headers_out = req.err_headers_out
         sub.notes = _headers.Table()
-        sub.subprocess_env = _headers.Table()
+        # the new request's environment is the old one's, each name with
+        # REDIRECT_ before it, and REDIRECT_STATUS (Apache's rename_original_env)
+        env = sub.subprocess_env = _headers.Table()
+        for k, v in (req.__dict__.get("subprocess_env") or {}).items():
+            env.add("REDIRECT_" + k, v)
+        env["REDIRECT_STATUS"] = str(req.status)
         sub._buffer, sub._buffered, sub._cleanups = [], 0, []
         sub.status, sub.content_type, sub.handler = 200, None, None
         sub.filename, sub.path_info = None, ""
@@ -770,11 +778,19 @@ class Dispatcher:
                 self._phase(req, "log", abort=False)
             except _Abort:
                 pass
-        for fn, data in req._cleanups:
+        cleanups = req._cleanups
+        while cleanups:
+            # the last registered runs first, each with its data (None
+            # when none was given), as Apache's pool cleanups
+            fn, data = cleanups.pop()
             try:
-                fn(data) if data is not None else fn()
-            except Exception:
-                log.error("cleanup %r failed:\n%s", fn, traceback.format_exc())
+                fn(data)
+            except Exception as exc:
+                conn = req.connection
+                log.error("[client %s:%s] python_cleanup: Error calling cleanup object %r",
+                          conn.remote_ip, conn.remote_addr[1], fn)
+                log.error("[client %s:%s]     %s: %s", conn.remote_ip, conn.remote_addr[1],
+                          type(exc), exc)
         entries = dc.handlers.get("cleanup")
         if entries:
             for entry in entries:

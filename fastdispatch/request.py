@@ -14,12 +14,16 @@ import socket
 import time
 
 from fastdispatch import _speedups, apache
-from fastdispatch.errorpages import KNOWN_STATUSES
+from fastdispatch.errorpages import KNOWN_STATUSES, reason_phrase
 
 Table = _speedups.headers.Table
 _build_head = _speedups.headers.build_response_head
 _parse_basic = _speedups.auth.parse_basic
 _time = time.time
+
+
+_LOG_LEVELS = {"emerg": 0, "alert": 1, "crit": 2, "error": 3, "warn": 4, "notice": 5,
+               "info": 6, "debug": 7}
 
 
 class ServerInfo:
@@ -30,7 +34,10 @@ class ServerInfo:
         host, port = srv.listen[0] if srv.listen else ("127.0.0.1", 80)
         self.server_hostname = srv.server_name or (host if host not in ("0.0.0.0", "::", "")
                                                   else "localhost")
-        self.port = port
+        # Apache's server->port: the port of ServerName ("name:port"), else 0
+        name = srv.server_name or ""
+        self.port = int(name.rpartition(":")[2]) \
+            if ":" in name and name.rpartition(":")[2].isdigit() else 0
         self.server_admin = srv.server_admin or "[no address given]"
         self.timeout = srv.timeout
         self.keep_alive_timeout = srv.keep_alive_timeout
@@ -40,12 +47,14 @@ class ServerInfo:
         self.limit_req_fieldsize = srv.limit_request_fieldsize
         self.limit_req_fields = srv.limit_request_fields
         self.error_fname = srv.error_log or None
-        self.loglevel = srv.log_level
+        self.loglevel = _LOG_LEVELS.get((srv.log_level or "warn").split()[0].lower(),
+                                        apache.APLOG_WARNING)   # an APLOG_* number
         self.is_virtual = 0
         self.names = ()
         self.wild_names = ()
-        self.defn_name = cfg.source
+        self.defn_name = None       # the main server is not defined by a section
         self.defn_line_number = 0
+        self.next = None            # (no virtual hosts)
         self.path = None
         self.pathlen = 0
         self.document_root = cfg.document_root
@@ -70,7 +79,7 @@ class Connection:
     local_host = None
     remote_host = None
     remote_logname = None
-    aborted = False
+    aborted = 0
     keepalive = 0
     double_reverse = 0
 
@@ -91,7 +100,8 @@ class Connection:
         return getattr(self._conn, "keepalives", 0)
 
     def log_error(self, message, level=apache.APLOG_ERR):
-        apache.log_error("[client %s] %s" % (self.remote_ip, message), level)
+        apache.log_error("[client %s:%s] %s" % (self.remote_ip, self.remote_addr[1], message),
+                         level)
 
 
 _connection_ids = itertools.count(1)
@@ -136,7 +146,8 @@ class Request:
     # handlers read the values derived from the head.
     err_headers_out = _Lazy(lambda req: Table())
     subprocess_env = _Lazy(lambda req: Table())
-    notes = _Lazy(lambda req: Table())
+    # mod_python's own note, set before any handler runs
+    notes = _Lazy(lambda req: Table([("python_init_ran", "1")]))
     hostname = _Lazy(lambda req: _hostname(req.unparsed_uri, req.headers_in.get("Host")))
     useragent_addr = _Lazy(lambda req: req.connection.remote_addr)
     interpreter = _Lazy(lambda req: req.server.server_hostname)
@@ -180,6 +191,7 @@ class Request:
     range = None
     vlist_validator = None
     eos_sent = 0
+    read_body = 0        # REQUEST_NO_BODY, as mod_python shows it
     bytes_sent = 0
     clength = 0
     _dir_config = None
@@ -201,7 +213,15 @@ class Request:
         self._buffer = []
         self._close = not head.keep_alive
 
-        self.the_request = head.request_line
+        self.the_request = line = head.request_line
+        if not line.isascii():
+            # mod_python hands request-line text over as UTF-8 (the wire
+            # bytes are latin-1 decoded here); not UTF-8 stays as it is,
+            # where mod_python raises UnicodeDecodeError on reading it
+            self.the_request = _utf8(line)
+            if args and not args.isascii():
+                wire, args = args, _utf8(args)
+                self._args_wire = (args, wire)      # for FieldStorage's parser
         self.method = method = head.method
         self.method_number = _METHOD_NUMBERS.get(method, apache.M_INVALID)
         self.protocol = v = head.version
@@ -209,6 +229,8 @@ class Request:
         self.proto_num = _PROTO_NUMS.get(v) or (
             1000 * (ord(v[5]) - 48) + ord(v[7]) - 48 if len(v) == 8 else 1001)
         self.unparsed_uri = target = head.target
+        if not target.isascii():
+            self.unparsed_uri = _utf8(target)
         self.uri = uri
         self.args = args
         self.headers_in = headers_in = Table(_merge_repeated(head.headers))
@@ -230,6 +252,11 @@ class Request:
         if head.content_length > 0:
             self._clength_in = head.content_length
         self.useragent_ip = conn.remote_ip
+
+    @property
+    def sent_bodyct(self):
+        """1 once the response head has gone out (util.redirect checks it)."""
+        return 1 if self._head_sent else 0
 
     @property
     def remaining(self):
@@ -330,6 +357,7 @@ class Request:
         self._reading = True
         data = self._body.readline(-1 if length is None else length)
         self._read_bytes += len(data)
+        self.read_length = self._read_bytes
         return data
 
     def readlines(self, sizehint=-1):
@@ -547,8 +575,15 @@ class Request:
                            content_length=content_length, chunked=chunked,
                            keep_alive=keep_alive, server=dispatcher.server_header,
                            keep_alive_header=terms, content_type=ctype, body=body)
-        if self.status_line is not None:
-            data = _with_status_line(data, self.status_line, self.status)
+        line = self.status_line
+        if line is not None:
+            data = _with_status_line(data, line, self.status)
+        else:
+            # as Apache fills in r->status_line when it sends the head
+            line = _STATUS_LINES.get(status)
+            if line is None:
+                line = _STATUS_LINES[status] = "%d %s" % (status, reason_phrase(status))
+            self.status_line = line
         self._buffer = []
         self._buffered = 0
         self._out(data)
@@ -609,6 +644,10 @@ class Request:
                          level)
 
     def register_cleanup(self, callable_, data=None):
+        """Call ``callable_(data)`` when the request is done (the last
+        registered first)."""
+        if not callable(callable_):
+            raise ValueError("first argument must be a callable object")
         if not self._cleanups:
             self._cleanups = []
         self._cleanups.append((callable_, data))
@@ -629,6 +668,8 @@ class Request:
         scheme = "https" if self.is_https() else "http"
         port = self.server_port()
         host = self.hostname or self.server.server_hostname
+        if ":" in host:
+            host = "[%s]" % host        # an IPv6 address, bracketed in a URL
         default = 443 if scheme == "https" else 80
         if port and port != default:
             return "%s://%s:%d%s" % (scheme, host, port, uri)
@@ -882,7 +923,7 @@ def _hostname(target, host):
     if not host:
         return None
     if host.startswith("["):
-        host = host[:host.find("]") + 1]
+        host = host[1:host.find("]")]       # an IPv6 address, as Apache keeps it
     else:
         host = host.rsplit(":", 1)[0] if ":" in host else host
     return host.lower().rstrip(".") or None
@@ -893,6 +934,7 @@ _ENV_NAME_OK = re.compile(r"[A-Za-z0-9-]+\Z").match
 
 HELD_MAX = 65536     # coalescing: bytes kept back at most before a send
 _PROTO_NUMS = {"HTTP/1.1": 1001, "HTTP/1.0": 1000}
+_STATUS_LINES = {}   # status -> "200 OK", made as statuses are sent
 
 _FINFO_KEYS = ("fname", "filetype", "valid", "protection", "user", "group", "size", "inode",
                "device", "nlink", "atime", "mtime", "ctime", "name")

@@ -237,8 +237,12 @@ class FieldStorage:
         self.list = FieldList()
         limits = _Limits(req)
         self._limits = limits
-        if req.args:
-            for name, value in parse_qsl(req.args, keep_blank_values):
+        args = req.args
+        if args:
+            wire = req.__dict__.get("_args_wire")
+            if wire is not None and wire[0] is args:
+                args = wire[1]      # the query's bytes, before UTF-8 decoding
+            for name, value in parse_qsl(args, keep_blank_values):
                 limits.count_field()
                 self.add_field(name, value)
         if req.method != "POST":

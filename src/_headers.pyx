@@ -182,6 +182,11 @@ cdef class Table:
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
+    def has_key(self, key):
+        """mod_python's table keeps Python 2's spelling of ``key in table``:
+        1 or 0."""
+        return 1 if key in self else 0
+
     def __contains__(self, key):
         cdef tuple e
         if not isinstance(key, str):

@@ -21,6 +21,8 @@ class ServerProcess:
     def __init__(self, args, cwd=None, env=None, timeout=30):
         env = dict(os.environ if env is None else env)
         env.setdefault("PYTHONUNBUFFERED", "1")
+        # the server runs this checkout's code, whatever install is current
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "fastdispatch"] + list(args),
             cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

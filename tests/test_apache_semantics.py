@@ -433,3 +433,45 @@ def test_a_location_handler_maps_to_no_file_and_no_directory(server):
     assert get(server, "/locopt/a/b?opts").body == b"None None [('fromloc', 'yes')]"
     # a <Directory> handler sees the <Directory> sections that hold it
     assert b"('fromdir', 'yes')" in get(server, "/req/x?opts").body
+
+
+# ------------------------------------- seen by a differential run (2.4.71)
+
+def test_internal_redirect_target_sees_the_new_uri_and_the_old_environment(server):
+    assert get(server, "/req/x?redir_env").body == \
+        b"('/req/target?redir_target&q=1', 'redir_target&q=1', True, '200', 'v1', None)"
+
+
+def test_cleanups_run_last_first_with_their_data(server):
+    assert get(server, "/req/x?cleanups").status == 200
+    assert get(server, "/req/x?cleanups_seen").body == \
+        b"['ValueError: first argument must be a callable object', None, 2, 1]"
+
+
+def test_request_line_text_is_utf8_as_mod_python_gives_it(server):
+    with Conn(server.port) as c:
+        c.send(b"GET /req/x?line&q=\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.read_response()
+    assert r.body.decode("utf-8") == \
+        "('line&q=\u00e9', 'GET /req/x?line&q=\u00e9 HTTP/1.1', '/req/x?line&q=\u00e9')"
+
+
+def test_server_values_as_mod_python(server):
+    # ServerName has no port: server.port is 0; loglevel is an APLOG_* number
+    assert get(server, "/req/x?server").body == \
+        b"(0, 4, None, None, 20120211, 2, 64, 'localhost', 'localhost')"
+
+
+def test_status_line_is_filled_in_when_the_head_goes_out(server):
+    with Conn(server.port) as c:
+        c.send(b"GET /req/x?sent HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n")
+        r = c.read_response()
+    assert r.status == 201
+    assert r.body == b"x;((None, 0), '201 Created', 1, 0, '1', 0, 0, '::1')"
+
+
+def test_a_handlers_log_line_is_one_escaped_line_without_module_name(server):
+    assert get(server, "/req/x?logmsg").status == 200
+    assert server.wait_for_log(r"(?m)\[:warn\] \[pid \d+:tid \d+\] \[client 127\.0\.0\.1:\d+\] "
+                               r"two\\nlines \\xc3\\xa9$")
+    assert server.wait_for_log(r"(?m)\[:error\] .*\[client 127\.0\.0\.1:\d+\] from the connection$")

@@ -20,6 +20,13 @@ def test_table_case_insensitive_lookup(impl_headers):
     assert t.get("CoNtEnT-tYpE") == "text/html"
 
 
+def test_table_has_key_as_mod_python(impl_headers):
+    # (Python 2's spelling, kept by mod_python's table: 1 or 0)
+    t = impl_headers.Table([("Host", "x")])
+    assert t.has_key("host") == 1 and t.has_key("HOST") == 1 and t.has_key("nope") == 0
+    assert t.has_key(3) == 0
+
+
 def test_table_keeps_key_spelling_and_order(impl_headers):
     t = impl_headers.Table()
     t["B"] = "1"

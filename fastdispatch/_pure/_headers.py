@@ -88,6 +88,11 @@ class Table:
         fkey = _fold(key)
         return [v for f, _, v in self._entries if f == fkey]
 
+    def has_key(self, key):
+        """mod_python's table keeps Python 2's spelling of ``key in table``:
+        1 or 0."""
+        return 1 if key in self else 0
+
     def __contains__(self, key):
         if not isinstance(key, str):
             return False

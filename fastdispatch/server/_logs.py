@@ -63,7 +63,7 @@ class ApacheErrorFormatter(logging.Formatter):
                                 int((created % 1.0) * 1e6), lt.tm_year)
         prefix = "[%s] [%s:%s] [pid %d:tid %d] " % (
             stamp, getattr(record, "apache_module", "core"), _apache_level(record.levelno),
-            record.process or os.getpid(), record.thread or threading.get_ident())
+            record.process or os.getpid(), threading.get_native_id())
         client = getattr(record, "client", None)
         if client:
             prefix += "[client %s] " % client

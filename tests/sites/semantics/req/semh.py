@@ -1,5 +1,7 @@
 from mod_python import apache
 
+_CLEANUPS_SEEN = []     # what the last request's cleanups were called with
+
 
 def handler(req):
     what = req.args or ""
@@ -101,6 +103,51 @@ def handler(req):
         return apache.HTTP_METHOD_NOT_ALLOWED
     if what == "hlist":
         req.write("%s|%s" % (req.hlist.handler, req.hlist.directory))
+        return apache.OK
+    if what == "redir_env":
+        req.subprocess_env["MYVAR"] = "v1"
+        req.internal_redirect("/req/target?redir_target&q=1")
+        return apache.OK
+    if what.startswith("redir_target"):
+        env = req.subprocess_env
+        req.write(repr((req.unparsed_uri, req.args, req.prev.next is req, env.get("REDIRECT_STATUS"),
+                        env.get("REDIRECT_MYVAR"), env.get("MYVAR"))))
+        return apache.OK
+    if what == "cleanups":
+        seen = _CLEANUPS_SEEN
+        del seen[:]
+        req.register_cleanup(seen.append, 1)
+        req.register_cleanup(seen.append, 2)
+        req.register_cleanup(seen.append)                  # no data: called with None
+        try:
+            req.register_cleanup("not callable")
+        except ValueError as exc:
+            seen.append("ValueError: %s" % exc)
+        return apache.OK
+    if what == "cleanups_seen":
+        req.write(repr(_CLEANUPS_SEEN))
+        return apache.OK
+    if what.startswith("line"):
+        req.write(repr((req.args, req.the_request, req.unparsed_uri)).encode("utf-8"))
+        return apache.OK
+    if what == "server":
+        s = req.server
+        req.write(repr((s.port, s.loglevel, s.defn_name, s.next, apache.MODULE_MAGIC_NUMBER_MAJOR,
+                        apache.mpm_query(apache.AP_MPMQ_IS_FORKED),
+                        apache.mpm_query(apache.AP_MPMQ_MAX_THREADS), apache.interpreter,
+                        req.interpreter)))
+        return apache.OK
+    if what == "sent":
+        before = (req.status_line, req.sent_bodyct)
+        req.status = 201
+        req.write("x;")
+        req.write(repr((before, req.status_line, req.sent_bodyct, req.read_body,
+                        req.notes.get("python_init_ran"), req.hlist.silent,
+                        req.connection.aborted, req.hostname)))
+        return apache.OK
+    if what == "logmsg":
+        req.log_error("two\nlines \u00e9", apache.APLOG_WARNING)
+        req.connection.log_error("from the connection")
         return apache.OK
     if what == "opts":
         req.write("%r %r %r" % (req.filename, req.path_info, sorted(req.get_options().items())))
