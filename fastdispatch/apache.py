@@ -204,6 +204,11 @@ def run_child_cleanups():
             _error_logger.exception("child cleanup %r failed", fn)
 
 
+# processes serving requests, when fastdispatch's own server runs them
+# (None: hosted by another server, number unknown)
+worker_processes = None
+
+
 def mpm_query(code):
     """What Apache's event MPM answers, for fastdispatch's server: worker
     processes (one per CPU unless told) with ThreadsPerChild threads."""
@@ -216,7 +221,7 @@ def mpm_query(code):
     if code == AP_MPMQ_IS_FORKED:
         return AP_MPMQ_DYNAMIC
     if code in (AP_MPMQ_MAX_DAEMONS, AP_MPMQ_HARD_LIMIT_DAEMONS):
-        return os.cpu_count() or 1
+        return worker_processes if worker_processes is not None else (os.cpu_count() or 1)
     if code == AP_MPMQ_MAX_DAEMON_USED:
         return 1
     if code in (AP_MPMQ_MAX_THREADS, AP_MPMQ_HARD_LIMIT_THREADS):

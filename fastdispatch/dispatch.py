@@ -530,15 +530,10 @@ class Dispatcher:
         """The filters of the request's sections, once its file is known
         (Apache's insert_filter hook)."""
         registry = self.config.filters
-        names = dc.output_filters_for(req.filename)
-        if names:
-            req._filters = filters.chain_for(req, names, registry)
-        names = dc.input_filters_for(req.filename)
-        if names:
-            chain = filters.chain_for(req, names, registry, is_input=True)
-            if chain is not None:
-                limit = req._clength_in if not req.chunked else None
-                req._body = filters.FilteredBody(req._body, chain, limit)
+        for name in dc.output_filters_for(req.filename):
+            filters.add_filter(req, name, is_input=False, registry=registry, log_unknown=True)
+        for name in dc.input_filters_for(req.filename):
+            filters.add_filter(req, name, is_input=True, registry=registry, log_unknown=True)
 
     def _phase(self, req, phase, abort=True):
         """Run one phase's handlers (from the request's directory config, read
@@ -581,6 +576,9 @@ class Dispatcher:
                 if entry.silent:
                     return DECLINED
                 raise
+            # SERVER_RETURN is the call's own way out; raised by the module's
+            # import (or a class made on the way) it is an error, as in
+            # mod_python's HandlerDispatch
             try:
                 result = obj(req)
             except apache.SERVER_RETURN as exc:
@@ -626,6 +624,10 @@ class Dispatcher:
             # too late for a status: Apache appends its error page (or the
             # ErrorDocument message) to the body; a 204 or 304 adds nothing
             if status in (204, 304):
+                return req.status
+            if req._filter_ended:
+                # a filter already ended the response: nothing may follow it
+                req._close = True
                 return req.status
             if status in errorpages.DROPS_CONNECTION:
                 req._close = True   # as Apache's ap_die: this response ends the connection
@@ -712,6 +714,7 @@ class Dispatcher:
                 self._send_error(sub, status, failed_document=True)
         sub._finish()
         req._head_sent = True
+        req._filters = None
         req._close = sub._close
         req.bytes_sent = sub.bytes_sent
 
@@ -730,6 +733,7 @@ class Dispatcher:
             self._answer(sub, abort.status)
         sub._finish()
         req._head_sent = True
+        req._filters = None         # the new request's response is this one's
         req._close = sub._close
         req.bytes_sent = sub.bytes_sent
         req.status = sub.status
@@ -752,7 +756,13 @@ class Dispatcher:
         for k, v in (req.__dict__.get("subprocess_env") or {}).items():
             env.add("REDIRECT_" + k, v)
         env["REDIRECT_STATUS"] = str(req.status)
-        sub._buffer, sub._buffered, sub._cleanups = [], 0, []
+        # its cleanups run with the original request's, at the end (Apache's
+        # redirect shares its pool): one list
+        if "_cleanups" not in req.__dict__:
+            req._cleanups = []
+        sub._buffer, sub._buffered, sub._cleanups = [], 0, req._cleanups
+        # the filters of the new request's own sections, not the old one's
+        sub._filters, sub._filter_ended = None, False
         sub.status, sub.content_type, sub.handler = 200, None, None
         sub.filename, sub.path_info = None, ""
         sub.prev, sub.next = req, None

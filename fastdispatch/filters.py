@@ -14,7 +14,8 @@ then sees follows from Apache's filters, each case observed on Apache 2.4.71
 + mod_python 3.5:
 
 - a response written without flushing, through a filter that closes: one
-  call, and a Content-Length of the filtered body;
+  call, and a Content-Length of the filtered body (a static file too, up to
+  256 KiB: a larger one is passed on in 256 KiB pieces, so chunked);
 - a filter that does not close at end-of-stream: its output goes out, the
   end of the response never does (fastdispatch then closes the connection,
   where Apache leaves a chunked response open);
@@ -27,10 +28,9 @@ then sees follows from Apache's filters, each case observed on Apache 2.4.71
   (PythonDebug On) is its own output, and is.
 
 Input filters (``PythonInputFilter``, ``Add/SetInputFilter``) change the
-request body a handler reads: here the filter chain runs once, on the whole
-body with its end-of-stream, when the handler first reads; as with Apache's
-``r->remaining``, a handler reads at most Content-Length bytes of what the
-filters made. An input filter that raises under PythonDebug On gives its
+request body a handler reads: the chain gets the body a piece at a time as
+the handler reads, then end-of-stream; as with Apache's ``r->remaining``, a
+handler reads at most Content-Length bytes of what the filters made. An input filter that raises under PythonDebug On gives its
 traceback page as the body, and the response status 500, as mod_python does.
 """
 import logging
@@ -73,6 +73,7 @@ class Filter:
         self._eos = False       # the input ends with end-of-stream
         self._out = []
         self._flushed = False
+        self._obj = None        # the filter function, found on the first call
 
     # the call's input
     def read(self, length=-1):
@@ -165,7 +166,9 @@ class Chain:
         f._out, f._flushed = [], False
         req = f.req
         try:
-            obj = _resolve(f._spec, req)
+            obj = f._obj
+            if obj is None:
+                obj = f._obj = _resolve(f._spec, req)     # once per response
             obj(f)
             if not f.closed:
                 f._flushed = True       # mod_python flushes a filter after each call
@@ -214,32 +217,23 @@ def _resolve(spec, req):
     return obj
 
 
-def chain_for(req, names, registry, is_input=False):
-    """The Chain of the filters ``names`` for ``req`` (after its handler is
-    known), or None. A name nothing registered (as a filter of that
-    direction) is logged and left out, as Apache does."""
-    specs = []
-    for name in names:
-        spec = registry.get(name)
-        if spec is None or spec.is_input != is_input:
-            log.error("[client %s] AH00082: an unknown filter was not added: %s",
-                      req.connection.remote_ip, name)
-            continue
-        specs.append(spec)
-    return Chain(req, specs) if specs else None
-
-
-def add_filter(req, name, is_input):
-    """``req.add_output_filter(name)`` / ``req.add_input_filter(name)``: a
-    filter the request registered, else one of the server's. A name
-    nothing registered is ignored, as mod_python on Apache ignores it (so
-    Apache's own "CONTENT_LENGTH" is a no-op here, where a whole unflushed
-    body gets its length anyway)."""
+def add_filter(req, name, is_input, registry=None, log_unknown=False):
+    """Put the filter ``name`` at the end of the request's output (or
+    input) chain: one the request registered, else one of the server's
+    (``registry``). ``req.add_output_filter()`` ignores a name nothing
+    registered, as mod_python on Apache does (so Apache's own
+    "CONTENT_LENGTH" is a no-op here, where a whole unflushed body gets its
+    length anyway); a section's Set/AddOutputFilter logs it (AH00082)."""
     key = name.lower()
     spec = (req.__dict__.get("_own_filters") or {}).get((key, is_input))
     if spec is None:
-        spec = req._dispatcher.config.filters.get(key)
+        if registry is None:
+            registry = req._dispatcher.config.filters
+        spec = registry.get(key)
         if spec is None or spec.is_input != is_input:
+            if log_unknown:
+                log.error("[client %s] AH00082: an unknown filter was not added: %s",
+                          req.connection.remote_ip, key)
             return
     if is_input:
         chain = req._body.chain if isinstance(req._body, FilteredBody) else None
@@ -265,38 +259,49 @@ def register_filter(req, name, handler, directory, is_input):
 
 class FilteredBody:
     """The request body as the input filters make it, in place of the
-    transport's body reader for the handler's reads."""
+    transport's body reader for the handler's reads. The body goes through
+    the filters a piece (64 KiB) at a time as the handler reads, the last
+    call with end-of-stream, so a large body is never held whole."""
+
+    PIECE = 65536
 
     def __init__(self, body, chain, limit):
         self._raw = body
         self.chain = chain
-        self._limit = limit     # Content-Length, or None (chunked)
-        self._data = None
-        self._pos = 0
+        self._left = limit      # bytes the handler may still get (Content-Length), or None
+        self._buf = b""         # filtered, not read yet
+        self._done = False
 
-    def _filtered(self):
-        if self._data is None:
-            parts = []
-            while True:
-                piece = self._raw.read(65536)
-                if not piece:
-                    break
-                parts.append(piece)
-            data, _, _ = self.chain.run(b"".join(parts), True)
-            self._data = data if self._limit is None else data[:self._limit]
-        return self._data
+    def _fill(self, want):
+        """Filter until ``want`` bytes (None: all) are buffered or the body ends."""
+        while not self._done and (want is None or len(self._buf) < want):
+            piece = self._raw.read(self.PIECE)
+            out, _, _ = self.chain.run(piece, not piece)
+            if not piece:
+                self._done = True
+            if out:
+                self._buf += out
+
+    def _take(self, n):
+        if self._left is not None:
+            n = min(n, self._left)
+            self._left -= n
+        data, self._buf = self._buf[:n], self._buf[n:]
+        return data
 
     def read(self, length=-1):
-        data, pos = self._filtered(), self._pos
-        end = len(data) if length is None or length < 0 else min(len(data), pos + length)
-        self._pos = end
-        return data[pos:end]
+        if length is None or length < 0:
+            self._fill(None)
+            return self._take(len(self._buf))
+        self._fill(length)
+        return self._take(length)
 
     def readline(self, length=-1):
-        data, pos = self._filtered(), self._pos
-        end = data.find(b"\n", pos)
-        end = len(data) if end < 0 else end + 1
-        if length is not None and length >= 0:
-            end = min(end, pos + length)
-        self._pos = end
-        return data[pos:end]
+        limited = length is not None and length >= 0
+        while True:
+            end = self._buf.find(b"\n")
+            if end >= 0 or self._done or (limited and len(self._buf) >= length):
+                break
+            self._fill(len(self._buf) + 1)
+        n = end + 1 if end >= 0 else len(self._buf)
+        return self._take(min(n, length) if limited else n)

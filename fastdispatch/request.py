@@ -31,13 +31,16 @@ class ServerInfo:
 
     def __init__(self, cfg, dispatcher=None):
         srv = cfg.server
-        host, port = srv.listen[0] if srv.listen else ("127.0.0.1", 80)
-        self.server_hostname = srv.server_name or (host if host not in ("0.0.0.0", "::", "")
-                                                  else "localhost")
-        # Apache's server->port: the port of ServerName ("name:port"), else 0
-        name = srv.server_name or ""
-        self.port = int(name.rpartition(":")[2]) \
-            if ":" in name and name.rpartition(":")[2].isdigit() else 0
+        host, _ = srv.listen[0] if srv.listen else ("127.0.0.1", 80)
+        # ServerName "name[:port]": Apache's server_hostname and port (0
+        # when it names none)
+        name, port = srv.server_name or "", 0
+        head, sep, tail = name.rpartition(":")
+        if sep and tail.isdigit() and not name.endswith("]"):
+            name, port = head, int(tail)
+        self.server_hostname = name or (host if host not in ("0.0.0.0", "::", "")
+                                        else "localhost")
+        self.port = port
         self.server_admin = srv.server_admin or "[no address given]"
         self.timeout = srv.timeout
         self.keep_alive_timeout = srv.keep_alive_timeout
@@ -648,9 +651,10 @@ class Request:
         registered first)."""
         if not callable(callable_):
             raise ValueError("first argument must be a callable object")
-        if not self._cleanups:
-            self._cleanups = []
-        self._cleanups.append((callable_, data))
+        cleanups = self.__dict__.get("_cleanups")
+        if cleanups is None:    # (a redirect's list is its original request's)
+            cleanups = self._cleanups = []
+        cleanups.append((callable_, data))
 
     def server_port(self):
         """The port for self-referential URLs (UseCanonicalName Off): the one
@@ -923,7 +927,10 @@ def _hostname(target, host):
     if not host:
         return None
     if host.startswith("["):
-        host = host[1:host.find("]")]       # an IPv6 address, as Apache keeps it
+        end = host.find("]")
+        if end < 0:
+            return None                     # "[" without its "]": no name
+        host = host[1:end]                  # an IPv6 address, as Apache keeps it
     else:
         host = host.rsplit(":", 1)[0] if ":" in host else host
     return host.lower().rstrip(".") or None

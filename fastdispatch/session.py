@@ -4,9 +4,9 @@
 A session is a dict bound to an id the client keeps in the ``pysid`` cookie
 (signed when a ``secret`` is given). ``Session(req)`` picks the store as
 mod_python does: ``PythonOption mod_python.session.session_type`` when set,
-else ``DbmSession``, since fastdispatch's server runs several worker
-processes (mod_python picks ``MemorySession`` only for a single-process
-MPM). ``MemorySession`` keeps sessions in the process, ``DbmSession`` in one
+else ``MemorySession`` when one process serves every request (``serve
+--workers 1``) and ``DbmSession`` otherwise, or when the number of
+processes is not known (hosted by another server). ``MemorySession`` keeps sessions in the process, ``DbmSession`` in one
 dbm file, ``FileSession`` in a file per session; the last two are shared by
 all worker processes.
 
@@ -81,6 +81,13 @@ def _lock_path(slot):
             if _lock_dir is None:
                 d = os.path.join(tempdir, "fastdispatch-session-locks-%d" % os.getuid())
                 os.makedirs(d, mode=0o700, exist_ok=True)
+                # in a shared /tmp someone else may have made it first: use
+                # it only if it is our own directory, not a link, not open to others
+                st = os.lstat(d)
+                if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() \
+                        or st.st_mode & 0o022:
+                    raise OSError("session lock directory %s is not this user's own "
+                                  "private directory" % d)
                 _lock_dir = d
     return os.path.join(_lock_dir, "%02d.lck" % slot)
 
@@ -94,7 +101,7 @@ class _FileLock:
     """An exclusive flock on one slot's lock file, held until release()."""
 
     def __init__(self, slot):
-        self._fd = os.open(_lock_path(slot), os.O_RDWR | os.O_CREAT, 0o600)
+        self._fd = os.open(_lock_path(slot), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
         except BaseException:
@@ -543,13 +550,14 @@ def filesession_cleanup(data):
 
 def Session(req, sid=0, secret=None, timeout=0, lock=1):
     """A session of the configured type (``PythonOption
-    mod_python.session.session_type``), DbmSession by default."""
+    mod_python.session.session_type``); else MemorySession for a single
+    worker process, DbmSession for several or an unknown number."""
     sess_type = _option(req.get_options(), "mod_python.session.session_type", "session")
     if sess_type is None:
-        threaded = apache.mpm_query(apache.AP_MPMQ_IS_THREADED)
-        forked = apache.mpm_query(apache.AP_MPMQ_IS_FORKED)
-        daemons = apache.mpm_query(apache.AP_MPMQ_MAX_DAEMONS)
-        sess_type = "MemorySession" if threaded and (not forked or daemons == 1) else "DbmSession"
+        # mod_python's rule: in memory only when one process serves every
+        # request (known here only when fastdispatch's server runs them)
+        single = apache.worker_processes == 1
+        sess_type = "MemorySession" if single else "DbmSession"
     classes = {"FileSession": FileSession, "DbmSession": DbmSession,
                "MemorySession": MemorySession}
     if sess_type not in classes:

@@ -180,13 +180,13 @@ cdef class Table:
             return []
         return [e[1] for e in self._entries if _same_key(<str>e[0], <str>key)]
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     def has_key(self, key):
         """mod_python's table keeps Python 2's spelling of ``key in table``:
         1 or 0."""
         return 1 if key in self else 0
 
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
     def __contains__(self, key):
         cdef tuple e
         if not isinstance(key, str):

@@ -475,3 +475,18 @@ def test_a_handlers_log_line_is_one_escaped_line_without_module_name(server):
     assert server.wait_for_log(r"(?m)\[:warn\] \[pid \d+:tid \d+\] \[client 127\.0\.0\.1:\d+\] "
                                r"two\\nlines \\xc3\\xa9$")
     assert server.wait_for_log(r"(?m)\[:error\] .*\[client 127\.0\.0\.1:\d+\] from the connection$")
+
+
+def test_a_redirect_targets_cleanups_run(server):
+    assert get(server, "/req/x?redir_cleanup").status == 200
+    assert get(server, "/req/x?cleanups_seen").body == b"['from the target']"
+
+
+def test_server_name_with_a_port_and_odd_hosts():
+    from fastdispatch.config.model import Config
+    from fastdispatch.request import ServerInfo, _hostname
+    cfg = Config()
+    cfg.server.server_name = "www.example.test:8080"
+    info = ServerInfo(cfg)
+    assert (info.server_hostname, info.port) == ("www.example.test", 8080)
+    assert _hostname("/", "[::1]:80") == "::1" and _hostname("/", "[abc") is None

@@ -269,3 +269,22 @@ def test_a_bad_filter_line_names_its_file_and_line(tmp_path, line, where):
     with pytest.raises(ConfigError) as e:
         parse_config(str(conf))
     assert str(e.value).startswith(str(conf) + where)
+
+
+def test_a_filter_added_in_a_fixup_stays_beside_the_sections(server):
+    head, rest = raw(server, "GET", "/fixupadd/x?noflush")
+    assert rest.upper() == rest and b"[1:B'HELLO WORLD':EOS]" in rest.upper()
+    assert rest.startswith(b"[1:")
+
+
+def test_an_error_after_a_filter_ended_the_response_adds_nothing(server):
+    from serverproc import Conn
+    with Conn(server.port) as c:
+        r = c.request("GET", "/closefirst/x?flush404")
+        assert r.status == 200 and r.body == b"replaced"
+        assert c.is_closed()
+
+
+def test_a_redirect_target_has_its_own_sections_filters(server):
+    head, rest = raw(server, "GET", "/f/x.py?redirect")
+    assert rest == b"added?"        # /dyn has no filter: not capitalised

@@ -481,6 +481,7 @@ def _serve_file(req, dc, filename, st, fd, data):
             return apache.OK
     # not req.sendfile(), which flushes as mod_python's does: Apache's own
     # handler passes the file and the end together, so a filter sees both
+    # (up to 256 KiB here: a larger file is flushed in pieces of that size)
     req._write_file(open(filename, "rb"), 0, size)
     return apache.OK
 

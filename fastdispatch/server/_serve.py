@@ -548,6 +548,8 @@ def serve(app, server_config, *, workers=None, inline=False, host=None, port=Non
     threads = getattr(cfg, "threads_per_child", None) or DEFAULT_THREADS
     if workers is None:
         workers = os.cpu_count() or 1
+    from fastdispatch import apache
+    apache.worker_processes = max(1, workers)   # mpm_query's answer (Session() reads it)
     listeners = bind_listeners(listen_addresses(cfg, host, port))
     try:
         if workers <= 0:

@@ -70,3 +70,10 @@ def closefirst(filter):
     filter.read()
     filter.write("replaced")
     filter.close()
+
+
+def fixup_adds_count(req):
+    """A fixup handler that adds a filter before the section's own."""
+    from mod_python import apache
+    req.add_output_filter("COUNT")
+    return apache.OK

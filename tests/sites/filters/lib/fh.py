@@ -15,6 +15,8 @@ def handler(req):
     elif what == "flush404":
         req.write("one ")
         return apache.HTTP_NOT_FOUND
+    elif what == "redirect":
+        req.internal_redirect("/dyn/x?unknown")     # a section without filters
     elif what == "404":
         return apache.HTTP_NOT_FOUND
     elif what == "setcl":

@@ -124,6 +124,13 @@ def handler(req):
         except ValueError as exc:
             seen.append("ValueError: %s" % exc)
         return apache.OK
+    if what == "redir_cleanup":
+        req.internal_redirect("/req/target?cleanup_target")
+        return apache.OK
+    if what == "cleanup_target":
+        del _CLEANUPS_SEEN[:]
+        req.register_cleanup(_CLEANUPS_SEEN.append, "from the target")
+        return apache.OK
     if what == "cleanups_seen":
         req.write(repr(_CLEANUPS_SEEN))
         return apache.OK
