@@ -749,7 +749,7 @@ class Dispatcher:
         # as Apache's internal redirect: err_headers_out is the same table
         # (a WWW-Authenticate or Set-Cookie set before it still goes out)
         sub.err_headers_out = req.err_headers_out
-        sub.notes = _headers.Table()
+        sub.notes = _headers.Table([("python_init_ran", "1")])    # (mod_python's own)
         # the new request's environment is the old one's, each name with
         # REDIRECT_ before it, and REDIRECT_STATUS (Apache's rename_original_env)
         env = sub.subprocess_env = _headers.Table()

@@ -439,7 +439,8 @@ def test_a_location_handler_maps_to_no_file_and_no_directory(server):
 
 def test_internal_redirect_target_sees_the_new_uri_and_the_old_environment(server):
     assert get(server, "/req/x?redir_env").body == \
-        b"('/req/target?redir_target&q=1', 'redir_target&q=1', True, '200', 'v1', None)"
+        b"('/req/target?redir_target&q=1', 'redir_target&q=1', True, '200', 'v1', None, " \
+        b"{'python_init_ran': '1'})"
 
 
 def test_cleanups_run_last_first_with_their_data(server):

@@ -111,7 +111,7 @@ def handler(req):
     if what.startswith("redir_target"):
         env = req.subprocess_env
         req.write(repr((req.unparsed_uri, req.args, req.prev.next is req, env.get("REDIRECT_STATUS"),
-                        env.get("REDIRECT_MYVAR"), env.get("MYVAR"))))
+                        env.get("REDIRECT_MYVAR"), env.get("MYVAR"), dict(req.notes))))
         return apache.OK
     if what == "cleanups":
         seen = _CLEANUPS_SEEN
