@@ -228,10 +228,14 @@ cdef class Table:
     # -- writing --------------------------------------------------------
     def add(self, key, value):
         """Append an entry, keeping any others with the same key."""
+        if type(value) is bytes:
+            value = (<bytes>value).decode("latin-1")   # (mod_python's table takes bytes)
         _check_str(key, value)
         self._entries.append((key, value))
 
     def __setitem__(self, key, value):
+        if type(value) is bytes:
+            value = (<bytes>value).decode("latin-1")
         _check_str(key, value)
         self._set(key, value)
 

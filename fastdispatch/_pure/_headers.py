@@ -123,7 +123,10 @@ class Table:
 
     # -- writing --------------------------------------------------------
     def add(self, key, value):
-        """Append an entry, keeping any others with the same key."""
+        """Append an entry, keeping any others with the same key. A bytes
+        value is taken as latin-1 text, as mod_python's table takes it."""
+        if type(value) is bytes:
+            value = value.decode("latin-1")
         _check_str(key, value)
         self._entries.append((_fold(key), key, value))
 
@@ -131,8 +134,11 @@ class Table:
         """Replace every value of ``key`` with ``value``.
 
         The first existing entry keeps its place and its key spelling (APR's
-        apr_table_set); a new key goes to the end.
+        apr_table_set); a new key goes to the end. A bytes value is taken
+        as latin-1 text.
         """
+        if type(value) is bytes:
+            value = value.decode("latin-1")
         _check_str(key, value)
         fkey = _fold(key)
         entries = self._entries
