@@ -58,7 +58,8 @@ class Table:
         self._entries = []
         if init is not None:
             for key, value in _pairs(init):
-                self.add(key, value)
+                _check_str(key, value)      # (str only here, as the compiled twin)
+                self._entries.append((_fold(key), key, value))
 
     # -- reading --------------------------------------------------------
     def __getitem__(self, key):
