@@ -712,11 +712,7 @@ class Dispatcher:
                 # page: it has its length)
                 sub._error_response = False
                 self._send_error(sub, status, failed_document=True)
-        sub._finish()
-        req._head_sent = True
-        req._filters = None
-        req._close = sub._close
-        req.bytes_sent = sub.bytes_sent
+        self._adopt_response(req, sub)
 
     def internal_redirect(self, req, new_uri):
         """req.internal_redirect(): process ``new_uri`` as a new request on the
@@ -731,12 +727,18 @@ class Dispatcher:
             self._run(sub)
         except _Abort as abort:
             self._answer(sub, abort.status)
+        self._adopt_response(req, sub)
+        req.status = sub.status
+
+    @staticmethod
+    def _adopt_response(req, sub):
+        """End ``sub``'s response, which is ``req``'s: ``req`` sends nothing
+        more (its head, filters and framing are the new request's)."""
         sub._finish()
         req._head_sent = True
-        req._filters = None         # the new request's response is this one's
+        req._filters = None
         req._close = sub._close
         req.bytes_sent = sub.bytes_sent
-        req.status = sub.status
 
     def _subrequest(self, req, new_uri):
         path_raw, query = _uri.split_target(new_uri)
