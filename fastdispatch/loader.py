@@ -170,6 +170,12 @@ def import_module(module_name, autoreload=None, log=False, path=None):
         if autoreload:
             module = _maybe_reload_plain(module)
         return module
+    return import_file(filename, autoreload, log, name)
+
+
+def import_file(filename, autoreload=True, log=False, name=None):
+    """``import_module`` for the .py file at ``filename``, an absolute and
+    normalised path (the publisher's, which has one already)."""
     module = None
     cached = _by_path.get(filename)
     if cached is not None:

@@ -196,9 +196,7 @@ class FieldList(list):
     """The fields in the order received, with a cached name -> [fields] table
     that any change to the list invalidates."""
 
-    def __init__(self, *args):
-        super().__init__(*args)
-        self._table = None
+    _table = None       # (a class default: no __init__ to run per form)
 
     def table(self):
         if self._table is None:
@@ -242,9 +240,7 @@ class FieldStorage:
             wire = req.__dict__.get("_args_wire")
             if wire is not None and wire[0] is args:
                 args = wire[1]      # the query's bytes, before UTF-8 decoding
-            for name, value in parse_qsl(args, keep_blank_values):
-                limits.count_field()
-                self.add_field(name, value)
+            self._add_pairs(_parse_qsl(_wire_text(args), bool(keep_blank_values)))
         if req.method != "POST":
             return
         headers = req.headers_in
@@ -263,9 +259,7 @@ class FieldStorage:
         lower = ctype.lower()
         if lower.startswith("application/x-www-form-urlencoded"):
             data = body.read_all(limits.memory)
-            for name, value in parse_qsl(data, keep_blank_values):
-                limits.count_field()
-                self.add_field(name, value)
+            self._add_pairs(_parse_qsl(_wire_text(data), bool(keep_blank_values)))
             return
         if not lower.startswith("multipart/"):
             raise apache.SERVER_RETURN(apache.HTTP_NOT_IMPLEMENTED)
@@ -278,6 +272,18 @@ class FieldStorage:
         except UnicodeEncodeError:
             raise apache.SERVER_RETURN(apache.HTTP_BAD_REQUEST) from None
         _Multipart(self, body, boundary, limits, file_callback, field_callback).parse()
+
+    def _add_pairs(self, pairs):
+        """The (name, value) str pairs of a query string or urlencoded body,
+        counted against the field limit first (one per request, not one
+        method call per field)."""
+        self._limits.count_fields(len(pairs))
+        fields = []
+        for name, value in pairs:
+            item = StringField(value)
+            item.name = name
+            fields.append(item)
+        self.list.extend(fields)
 
     # -------------------------------------------------------------- mapping API
     def add_field(self, key, value):
@@ -347,17 +353,26 @@ class _Limits:
 
     def __init__(self, req):
         dc = getattr(req, "_dir_config", None)
-        options = dc.options if dc is not None else {}
-        self.body = (dc.limit_request_body or 0) if dc is not None else 0
-        self.max_fields = _int_option(options, "fastdispatch.util.max_fields", MAX_FIELDS)
-        self.memory = _int_option(options, "fastdispatch.util.max_memory", MAX_MEMORY)
-        self.spool = _int_option(options, "fastdispatch.util.spool_threshold",
-                                 SPOOL_THRESHOLD)
+        if dc is None:
+            self.body, self.max_fields, self.memory, self.spool = _limits_of(None)
+        else:
+            # a directory's merged config does not change once made: its
+            # options are read (and a bad one logged) once, not per request
+            limits = getattr(dc, "form_limits", False)
+            if not limits:
+                computed = _limits_of(dc)
+                if limits is None:      # a DirConfig's place for them
+                    dc.form_limits = computed
+                limits = computed
+            self.body, self.max_fields, self.memory, self.spool = limits
         self.fields = 0
         self.in_memory = 0
 
     def count_field(self):
-        self.fields += 1
+        self.count_fields(1)
+
+    def count_fields(self, n):
+        self.fields += n
         if self.max_fields and self.fields > self.max_fields:
             raise apache.SERVER_RETURN(apache.HTTP_REQUEST_ENTITY_TOO_LARGE)
 
@@ -365,6 +380,16 @@ class _Limits:
         self.in_memory += n
         if self.memory and self.in_memory > self.memory:
             raise apache.SERVER_RETURN(apache.HTTP_REQUEST_ENTITY_TOO_LARGE)
+
+
+def _limits_of(dc):
+    """(body, max_fields, memory, spool) for a directory's config (None:
+    the defaults)."""
+    options = dc.options if dc is not None else {}
+    return ((dc.limit_request_body or 0) if dc is not None else 0,
+            _int_option(options, "fastdispatch.util.max_fields", MAX_FIELDS),
+            _int_option(options, "fastdispatch.util.max_memory", MAX_MEMORY),
+            _int_option(options, "fastdispatch.util.spool_threshold", SPOOL_THRESHOLD))
 
 
 def _int_option(options, name, default):

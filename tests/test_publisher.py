@@ -321,6 +321,16 @@ def test_auth_checked_at_every_traversal_step(server):
     assert get(server, "/pub/auth_const.py/public/hello", headers=B("a", "b")).status == 403
 
 
+def test_module_guards_from_a_module_getattr(server):
+    # PEP 562: a module's __getattr__ answers for __auth__ and __auth_realm__
+    r = get(server, "/pub/auth_getattr.py/hello")
+    assert r.status == 401
+    assert r.header("WWW-Authenticate") == 'Basic realm="Lazy realm"'
+    assert get(server, "/pub/auth_getattr.py/hello", headers=B("spam", "x")).status == 401
+    r = get(server, "/pub/auth_getattr.py/hello", headers=B("spam", "eggs"))
+    assert (r.status, r.body) == (200, b"hello lazy")
+
+
 def test_auth_defined_inside_the_function(server):
     r = get(server, "/pub/auth_func.py/sensitive")
     assert r.status == 401

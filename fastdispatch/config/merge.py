@@ -110,6 +110,7 @@ class DirConfig:
         self.config_table = {}        # for req.get_config()
         self.type_cache = {}          # name suffix -> content type (static.guess_type)
         self.handler_cache = {}       # name suffix -> handler name
+        self.form_limits = None       # util.FieldStorage's limits, read once
         self.sections = ()
 
     def apply(self, section_directives, kind):

@@ -46,8 +46,8 @@ def handler(req):
     filename, func_path = _locate(req)
     req.filename = filename
     dc = req._dir_config
-    module = loader.import_module(filename, autoreload=dc.autoreload if dc else True,
-                                  log=bool(dc and dc.debug))
+    module = loader.import_file(filename, autoreload=dc.autoreload if dc else True,
+                                log=bool(dc and dc.debug))
     # what the type checker set; a callable that assigns its own keeps it
     req._publisher_type = req.content_type
     realm, user, passwd = process_auth(req, module)
@@ -104,7 +104,7 @@ def _find_module(req):
         filename = os.path.join(directory, "index.py")
         if not os.path.isfile(filename):
             raise apache.SERVER_RETURN(apache.HTTP_NOT_FOUND)
-    return os.path.normpath(filename), (func_path or "index").replace("/", ".")
+    return os.path.abspath(filename), (func_path or "index").replace("/", ".")
 
 
 def _suffixes(req):
@@ -122,20 +122,28 @@ def _suffixes(req):
 
 # -------------------------------------------------------------- authentication
 
+_MISSING = object()
+
+
 def process_auth(req, object, realm="unknown", user=None, passwd=None):
     """Apply ``object``'s ``__auth__`` and ``__access__`` (401 / 403 when
     they refuse); returns (realm, user, passwd) for the next step.
 
     They are attributes (of the module, an instance, a class, a function),
     or, for a function or method, names bound in its own body."""
-    found_auth = found_access = False
-    auth = access = None
-    if hasattr(object, "__auth_realm__"):
-        realm = object.__auth_realm__
-    if hasattr(object, "__auth__"):
-        found_auth, auth = True, object.__auth__
-    if hasattr(object, "__access__"):
-        found_access, access = True, object.__access__
+    if type(object) is types.ModuleType and "__getattr__" not in object.__dict__:
+        # the module's own names: a lookup a module fails builds an
+        # AttributeError with its message, three per request here
+        names = object.__dict__
+        realm = names.get("__auth_realm__", realm)
+        auth = names.get("__auth__", _MISSING)
+        access = names.get("__access__", _MISSING)
+    else:
+        realm = getattr(object, "__auth_realm__", realm)
+        auth = getattr(object, "__auth__", _MISSING)
+        access = getattr(object, "__access__", _MISSING)
+    found_auth = auth is not _MISSING
+    found_access = access is not _MISSING
     func = object if isinstance(object, types.FunctionType) else \
         object.__func__ if isinstance(object, types.MethodType) else None
     if isinstance(func, types.FunctionType):
@@ -376,7 +384,7 @@ def publish_object(req, obj):
 
 
 def _publish(req, obj, form):
-    if callable(obj) and not isinstance(obj, type):
+    while callable(obj) and not isinstance(obj, type):
         if form is None:
             form = req.form = util.FieldStorage(req, keep_blank_values=1)
         result = call_with_form(obj, form, {"req": req})
@@ -384,10 +392,13 @@ def _publish(req, obj, form):
             # a callable handed back is called in turn (as mod_python does)
             # only when it is the published module's own
             result = str(result)
-        return _publish(req, result, form)
+        obj = result
     if obj is None:
         return False
-    if isinstance(obj, (bytes, bytearray, memoryview)):
+    if obj.__class__ is str:
+        result = obj
+        is_html = _re_html.search(result, max(0, len(result) - 100))
+    elif isinstance(obj, (bytes, bytearray, memoryview)):
         result = bytes(obj)
         is_html = _re_html_bytes.search(result, max(0, len(result) - 100))
     else:
@@ -481,13 +492,16 @@ def call_with_form(obj, form, extra):
     spec = call_spec(obj)
     if spec is None:
         return obj()
-    args = {name: value for name, value in extra.items() if spec.accepts(name)}
+    names, varkw = spec.names, spec.varkw
+    args = {}
+    for name, value in extra.items():
+        if varkw or name in names:
+            args[name] = value
     collected = {}
     for field in form.list:
         name = field.name
-        if not isinstance(name, str) or name in extra or not spec.accepts(name):
-            continue
-        collected.setdefault(name, []).append(field if field.filename else field.value)
+        if isinstance(name, str) and (varkw or name in names) and name not in extra:
+            collected.setdefault(name, []).append(field if field.filename else field.value)
     for name, values in collected.items():
         args[name] = values[0] if len(values) == 1 else values
     return obj(**args)
