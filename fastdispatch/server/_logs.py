@@ -231,17 +231,23 @@ class AccessLog:
         self._held = None       # lines waiting for flush() (hold())
 
     def hold(self):
-        """Keep lines until ``flush()`` instead of writing each at once: the
-        inline worker writes a poll round's lines with one ``os.write``
-        (whole lines, O_APPEND: still intact beside other processes')."""
+        """Keep lines until ``flush()`` instead of writing each at once: a
+        worker writes a poll round's lines (or a serving thread's, until it
+        waits) with one ``os.write`` (whole lines, O_APPEND: still intact
+        beside other processes'). Any thread may log and flush."""
         if self._write is not None:
             self._held = []
 
     def flush(self):
         held = self._held
         if held:
-            data = b"".join(held)
-            held.clear()
+            # what was there when we looked: lines other threads append
+            # meanwhile stay for the next flush (slicing and deleting a
+            # slice are each one step under the GIL; join-then-clear
+            # could drop a line appended in between)
+            n = len(held)
+            data = b"".join(held[:n])
+            del held[:n]
             self._write(data)
 
     def _emit(self, line):

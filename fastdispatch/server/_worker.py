@@ -184,11 +184,12 @@ class Worker:
         deadline = None
         if self._slot is not None:
             self._slot.write(_monotonic(), 0.0)
-        # inline, every request is served on this thread: its access-log
-        # lines go out together, once per poll round
+        # access-log lines go out together: inline, once per poll round; with
+        # serving threads, also when a thread runs out of ready connections,
+        # and the listener's round (every STALL_SECS while threads serve)
+        # writes what busy threads logged
         access = self._access
-        if self.inline:
-            access.hold()
+        access.hold()
         self.started.set()
         try:
             while True:
@@ -454,6 +455,7 @@ class Worker:
         get = self._queue.get
         lock = self._pool_lock
         take = self._poller.take if self._self_poll else None
+        flush_log = self._access.flush
         while True:
             conn = get()
             if conn is None:
@@ -467,12 +469,16 @@ class Worker:
                     # the next ready connection is served here: no hand-off
                     # (queued ones first: they are claimed below)
                     while not self._stopping and not self._backlog:
-                        conn = take(TAKE_WAIT)
+                        conn = take(0)
                         if conn is None:
-                            break
+                            flush_log()         # before waiting
+                            conn = take(TAKE_WAIT)
+                            if conn is None:
+                                break
                         self._serve_taken(conn)
                 finally:
                     self._taking(-1)
+            flush_log()
             with lock:
                 if self._backlog:
                     self._backlog -= 1
