@@ -21,10 +21,14 @@ listener stops watching while serving threads do that (the worker decides),
 so a busy worker serves request after request on one thread, without a
 hand-off through the listener. Only ``EpollPoller`` can (``can_take``).
 
-Threads: ``add``, ``disarm``, ``poll``, ``add_listener``, ``remove_listener``
-run on the listener thread; ``park`` and ``drop`` run on whichever thread
-owns the connection at that moment; ``wake`` on any thread and in signal
-handlers.
+The listening sockets are in the connections' set too: what ``take``
+returns may be a listener, which the taking thread accepts on.
+
+Threads: ``disarm`` and ``poll`` run on the listener thread; ``add``,
+``add_listener`` and ``remove_listener`` on the thread that accepts
+(the worker serialises the last two); ``park`` and ``drop`` run on
+whichever thread owns the connection at that moment; ``wake`` on any
+thread and in signal handlers.
 """
 import collections
 import select
@@ -90,16 +94,20 @@ class EpollPoller:
             self.watch(True)
 
     def add_listener(self, listener):
+        # threaded, in the connections' set: a serving thread that takes
+        # ready connections accepts new ones too, without waking the
+        # listener thread (which sees them through the nested set when it
+        # watches)
         flags = select.EPOLLIN | getattr(select, "EPOLLEXCLUSIVE", 0)
         fd = listener.sock.fileno()
         self._objs[fd] = listener
-        self._ep.register(fd, flags)
+        self._cep.register(fd, flags)
 
     def remove_listener(self, listener):
         fd = listener.sock.fileno()
         self._objs.pop(fd, None)
         try:
-            self._ep.unregister(fd)
+            self._cep.unregister(fd)
         except (OSError, ValueError):
             pass
 

@@ -129,6 +129,7 @@ class Worker:
         self._conns = {}
         self._stopping = False
         self._accepting = False
+        self._accept_lock = threading.Lock()
         self._accept_after = 0.0    # no accepting before (after EMFILE and such)
         self._timeout = float(cfg.timeout) if cfg.timeout else None
         self._ka_timeout = float(cfg.keep_alive_timeout)
@@ -270,20 +271,31 @@ class Worker:
             self._take_since = now
         for conn in self._poller.take_all():
             try:
+                if conn.__class__ is not Connection:
+                    self._accept(conn)
+                    continue
                 with self._claim_lock:
                     self._ready(conn)
             except Exception:
                 log.exception("internal error in the listener loop")
 
     def _resume_accepting(self):
-        for listener in self.listeners:
-            self._poller.add_listener(listener)
-        self._accepting = True
+        with self._accept_lock:
+            if self._accepting:
+                return
+            for listener in self.listeners:
+                self._poller.add_listener(listener)
+            self._accepting = True
 
     def _pause_accepting(self):
-        for listener in self.listeners:
-            self._poller.remove_listener(listener)
-        self._accepting = False
+        # (a serving thread that takes ready connections accepts too: the
+        # two may race here)
+        with self._accept_lock:
+            if not self._accepting:
+                return
+            for listener in self.listeners:
+                self._poller.remove_listener(listener)
+            self._accepting = False
 
     def _accept(self, listener):
         lsock = listener.sock
@@ -303,8 +315,8 @@ class Worker:
                     continue
                 if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                     log.error("accept: %s; not accepting for a moment", exc)
+                    self._accept_after = _monotonic() + 0.5     # (before: see run)
                     self._pause_accepting()
-                    self._accept_after = _monotonic() + 0.5
                     return
                 raise
             try:
@@ -493,6 +505,14 @@ class Worker:
             self._close(conn)
 
     def _serve_taken(self, conn):
+        if conn.__class__ is not Connection:
+            # a listening socket: accept here (the new connections join
+            # the set this thread takes from)
+            try:
+                self._accept(conn)
+            except Exception:
+                log.exception("internal error accepting connections")
+            return
         with self._claim_lock:
             state = conn.state
             if state == IDLE:
