@@ -598,6 +598,33 @@ def test_many_connections_many_requests(make_server):
     assert not errors
 
 
+def test_blocking_and_fast_handlers_mixed_on_many_connections(make_server):
+    """Handlers that block beside fast ones on 24 keep-alive connections:
+    serving threads come and go (the pool grows while some block, threads
+    stop taking when connections queue), and ready connections one thread
+    held back for its next take must reach another. A lost one stalls its
+    client far past the bound."""
+    srv = make_server(ServerConfig(max_keep_alive_requests=0))
+    errors = []
+
+    def run(n):
+        try:
+            c = Client(srv.port)
+            for i in range(40):
+                path = "/sleep?s=0.01" if (n + i) % 3 == 0 else "/m%d/%d" % (n, i)
+                c.send(get(path))
+                status, _, body = c.read_response()
+                assert status == 200
+                if not path.startswith("/sleep"):
+                    assert body == b"GET %s\n" % path.encode()
+            c.close()
+        except Exception as exc:             # reported below
+            errors.append(exc)
+
+    assert run_clients(run, 24, LIMIT * 3), "stalled"
+    assert not errors, errors[:3]
+
+
 def test_handler_exception_gives_500_and_logs(make_server, client_factory):
     logger = logging.getLogger(ERROR_LOGGER)
     handler = _Records()

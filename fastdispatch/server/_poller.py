@@ -37,6 +37,7 @@ import socket
 import threading
 
 WAKE = object()     # what poll() reports for the wake-up socket (drained already)
+TAKE_BATCH = 8      # ready connections one take() asks the kernel for
 
 
 class _Wakeup:
@@ -82,6 +83,7 @@ class EpollPoller:
         self._cep_fd = self._cep.fileno() if oneshot else -1
         self._watching = False
         self._watch_lock = threading.Lock()
+        self._taken = collections.deque()   # reported ready, not served yet (take)
         self._objs = {}
         flags = select.EPOLLIN | select.EPOLLRDHUP
         if oneshot:
@@ -150,29 +152,61 @@ class EpollPoller:
             self._watching = on
 
     def take(self, timeout=0):
-        """(A serving thread) a ready connection, or None after ``timeout``
-        seconds."""
+        """(A serving thread) a ready connection (or listener), or None
+        after ``timeout`` seconds. One ``epoll_wait`` asks for up to
+        TAKE_BATCH: the others wait in ``_taken`` for the next ``take``, any
+        thread's (``untake`` re-arms what no one will take)."""
+        taken = self._taken
+        if taken:
+            try:
+                return taken.popleft()
+            except IndexError:      # another thread took the last one
+                pass
+        objs = self._objs
         for _ in range(4):
             try:
-                events = self._cep.poll(timeout, 1)
+                events = self._cep.poll(timeout, TAKE_BATCH)
             except (InterruptedError, OSError, ValueError):
                 return None
             if not events:
                 return None
-            conn = self._objs.get(events[0][0])
-            if conn is not None:
-                return conn
-            timeout = 0     # a connection closed since: look again
+            first = None
+            for fd, _ in events:
+                obj = objs.get(fd)
+                if obj is None:
+                    continue        # closed since
+                if first is None:
+                    first = obj
+                else:
+                    taken.append(obj)
+            if first is not None:
+                return first
+            timeout = 0     # they all closed since: look again
         return None
 
     def take_all(self):
-        """Every ready connection, without waiting."""
+        """Every ready connection, without waiting (what ``take`` holds
+        first)."""
+        out = self.untake()
         try:
             events = self._cep.poll(0)
         except (InterruptedError, OSError, ValueError):
-            return []
+            return out
         objs = self._objs
-        return [objs[fd] for fd, _ in events if fd in objs]
+        out.extend(objs[fd] for fd, _ in events if fd in objs)
+        return out
+
+    def untake(self):
+        """What ``take`` holds for the next take, removed: the caller serves
+        it or re-arms it (``park``); nobody else sees it otherwise."""
+        taken = self._taken
+        out = []
+        while taken:
+            try:
+                out.append(taken.popleft())
+            except IndexError:
+                break
+        return out
 
     def poll(self, timeout):
         try:

@@ -489,6 +489,7 @@ class Worker:
                                 break
                         self._serve_taken(conn)
                 finally:
+                    self._untake()
                     self._taking(-1)
             flush_log()
             with lock:
@@ -525,6 +526,20 @@ class Worker:
                         self._close(conn)
                 return
         self._serve_guarded(conn)
+
+    def _untake(self):
+        """(A serving thread that stops taking) re-arm the ready connections
+        its last take held back for the next one: in nobody's hands and
+        disarmed (EPOLLONESHOT), they would otherwise wait for ever."""
+        for conn in self._poller.untake():
+            if conn.__class__ is not Connection:
+                continue            # a listener: level-triggered, reported again
+            with self._claim_lock:
+                if conn.state == IDLE or conn.state == LINGER:
+                    try:
+                        self._poller.park(conn)
+                    except (OSError, ValueError):
+                        self._close(conn)
 
     def _taking(self, delta):
         """Count the threads that take ready connections; the listener

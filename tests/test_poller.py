@@ -1,0 +1,120 @@
+"""The threaded worker's epoll poller (fastdispatch.server._poller), alone:
+what ``take`` hands out, what it holds back for the next take, and that
+nothing it holds is lost. Connections are socketpairs (no address)."""
+import select
+import socket
+import types
+
+import pytest
+
+from fastdispatch.server import _poller
+
+pytestmark = pytest.mark.skipif(not hasattr(select, "epoll"), reason="epoll only")
+
+
+@pytest.fixture
+def poller():
+    p = _poller.EpollPoller(oneshot=True)
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def conns(poller):
+    made = []
+
+    def make(n):
+        out = []
+        for _ in range(n):
+            ours, theirs = socket.socketpair()
+            made.extend((ours, theirs))
+            conn = types.SimpleNamespace(sock=ours, fd=ours.fileno(), peer=theirs)
+            poller.add(conn)
+            out.append(conn)
+        return out
+    yield make
+    for s in made:
+        s.close()
+
+
+def test_one_take_holds_the_other_ready_connections_for_the_next(poller, conns):
+    ready = conns(3)
+    for c in ready:
+        c.peer.send(b"x")
+    first = poller.take(1.0)
+    assert first in ready
+    # the other two come from what that take held back, then nothing is left
+    rest = [poller.take(0), poller.take(0)]
+    assert sorted(map(id, [first] + rest)) == sorted(map(id, ready))
+    assert poller.take(0) is None
+
+
+def test_untake_gives_back_what_was_held_and_a_park_rearms_it(poller, conns):
+    ready = conns(3)
+    for c in ready:
+        c.peer.send(b"x")
+    first = poller.take(1.0)
+    held = poller.untake()
+    assert len(held) == 2 and first not in held
+    assert poller.take(0) is None       # disarmed (EPOLLONESHOT) and no longer held
+    for c in held:
+        poller.park(c)                  # what the worker does with them
+    assert sorted(map(id, poller.take_all())) == sorted(map(id, held))
+
+
+def test_take_all_includes_what_take_held(poller, conns):
+    ready = conns(4)
+    for c in ready:
+        c.peer.send(b"x")
+    first = poller.take(1.0)
+    rest = poller.take_all()
+    assert sorted(map(id, [first] + rest)) == sorted(map(id, ready))
+    assert poller.untake() == []
+
+
+def test_more_ready_than_one_batch(poller, conns):
+    n = _poller.TAKE_BATCH * 2 + 3
+    ready = conns(n)
+    for c in ready:
+        c.peer.send(b"x")
+    seen = []
+    while True:
+        c = poller.take(0)
+        if c is None:
+            break
+        seen.append(c)
+    assert sorted(map(id, seen)) == sorted(map(id, ready))
+
+
+def test_a_thread_that_stops_taking_rearms_what_it_held():
+    """Worker._untake: the ready connections a serving thread's last take
+    held back go back to the poller (re-armed), not lost when the thread
+    leaves its loop (queued connections to claim, or a stop)."""
+    from fastdispatch.config.model import ServerConfig
+    from fastdispatch.server._connection import Connection, conn_info
+    from fastdispatch.server._worker import Worker
+
+    app = types.SimpleNamespace(handle=None, error_response=None)
+    worker = Worker(app, ServerConfig(), listeners=[], poller="epoll")
+    made = []
+    try:
+        ready = []
+        for _ in range(3):
+            ours, theirs = socket.socketpair()
+            made.extend((ours, theirs))
+            ours.setblocking(False)
+            conn = Connection(ours, conn_info(ours, "", ("127.0.0.1", 80)), None)
+            worker._conns[conn.fd] = conn
+            worker._poller.add(conn)
+            theirs.send(b"GET / HTTP/1.1\r\n\r\n")
+            ready.append(conn)
+        first = worker._poller.take(1.0)
+        assert first in ready
+        worker._untake()
+        assert worker._poller.untake() == []
+        assert sorted(map(id, worker._poller.take_all())) == \
+            sorted(id(c) for c in ready if c is not first)
+    finally:
+        worker._poller.close()
+        for s in made:
+            s.close()
