@@ -118,3 +118,34 @@ def test_a_thread_that_stops_taking_rearms_what_it_held():
         worker._poller.close()
         for s in made:
             s.close()
+
+
+def test_listening_sockets_sit_in_the_set_a_thread_waits_on(poller):
+    """EPOLLEXCLUSIVE wakes one worker process per new connection only for
+    an epoll set a thread waits on itself: the listening socket is in the
+    listener thread's set while it watches, in the connections' set (where
+    serving threads take, and accept) while they do."""
+    lsock = socket.socket()
+    try:
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(8)
+        lsock.setblocking(False)
+        listener = types.SimpleNamespace(sock=lsock)
+        poller.add_listener(listener)
+        client = socket.create_connection(lsock.getsockname())
+        try:
+            fd = lsock.fileno()
+            assert fd in [f for f, _ in poller._ep.poll(0)]        # watching
+            assert fd not in [f for f, _ in poller._cep.poll(0)]
+            assert poller.poll(0) == [listener]
+            poller.watch(False)                                    # threads take
+            assert fd not in [f for f, _ in poller._ep.poll(0)]
+            assert poller.take(0) is listener
+            poller.watch(True)
+            assert poller.poll(0) == [listener]
+            poller.remove_listener(listener)
+            assert poller.poll(0) == []
+        finally:
+            client.close()
+    finally:
+        lsock.close()

@@ -1144,3 +1144,48 @@ def test_access_line_format_and_escaping(tmp_path):
     assert stamp.sub(" [T] ", lines[1]) == (
         '10.0.0.1 - bo\\"b [T] "GET /q\\"\\\\\\x01\\xe9 HTTP/1.1" 404 - '
         '"http://r/\\"x\\"" "ua\\tz"')
+
+
+def test_access_log_flushed_from_many_threads_loses_and_repeats_nothing():
+    """Serving threads and the listener flush the held access-log lines
+    concurrently while others log: every line is written exactly once.
+    (A short switch interval makes the threads interleave inside flush.)"""
+    import collections
+    import threading
+    from fastdispatch.server._logs import AccessLog, FdHandler
+
+    lg = logging.getLogger("fastdispatch.access.test-flush-race")
+    lg.propagate = False
+    lg.setLevel(logging.INFO)
+    handler = FdHandler(os.open(os.devnull, os.O_WRONLY))
+    lg.addHandler(handler)
+    try:
+        log = AccessLog(lg)
+        written = []
+        log._write = written.append         # the one os.write, recorded
+        log.hold()
+        n, threads = 5000, 4
+
+        def serve(t):
+            for i in range(n):
+                log._held.append(b"%d-%d\n" % (t, i))   # what log() does
+                if i % 7 == 0:
+                    log.flush()
+
+        old = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
+        try:
+            ts = [threading.Thread(target=serve, args=(t,)) for t in range(threads)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join(LIMIT)
+        finally:
+            sys.setswitchinterval(old)
+        log.flush()
+        counts = collections.Counter(b"".join(written).splitlines())
+        assert len(counts) == n * threads
+        assert max(counts.values()) == 1
+    finally:
+        lg.removeHandler(handler)
+        handler.close()

@@ -229,6 +229,7 @@ class AccessLog:
         self._stamp_sec = -1
         self._stamp = ""
         self._held = None       # lines waiting for flush() (hold())
+        self._flush_lock = threading.Lock()
 
     def hold(self):
         """Keep lines until ``flush()`` instead of writing each at once: a
@@ -241,14 +242,15 @@ class AccessLog:
     def flush(self):
         held = self._held
         if held:
-            # what was there when we looked: lines other threads append
-            # meanwhile stay for the next flush (slicing and deleting a
-            # slice are each one step under the GIL; join-then-clear
-            # could drop a line appended in between)
-            n = len(held)
-            data = b"".join(held[:n])
-            del held[:n]
-            self._write(data)
+            # one flush at a time (two would write the same lines, then
+            # delete later ones unwritten); lines other threads append
+            # meanwhile stay for the next flush: appending takes no lock
+            with self._flush_lock:
+                n = len(held)
+                if n:
+                    data = b"".join(held[:n])
+                    del held[:n]
+                    self._write(data)
 
     def _emit(self, line):
         if self._write is None:

@@ -85,6 +85,7 @@ class EpollPoller:
         self._watch_lock = threading.Lock()
         self._taken = collections.deque()   # reported ready, not served yet (take)
         self._objs = {}
+        self._listeners = {}                # fd -> listener, registered
         flags = select.EPOLLIN | select.EPOLLRDHUP
         if oneshot:
             flags |= select.EPOLLONESHOT
@@ -95,23 +96,34 @@ class EpollPoller:
         if oneshot:
             self.watch(True)
 
+    # The listening sockets are in the set someone waits on directly: the
+    # listener thread's while it watches, the connections' own while
+    # serving threads take from it (and accept new connections there,
+    # without waking the listener thread). EPOLLEXCLUSIVE (one worker
+    # process woken per new connection, not all) holds only for a set a
+    # thread waits on itself, not for one nested in another.
+    _LISTEN_FLAGS = select.EPOLLIN | getattr(select, "EPOLLEXCLUSIVE", 0)
+
+    def _listen_set(self):
+        return self._ep if self._watching else self._cep
+
     def add_listener(self, listener):
-        # threaded, in the connections' set: a serving thread that takes
-        # ready connections accepts new ones too, without waking the
-        # listener thread (which sees them through the nested set when it
-        # watches)
-        flags = select.EPOLLIN | getattr(select, "EPOLLEXCLUSIVE", 0)
         fd = listener.sock.fileno()
-        self._objs[fd] = listener
-        self._cep.register(fd, flags)
+        with self._watch_lock:
+            self._objs[fd] = listener
+            self._listeners[fd] = listener
+            self._listen_set().register(fd, self._LISTEN_FLAGS)
 
     def remove_listener(self, listener):
         fd = listener.sock.fileno()
-        self._objs.pop(fd, None)
-        try:
-            self._cep.unregister(fd)
-        except (OSError, ValueError):
-            pass
+        with self._watch_lock:
+            self._objs.pop(fd, None)
+            if self._listeners.pop(fd, None) is None:
+                return
+            try:
+                self._listen_set().unregister(fd)
+            except (OSError, ValueError):
+                pass
 
     def add(self, conn):
         self._objs[conn.fd] = conn
@@ -147,6 +159,13 @@ class EpollPoller:
                     self._ep.register(self._cep_fd, select.EPOLLIN)
                 else:
                     self._ep.unregister(self._cep_fd)
+                # the listening sockets move to the set now waited on (a
+                # connection arriving in between is reported on register:
+                # level-triggered)
+                old, new = (self._cep, self._ep) if on else (self._ep, self._cep)
+                for fd in self._listeners:
+                    old.unregister(fd)
+                    new.register(fd, self._LISTEN_FLAGS)
             except (OSError, ValueError):   # closed: the worker is stopping
                 return
             self._watching = on

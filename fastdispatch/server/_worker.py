@@ -303,6 +303,8 @@ class Worker:
         poller = self._poller
         now = _monotonic()
         for _ in range(ACCEPT_BATCH):
+            if not self._accepting:
+                return      # paused meanwhile (a stop, the cap), maybe by another thread
             if len(conns) >= self._cap:
                 self._pause_accepting()
                 return
