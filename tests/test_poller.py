@@ -149,3 +149,38 @@ def test_listening_sockets_sit_in_the_set_a_thread_waits_on(poller):
             client.close()
     finally:
         lsock.close()
+
+
+def test_an_accept_batch_stops_once_accepting_is_paused():
+    """A serving thread may be inside an accept batch when another thread
+    pauses accepting (a graceful stop, the connection cap): it accepts
+    nothing more after that."""
+    from fastdispatch.config.model import ServerConfig
+    from fastdispatch.server._worker import Listener, Worker
+
+    lsock = socket.socket()
+    clients = []
+    try:
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(8)
+        lsock.setblocking(False)
+        listener = Listener(lsock, lsock.getsockname())
+        app = types.SimpleNamespace(handle=None, error_response=None)
+        worker = Worker(app, ServerConfig(), [listener], poller="epoll")
+        try:
+            clients = [socket.create_connection(lsock.getsockname()) for _ in range(3)]
+            worker._resume_accepting()
+            worker._pause_accepting()           # by another thread, say
+            worker._accept(listener)            # a batch that was under way
+            assert worker.connections == 0
+            worker._resume_accepting()
+            worker._accept(listener)
+            assert worker.connections == 3
+        finally:
+            for conn in list(worker._conns.values()):
+                worker._close(conn)
+            worker._poller.close()
+    finally:
+        for c in clients:
+            c.close()
+        lsock.close()
