@@ -353,23 +353,17 @@ class _Limits:
 
     def __init__(self, req):
         dc = getattr(req, "_dir_config", None)
-        if dc is None:
-            self.body, self.max_fields, self.memory, self.spool = _limits_of(None)
-        else:
-            # a directory's merged config does not change once made: its
-            # options are read (and a bad one logged) once, not per request
-            limits = getattr(dc, "form_limits", False)
-            if not limits:
-                computed = _limits_of(dc)
-                if limits is None:      # a DirConfig's place for them
-                    dc.form_limits = computed
-                limits = computed
-            self.body, self.max_fields, self.memory, self.spool = limits
+        # a directory's merged config does not change once made: its
+        # options are read (and a bad one logged) once, not per request
+        limits = getattr(dc, "form_limits", False)
+        if not limits:
+            computed = _limits_of(dc)
+            if limits is None:      # a DirConfig's place for them
+                dc.form_limits = computed
+            limits = computed
+        self.body, self.max_fields, self.memory, self.spool = limits
         self.fields = 0
         self.in_memory = 0
-
-    def count_field(self):
-        self.count_fields(1)
 
     def count_fields(self, n):
         self.fields += n
@@ -549,7 +543,7 @@ class _Multipart:
             ctype = "application/octet-stream"   # as mod_python (IE 6 sent junk)
         name = disp_options.get("name")
         filename = disp_options.get("filename")
-        limits.count_field()
+        limits.count_fields(1)
         if filename is not None:
             if self.file_callback is not None:
                 file = self.file_callback(filename)

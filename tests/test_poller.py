@@ -20,7 +20,8 @@ def poller():
 
 
 @pytest.fixture
-def conns(poller):
+def ready_conns(poller):
+    """``n`` connections in the poller, each with a byte to read."""
     made = []
 
     def make(n):
@@ -28,8 +29,9 @@ def conns(poller):
         for _ in range(n):
             ours, theirs = socket.socketpair()
             made.extend((ours, theirs))
-            conn = types.SimpleNamespace(sock=ours, fd=ours.fileno(), peer=theirs)
+            conn = types.SimpleNamespace(sock=ours, fd=ours.fileno())
             poller.add(conn)
+            theirs.send(b"x")
             out.append(conn)
         return out
     yield make
@@ -37,10 +39,8 @@ def conns(poller):
         s.close()
 
 
-def test_one_take_holds_the_other_ready_connections_for_the_next(poller, conns):
-    ready = conns(3)
-    for c in ready:
-        c.peer.send(b"x")
+def test_one_take_holds_the_other_ready_connections_for_the_next(poller, ready_conns):
+    ready = ready_conns(3)
     first = poller.take(1.0)
     assert first in ready
     # the other two come from what that take held back, then nothing is left
@@ -49,10 +49,8 @@ def test_one_take_holds_the_other_ready_connections_for_the_next(poller, conns):
     assert poller.take(0) is None
 
 
-def test_untake_gives_back_what_was_held_and_a_park_rearms_it(poller, conns):
-    ready = conns(3)
-    for c in ready:
-        c.peer.send(b"x")
+def test_untake_gives_back_what_was_held_and_a_park_rearms_it(poller, ready_conns):
+    ready = ready_conns(3)
     first = poller.take(1.0)
     held = poller.untake()
     assert len(held) == 2 and first not in held
@@ -62,21 +60,17 @@ def test_untake_gives_back_what_was_held_and_a_park_rearms_it(poller, conns):
     assert sorted(map(id, poller.take_all())) == sorted(map(id, held))
 
 
-def test_take_all_includes_what_take_held(poller, conns):
-    ready = conns(4)
-    for c in ready:
-        c.peer.send(b"x")
+def test_take_all_includes_what_take_held(poller, ready_conns):
+    ready = ready_conns(4)
     first = poller.take(1.0)
     rest = poller.take_all()
     assert sorted(map(id, [first] + rest)) == sorted(map(id, ready))
     assert poller.untake() == []
 
 
-def test_more_ready_than_one_batch(poller, conns):
+def test_more_ready_than_one_batch(poller, ready_conns):
     n = _poller.TAKE_BATCH * 2 + 3
-    ready = conns(n)
-    for c in ready:
-        c.peer.send(b"x")
+    ready = ready_conns(n)
     seen = []
     while True:
         c = poller.take(0)

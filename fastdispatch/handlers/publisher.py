@@ -436,9 +436,6 @@ class CallSpec:
         self.names = names
         self.varkw = varkw
 
-    def accepts(self, name):
-        return self.varkw or name in self.names
-
 
 _KEYWORD_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 # function -> CallSpec, one table for functions called as they are and one

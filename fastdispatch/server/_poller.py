@@ -21,8 +21,9 @@ listener stops watching while serving threads do that (the worker decides),
 so a busy worker serves request after request on one thread, without a
 hand-off through the listener. Only ``EpollPoller`` can (``can_take``).
 
-The listening sockets are in the connections' set too: what ``take``
-returns may be a listener, which the taking thread accepts on.
+While serving threads take, the listening sockets are in the connections'
+set too (see ``watch``): what ``take`` returns may be a listener, which the
+taking thread accepts on.
 
 Threads: ``disarm`` and ``poll`` run on the listener thread; ``add``,
 ``add_listener`` and ``remove_listener`` on the thread that accepts
