@@ -12,6 +12,7 @@ page.
 """
 import logging
 import os
+import re
 import sys
 import time
 import traceback
@@ -21,7 +22,7 @@ from fastdispatch.config.directives import DIRECTIVE_OF_PHASE, PHASE_OF_DIRECTIV
 from fastdispatch.config.merge import HandlerEntry, merge
 from fastdispatch.errors import ClientGone, HTTPError
 from fastdispatch.handlers import static
-from fastdispatch.request import Request, ServerInfo
+from fastdispatch.request import Request, ServerInfo, _hostname
 from fastdispatch.transport import Outcome
 
 _uri = _speedups.uri
@@ -201,6 +202,8 @@ class Dispatcher:
     # ------------------------------------------------------------ transport API
     def handle(self, head, body, conn, send):
         error = None
+        if head.method == "CONNECT":
+            return self._connect(head, body, conn, send)
         try:
             path_raw, query = _uri.split_target(head.target)
             if path_raw == "*" and head.method != "OPTIONS":
@@ -227,19 +230,33 @@ class Dispatcher:
         req._finish()
         return Outcome(status, req.bytes_sent, not req._close, req.user)
 
-    def error_response(self, status, head, detail=""):
+    def error_response(self, status, head, detail="", method=None, host=None,
+                       connection=None):
         """A whole error response for a request that never reached a handler
         (a protocol error); the connection is closed after it. ``detail`` is
-        shown where Apache shows its error notes (400, 417)."""
-        method = head.method if head is not None else "GET"
-        body = errorpages.error_page(status, method=method,
+        shown where Apache shows its error notes (400, 417). For a head
+        refused as a whole (no ``head``): ``method``, the request line's (a
+        HEAD gets the head alone, without a length, as Apache answers), and
+        ``host`` and ``connection``, its Host and Connection headers when
+        Apache had read them (a 417: the page's address line names the host,
+        and the head says ``Connection: close`` only to a client that sent
+        it, though the connection is closed either way)."""
+        if head is not None:
+            method = head.method
+        body = errorpages.error_page(status, method=method or "GET",
                                      server_admin=self.server_info.server_admin,
-                                     signature=self._signature(None), notes=detail)
-        send_body = b"" if method == "HEAD" else body
-        return _headers.build_response_head(
-            11, status, (), content_length=len(body), keep_alive=False,
+                                     signature=self._signature(None, host), notes=detail)
+        if method == "HEAD":
+            length, body = -1, b""
+        else:
+            length = len(body)
+        data = _headers.build_response_head(
+            11, status, (), content_length=length, keep_alive=False,
             server=self.server_header, content_type="text/html; charset=iso-8859-1",
-            body=send_body)
+            body=body)
+        if status == 417 and "close" not in (connection or "").lower():
+            data = data.replace(b"Connection: close\r\n", b"", 1)
+        return data
 
     def keep_alive_terms(self, req):
         """Whether the connection stays open after ``req``'s response, and
@@ -249,6 +266,8 @@ class Dispatcher:
         srv = self.server_config
         if not srv.keep_alive or req.status in errorpages.DROPS_CONNECTION:
             return False, ""
+        if req.expecting_100 and req._continue_owed():
+            return False, ""        # the client may still send the body, or not
         maxreq = srv.max_keep_alive_requests
         keepalives = req.connection.keepalives
         if maxreq and keepalives + 1 >= maxreq:
@@ -259,17 +278,42 @@ class Dispatcher:
         left = maxreq - keepalives if maxreq else 100
         return True, "timeout=%d, max=%d" % (srv.keep_alive_timeout, left)
 
-    def _signature(self, req):
+    def _signature(self, req, host_header=None):
         srv = self.server_config
         if srv.server_signature == "off":
             return ""
         if req is not None:
             host = req.hostname or self.server_info.server_hostname
             port = req.server_port() if req.hostname else 80
+        elif host_header and _hostname("/", host_header):
+            # a head refused once its Host was read: that name and its port
+            host = _hostname("/", host_header)
+            tail = host_header.rpartition("]")[2] if host_header.startswith("[") \
+                else host_header
+            port_text = tail.rpartition(":")[2] if ":" in tail else ""
+            port = int(port_text) if port_text.isdigit() else 80
         else:
             # errors raised while reading the request: before Host applies
             host, port = self.server_info.server_hostname, 80
         return "%s Server at %s Port %d" % (self.server_header, escape_html(host), port)
+
+    def _connect(self, head, body, conn, send):
+        """CONNECT, as Apache without mod_proxy answers it: a target in
+        authority form (host:port) reaches no handler and gets the default
+        handler's 405; any other target is a bad request line (400)."""
+        m = _AUTHORITY_FORM.match(head.target)
+        if m is None:
+            send(self.error_response(400, head, "CONNECT needs a host:port target"))
+            return Outcome(400, 0, False)
+        req = Request(head, body, conn, send, self, "", None, self.server_info)
+        # the target names the host (and port) the page's address line shows,
+        # as an absolute-form target does
+        req.headers_in["Host"] = head.target
+        req._dir_config = self.global_dir
+        req.err_headers_out["Allow"] = static._ALLOW
+        self._send_error(req, apache.HTTP_METHOD_NOT_ALLOWED)
+        req._finish()
+        return Outcome(apache.HTTP_METHOD_NOT_ALLOWED, req.bytes_sent, not req._close, None)
 
     def _options_star(self, head, conn, send):
         keep = head.keep_alive and self.server_config.keep_alive
@@ -821,6 +865,11 @@ _ALLOW_ORDER = ("POST", "MKWORKSPACE", "LOCK", "CONNECT", "UNLOCK", "OPTIONS", "
                 "MKACTIVITY")
 _ALLOW_BITS = tuple((name, 1 << apache.METHODS.index("GET" if name == "HEAD" else name))
                     for name in _ALLOW_ORDER)
+
+
+# CONNECT's target: host ":" port (RFC 9110 9.3.6), the host a name, an
+# IPv4 address or a bracketed IPv6 address
+_AUTHORITY_FORM = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):[0-9]+\Z")
 
 
 def _allow_header(allowed):

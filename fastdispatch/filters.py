@@ -272,6 +272,10 @@ class FilteredBody:
         self._buf = b""         # filtered, not read yet
         self._done = False
 
+    @property
+    def continue_owed(self):
+        return getattr(self._raw, "continue_owed", False)
+
     def _fill(self, want):
         """Filter until ``want`` bytes (None: all) are buffered or the body ends."""
         while not self._done and (want is None or len(self._buf) < want):

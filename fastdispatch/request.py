@@ -250,8 +250,9 @@ class Request:
         self.request_time = _time()
         if head.chunked:
             self.chunked = self.read_chunked = 1
-        if head.expect_continue:
-            self.expecting_100 = 1
+        # (always set: the head's writer reads it, and an instance attribute
+        # is the fast read)
+        self.expecting_100 = 1 if head.expect_continue else 0
         if head.content_length > 0:
             self._clength_in = head.content_length
         self.useragent_ip = conn.remote_ip
@@ -509,15 +510,20 @@ class Request:
         content_length = -1
         chunked = False
         ctype = self.content_type
+        length_at = -1
         if headers:
             # Content-Length and Content-Type are the request's own fields,
             # not table entries: a handler that put either in headers_out
             # gets one header, and its length counts (no chunking) as
-            # Apache's header filter does
+            # Apache's header filter does. A length set before the head
+            # (set_content_length) keeps its place among the headers, as in
+            # Apache's table; one known only at the end comes after them
             kept = []
             for k, v in headers:
                 name = k.lower()
                 if name == "content-length":
+                    if length_at < 0:
+                        length_at = len(kept)
                     if clen < 0 and not final:
                         v = v.strip()
                         if v.isdigit():
@@ -533,10 +539,12 @@ class Request:
         elif final:
             content_length = buffered
         elif not self.header_only:
-            if http11:
+            if http11 and not (self.expecting_100 and self._continue_owed()):
                 chunked = True
             else:
-                self._close = True  # HTTP/1.0 stream: the close ends the body
+                # HTTP/1.0, or a connection that cannot be kept: Apache
+                # chunks only what may keep the connection; the close ends it
+                self._close = True
         if ctype:
             cs = self._dir_config.default_charset if self._dir_config else None
             if cs and (ctype.startswith("text/plain") or ctype.startswith("text/html")) \
@@ -564,6 +572,10 @@ class Request:
         else:
             body = b"".join(self._buffer)
             self.bytes_sent += buffered
+        if 0 <= length_at < len(headers) and content_length >= 0:
+            # (a length set last is where _build_head puts it anyway)
+            headers.insert(length_at, ("Content-Length", "%d" % content_length))
+            content_length = -1
         self._chunked = chunked
         dispatcher = self._dispatcher
         if self._close:
@@ -590,6 +602,12 @@ class Request:
         self._buffer = []
         self._buffered = 0
         self._out(data)
+
+    def _continue_owed(self):
+        """Apache's r->expecting_100 as the head goes out: the client asked
+        for 100 Continue and nothing read the body, so it never went out.
+        Apache then closes the connection after the response."""
+        return getattr(self._body, "continue_owed", False)
 
     def _out(self, data):
         """Send ``data``, or (coalescing) keep it for the next send: what a

@@ -94,7 +94,8 @@ def test_hostile_request(site, case):
         # refused: never read as two requests, and the connection is closed
         assert closed, "connection left open after %d" % status
         assert marker not in site.marks_now(), "the smuggled request ran"
-        assert responses[0][1].get("connection", "").lower() == "close"
+        if status != 417:       # (Apache's 417 names no Connection, closing all the same)
+            assert responses[0][1].get("connection", "").lower() == "close"
     elif smuggle:
         assert responses[1][0] == 200 and responses[1][2] == b"canary\n"
         assert hsite.eventually(lambda: marker in site.marks_now(), 5)

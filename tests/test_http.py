@@ -879,6 +879,7 @@ APACHE_DIFFERENCES = {
 APACHE_URI_LEVEL = {
     "edge_asterisk_get", "edge_relative_target", "edge_bad_escape_zz", "edge_fragment",
     "edge_dotdot_etc_passwd", "edge_encoded_dotdot", "edge_encoded_dotdot_etc",
+    "head_fragment_target", "connect_path",
 }
 
 

@@ -8,6 +8,7 @@ import threading
 import time
 
 from fastdispatch import _speedups, apache
+from fastdispatch.errors import HTTPError
 
 _http_date = _speedups.headers.http_date
 
@@ -337,17 +338,24 @@ def _parse_ranges(value, size):
     return ranges
 
 
+# Apache picks its multipart boundary once per process: a random 64-bit
+# number in hex, without leading zeros
+_BOUNDARY = "%x" % int.from_bytes(os.urandom(8), "big")
+
+
 def _send_ranges(req, filename, ranges, size, ctype):
     """206 with one range, or multipart/byteranges with several (as Apache)."""
     req.status = apache.HTTP_PARTIAL_CONTENT
     if len(ranges) == 1:
         start, end = ranges[0]
-        req.headers_out["Content-Range"] = "bytes %d-%d/%d" % (start, end, size)
+        # (Apache's default handler sets the length, then its byterange
+        # filter adds Content-Range: the length comes first)
         req.set_content_length(end - start + 1)
+        req.headers_out["Content-Range"] = "bytes %d-%d/%d" % (start, end, size)
         if not req.header_only:
             req._write_file(open(filename, "rb"), start, end - start + 1)
         return
-    boundary = os.urandom(8).hex()[:15]
+    boundary = _BOUNDARY
     parts = []
     with open(filename, "rb") as f:
         for start, end in ranges:
@@ -364,13 +372,26 @@ def _send_ranges(req, filename, ranges, size, ctype):
         req.write(body, 0)
 
 
-# the Allow value Apache 2.4's default handler sends (its method table's order)
+# the Allow value Apache 2.4's default handler sends, in one of its orders (a
+# hash's, whose seed changes at each start of Apache)
 _ALLOW = "POST,OPTIONS,HEAD,GET"
 
 
 def serve(req, dc):
-    """Serve req.filename; returns an apache code."""
-    if req.method not in ("GET", "HEAD", "POST", "OPTIONS"):
+    """Serve req.filename; returns an apache code. The order is that of
+    Apache's default handler: the request body is read and dropped first
+    (which sends a 100 Continue the client waits for), then any method but
+    GET, HEAD and POST is answered whether or not the file exists."""
+    if req._clength_in or req.chunked:
+        try:
+            req.discard_request_body()
+        except HTTPError as exc:
+            return exc.status       # over LimitRequestBody, or malformed
+    if req.method not in ("GET", "HEAD", "POST"):
+        if req.method == "OPTIONS":
+            req.headers_out["Allow"] = _ALLOW
+            req.set_content_length(0)
+            return apache.OK
         req.allow_methods(["GET", "HEAD", "POST", "OPTIONS"])
         req.err_headers_out["Allow"] = _ALLOW
         if req.method_number == apache.M_INVALID:
@@ -432,10 +453,6 @@ def _serve_file(req, dc, filename, st, fd, data):
         req.log_error("client denied by server configuration: %s (Python code is "
                       "never served as a file)" % filename, apache.APLOG_ERR)
         return apache.HTTP_FORBIDDEN
-    if req.method == "OPTIONS":
-        req.headers_out["Allow"] = _ALLOW
-        req.set_content_length(0)
-        return apache.OK
     # GET, HEAD, and POST (Apache's default handler serves a file to a POST)
     req._stat = st
     req.mtime = st.st_mtime

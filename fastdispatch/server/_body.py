@@ -23,6 +23,7 @@ class ClientDisconnected(ClientGone):
 class EmptyBody:
     """The body of a request that has none (shared, stateless)."""
     __slots__ = ()
+    continue_owed = False
 
     def read(self, n=-1):
         return b""
@@ -34,7 +35,16 @@ class EmptyBody:
         return 0
 
 
+class _ExpectingEmptyBody(EmptyBody):
+    """No body, but the client asked for 100 Continue: Apache never sends
+    it (there is nothing to read), so the request stays "expecting" and the
+    connection is closed after the response."""
+    __slots__ = ()
+    continue_owed = True
+
+
 EMPTY_BODY = EmptyBody()
+EXPECTING_EMPTY_BODY = _ExpectingEmptyBody()
 
 
 class BodyReader(PieceReader):
@@ -70,7 +80,9 @@ class BodyReader(PieceReader):
         else:
             self._left = head.content_length if head.content_length > 0 else 0
             self._decoder = None
-        self._expect = head.expect_continue and start >= len(buf)
+        # 100 Continue goes out on the first read, as Apache's input filter
+        # sends it, even when body bytes came with the head
+        self._expect = head.expect_continue
 
     # -------------------------------------------------------------- contract
     def remaining_known(self):
@@ -111,14 +123,22 @@ class BodyReader(PieceReader):
 
 
     # -------------------------------------------------------------- internals
-    def _recv(self):
-        """More raw bytes from the socket (100 Continue first, if owed)."""
+    @property
+    def continue_owed(self):
+        """The client asked for 100 Continue and has not had it (Apache's
+        r->expecting_100): the connection cannot be kept after the response."""
+        return self._expect
+
+    def _send_continue(self):
+        self._expect = False
         conn = self._conn
-        if self._expect:
-            self._expect = False
-            sent = conn.sent            # an interim response: the final one
-            conn.send(CONTINUE)         # (or an error page) is still to come
-            conn.sent = sent
+        sent = conn.sent            # an interim response: the final one
+        conn.send(CONTINUE)         # (or an error page) is still to come
+        conn.sent = sent
+
+    def _recv(self):
+        """More raw bytes from the socket."""
+        conn = self._conn
         data = conn.recv_wait()
         if not data:
             self._failed = True
@@ -127,6 +147,8 @@ class BodyReader(PieceReader):
         return data
 
     def _raw_chunk(self):
+        if self._expect:
+            self._send_continue()
         raw, pos = self._raw, self._pos
         if pos < len(raw):
             self._raw, self._pos = b"", 0
@@ -146,6 +168,8 @@ class BodyReader(PieceReader):
             if self._limit and self._total == 0 and left > self._limit:
                 self._failed = True
                 raise HTTPError(413, "request body larger than LimitRequestBody")
+            if self._expect:
+                self._send_continue()
             raw, pos = self._raw, self._pos
             if pos >= len(raw):
                 raw, pos = self._recv(), 0

@@ -57,7 +57,7 @@ from fastdispatch import _speedups
 from fastdispatch.errors import HTTPError
 from fastdispatch.transport import Outcome
 
-from ._body import EMPTY_BODY, BodyReader
+from ._body import EMPTY_BODY, EXPECTING_EMPTY_BODY, BodyReader
 from ._connection import BUSY, CLOSED, IDLE, LINGER, RECV_SIZE, Connection, conn_info
 from ._logs import ERROR_LOGGER, AccessLog
 from ._poller import WAKE, make_poller
@@ -100,6 +100,33 @@ def _fresh(conn, now):
     (its bytes may be on the way), where an idle keep-alive connection is
     closed at once."""
     return not conn.info.keepalives and now - conn.since < STOP_FRESH_SECS
+
+
+def _line_method(buf, start, status):
+    """"HEAD" when a refused head's request line is a HEAD's: Apache has read
+    the method by then and answers without a body (not so for a 414, or a
+    line that ends in a bare LF: that line was never read)."""
+    if status == 414:
+        return None
+    while buf[start:start + 2] == b"\r\n":       # blank lines before it
+        start += 2
+    if buf[start:start + 5] != b"HEAD ":
+        return None
+    end = buf.find(b"\n", start)
+    if end < 0 or buf[end - 1:end] != b"\r":
+        return None
+    return "HEAD"
+
+
+def _head_field(buf, start, lname):
+    """The first ``lname`` field's value in the whole head at
+    ``buf[start:]``, or None."""
+    end = buf.find(b"\r\n\r\n", start)
+    for line in bytes(buf[start:end]).split(b"\r\n")[1:]:
+        name, colon, value = line.partition(b":")
+        if colon and name.lower() == lname:
+            return value.strip(b" \t").decode("latin-1")
+    return None
 
 
 def _first_line(buf, start, limit):
@@ -690,6 +717,8 @@ class Worker:
                     head.keep_alive = False
             if head.content_length > 0 or head.chunked:
                 body = BodyReader(conn, buf, end, head, cfg.limit_request_body)
+            elif head.expect_continue:
+                body = EXPECTING_EMPTY_BODY
             else:
                 body = EMPTY_BODY
             conn.sent = False
@@ -707,7 +736,8 @@ class Worker:
                            outcome.user)
             keep = (outcome.keep_alive and head.keep_alive and not conn.broken
                     and not self._stopping)
-            if body is EMPTY_BODY:
+            no_body = body.__class__ is not BodyReader
+            if no_body:
                 pos = end
             elif keep:
                 rest = body.finish()
@@ -721,8 +751,7 @@ class Worker:
             if not keep:
                 # unread input (body, pipelined requests) calls for a lingering
                 # close, or the client could see a reset instead of our answer
-                if conn.broken or (pos >= len(buf) and (body is EMPTY_BODY
-                                                        or body.at_end())):
+                if conn.broken or (pos >= len(buf) and (no_body or body.at_end())):
                     self._close(conn)
                 else:
                     self._linger_close(conn)
@@ -759,7 +788,16 @@ class Worker:
         status = exc.status
         log.info("request failed: %s", exc.detail or status, extra={"client": conn.client})
         try:
-            data = self.app.error_response(status, None, exc.detail)
+            # (the extra facts only when there are any: an embedding app's
+            # error_response may take the three arguments alone)
+            more = {}
+            method = _line_method(buf, pos, status)
+            if method is not None:
+                more["method"] = method
+            if status == 417:                   # read before the Expect
+                more["host"] = _head_field(buf, pos, b"host")
+                more["connection"] = _head_field(buf, pos, b"connection")
+            data = self.app.error_response(status, None, exc.detail, **more)
         except Exception:
             log.exception("error_response(%d) failed", status)
             data = _fallback_response(status)

@@ -280,6 +280,37 @@ def build_requests(port: int):
         extra="Content-Length: 3\r\n", body=b"abc")
     get("static_htaccess", "/static/.htaccess", note=".ht* denied (file absent)")
     get("static_trailing_pathinfo", "/static/file.txt/extra")
+    # the default handler answers OPTIONS before it looks for the file
+    get("options_static_missing", "/static/nope.html", method="OPTIONS")
+    get("options_static_missing_noext", "/static/nope", method="OPTIONS")
+    get("options_static_dir_no_index", "/static/", method="OPTIONS")
+    get("options_static_pathinfo", "/static/file.txt/extra", method="OPTIONS")
+    # CONNECT without mod_proxy: the default handler's 405 for an authority
+    # target (connection kept), 400 for any other
+    get("connect_authority", "127.0.0.1:80", method="CONNECT", conn=None)
+    get("connect_authority_ipv6_10", "[::1]:8443", method="CONNECT", proto="HTTP/1.0",
+        host=False, conn="keep-alive")
+    get("connect_path", "/hello/myscript.py", method="CONNECT")
+    # a HEAD refused while its head is read: no body, no length
+    get("head_bad_header", "/static/page.html", method="HEAD", extra="Bad Header: y\r\n")
+    get("head_bad_host", "/static/page.html", method="HEAD", host=False,
+        extra="Host: a b\r\n")
+    get("head_fragment_target", "/static/page.html#frag", method="HEAD")
+    get("head_bad_version", "/static/page.html", method="HEAD", proto="HTTX/1.1")
+    # Expect: 100-continue: the 100 goes out on the first read, even when
+    # the body came with the head; a response that went out while nothing
+    # read the body closes the connection, and is not chunked
+    get("expect_hello_body_unread", "/hello/myscript.py", method="POST", conn=None,
+        extra="Content-Length: 4\r\nExpect: 100-continue\r\n", body=b"data")
+    get("expect_hello_no_body", "/hello/myscript.py", conn=None,
+        extra="Expect: 100-continue\r\n")
+    get("expect_echo_body_along", "/stream/echo.py", method="POST", conn=None,
+        extra="Content-Type: text/plain\r\nContent-Length: 4\r\nExpect: 100-continue\r\n",
+        body=b"data")
+    get("expect_static_body_along", "/static/file.txt", method="POST", conn=None,
+        extra="Content-Length: 3\r\nExpect: 100-continue\r\n", body=b"abc")
+    get("expect_bogus_keepalive", "/hello/myscript.py", conn=None,
+        extra="Expect: something-else\r\n")
     # conditional requests need the ETag/Last-Modified: filled in at run time
     R.append(("static_if_none_match", "COND:etag", ""))
     R.append(("static_if_none_match_star", "COND:star", ""))
