@@ -231,7 +231,7 @@ class DirConfig:
         if self.set_handler:
             return self.set_handler
         if self.add_handler and filename:
-            base = filename.rpartition("/")[2]
+            base = _base_name(filename)
             dot = base.find(".")
             suffix = base[dot:] if dot >= 0 else ""
             if suffix in self.handler_cache:
@@ -262,10 +262,16 @@ class DirConfig:
 def _filters_for(set_names, by_ext, filename):
     names = list(set_names or ())
     if by_ext and filename:
-        base = filename.rpartition("/")[2]
-        for part in base.split(".")[1:]:
+        for part in _base_name(filename).split(".")[1:]:
             names.extend(by_ext.get("." + part.lower(), ()))
     return names
+
+
+def _base_name(filename):
+    """The file name whose dot-separated words after the first are its
+    extensions, as mod_mime reads it: leading dots belong to the first word
+    (".py" is a hidden file named py, with no extension)."""
+    return filename.rpartition("/")[2].lstrip(".")
 
 
 def _filter_names(arg):

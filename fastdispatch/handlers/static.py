@@ -24,7 +24,8 @@ def guess_type(filename, dc=None):
     last known one wins."""
     if dc is not None and dc.force_type:
         return dc.force_type
-    base = (filename or "").rpartition("/")[2]
+    # (leading dots belong to the name: ".html" is a hidden file, no type)
+    base = (filename or "").rpartition("/")[2].lstrip(".")
     cache = dc.type_cache if dc is not None else None
     if cache is not None:
         dot = base.find(".")

@@ -285,6 +285,10 @@ def build_requests(port: int):
     get("options_static_missing_noext", "/static/nope", method="OPTIONS")
     get("options_static_dir_no_index", "/static/", method="OPTIONS")
     get("options_static_pathinfo", "/static/file.txt/extra", method="OPTIONS")
+    # leading dots belong to the name (mod_mime): ".py" has no extension
+    get("hello_hidden_py", "/hello/.py", note="no handler: a hidden file named py")
+    get("hello_hidden_dots_py", "/hello/..py")
+    get("hello_hidden_x_py", "/hello/.x.py", note="extension .py: the handler runs")
     # CONNECT without mod_proxy: the default handler's 405 for an authority
     # target (connection kept), 400 for any other
     get("connect_authority", "127.0.0.1:80", method="CONNECT", conn=None)
