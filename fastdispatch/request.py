@@ -510,25 +510,31 @@ class Request:
         content_length = -1
         chunked = False
         ctype = self.content_type
-        length_at = -1
+        slots = type_slot = False
         if headers:
             # Content-Length and Content-Type are the request's own fields,
             # not table entries: a handler that put either in headers_out
             # gets one header, and its length counts (no chunking) as
-            # Apache's header filter does. A length set before the head
-            # (set_content_length) keeps its place among the headers, as in
-            # Apache's table; one known only at the end comes after them
+            # Apache's header filter does. As in Apache's table, such an
+            # entry keeps its place (a slot, filled below) where the filter
+            # sets the value; a field the table lacks comes after it
             kept = []
+            length_slot = False
             for k, v in headers:
                 name = k.lower()
                 if name == "content-length":
-                    if length_at < 0:
-                        length_at = len(kept)
+                    if not length_slot:
+                        kept.append(_LENGTH_SLOT)
+                        length_slot = slots = True
                     if clen < 0 and not final:
                         v = v.strip()
                         if v.isdigit():
                             clen = int(v)
-                elif name != "content-type" or not ctype:
+                elif name == "content-type" and ctype:
+                    if not type_slot:
+                        kept.append(_TYPE_SLOT)
+                        type_slot = slots = True
+                else:
                     kept.append((k, v))
             headers = kept
         if clen >= 0:
@@ -552,9 +558,10 @@ class Request:
                 ctype = "%s; charset=%s" % (ctype, cs)
         else:
             ctype = None
+        expires = None
         if self.no_cache and not any(k.lower() == "expires" for k, _ in headers):
-            # as Apache's header filter for r->no_cache
-            headers.append(("Expires", _speedups.headers.http_date(self.request_time)))
+            # as Apache's header filter for r->no_cache: the last header
+            expires = _speedups.headers.http_date(self.request_time)
         if self.status in (204, 304):
             # no body, no entity headers (Apache keeps only these on a 304)
             content_length, chunked, ctype = -1, False, None
@@ -572,10 +579,11 @@ class Request:
         else:
             body = b"".join(self._buffer)
             self.bytes_sent += buffered
-        if 0 <= length_at < len(headers) and content_length >= 0:
-            # (a length set last is where _build_head puts it anyway)
-            headers.insert(length_at, ("Content-Length", "%d" % content_length))
-            content_length = -1
+        if slots:
+            if not type_slot and headers and headers[-1] is _LENGTH_SLOT:
+                headers.pop()       # (_build_head writes the length there anyway)
+            else:
+                headers, content_length, ctype = _fill_slots(headers, content_length, ctype)
         self._chunked = chunked
         dispatcher = self._dispatcher
         if self._close:
@@ -590,6 +598,9 @@ class Request:
                            content_length=content_length, chunked=chunked,
                            keep_alive=keep_alive, server=dispatcher.server_header,
                            keep_alive_header=terms, content_type=ctype, body=body)
+        if expires is not None:
+            data = _with_expires(data, len(data) - len(body) - 2, expires,
+                                 chunked and content_length < 0, ctype)
         line = self.status_line
         if line is not None:
             data = _with_status_line(data, line, self.status)
@@ -973,6 +984,42 @@ def _apr_filetype(mode):
         if test(mode):
             return number
     return 127
+
+
+# where a Content-Length or Content-Type entry of the handler's tables stood
+# (values no real header has: each slot is known by identity)
+_LENGTH_SLOT = ("Content-Length", None)
+_TYPE_SLOT = ("Content-Type", None)
+
+
+def _with_expires(data, head_end, expires, chunked, ctype):
+    """The head with Apache's Expires for r->no_cache where its header filter
+    adds it: after Connection, before Transfer-Encoding and a Content-Type
+    that was not in the table (``ctype`` still to write: the last line)."""
+    at = head_end                           # (the head's empty line)
+    if chunked:
+        at = data.rfind(b"\r\nTransfer-Encoding: chunked\r\n", 0, head_end) + 2
+    elif ctype:
+        at = data.rfind(b"\r\nContent-Type: ", 0, head_end) + 2
+    return b"%sExpires: %s\r\n%s" % (data[:at], expires.encode(), data[at:])
+
+
+def _fill_slots(headers, content_length, ctype):
+    """The headers with the length and the type at their slots (a slot with
+    nothing to fill is dropped); what is placed is not written again."""
+    out = []
+    for h in headers:
+        if h is _LENGTH_SLOT:
+            if content_length >= 0:
+                out.append(("Content-Length", "%d" % content_length))
+                content_length = -1
+        elif h is _TYPE_SLOT:
+            if ctype:
+                out.append(("Content-Type", ctype))
+                ctype = None
+        else:
+            out.append(h)
+    return out, content_length, ctype
 
 
 _KEPT_ON_304 = frozenset(("etag", "last-modified", "accept-ranges", "expires", "cache-control", "vary", "content-location",

@@ -285,6 +285,15 @@ def build_requests(port: int):
     get("options_static_missing_noext", "/static/nope", method="OPTIONS")
     get("options_static_dir_no_index", "/static/", method="OPTIONS")
     get("options_static_pathinfo", "/static/file.txt/extra", method="OPTIONS")
+    # where the header filter puts the fields it sets: a table entry keeps
+    # its place; Expires (no_cache) after Connection, before
+    # Transfer-Encoding and Content-Type
+    get("stream_table_headers", "/stream/tableheaders.py")
+    get("stream_length_first", "/stream/lengthfirst.py")
+    get("stream_no_cache", "/stream/nocache.py")
+    get("stream_no_cache_keepalive", "/stream/nocache.py", conn="keep-alive")
+    get("stream_no_cache_length", "/stream/nocachelength.py")
+    get("stream_no_cache_length_keepalive", "/stream/nocachelength.py", conn="keep-alive")
     # leading dots belong to the name (mod_mime): ".py" has no extension
     get("hello_hidden_py", "/hello/.py", note="no handler: a hidden file named py")
     get("hello_hidden_dots_py", "/hello/..py")

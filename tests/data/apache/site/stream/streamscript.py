@@ -29,6 +29,30 @@ def handler(req):
     if req.filename.endswith("redirect.py"):
         from mod_python import util
         util.redirect(req, "/hello/myscript.py")
+    if req.filename.endswith("tableheaders.py"):
+        # a Content-Type entry keeps its place in the table, with the value
+        # of req.content_type
+        req.headers_out["X-One"] = "a"
+        req.headers_out["Content-Type"] = "text/from-table"
+        req.headers_out["X-Two"] = "b"
+        req.content_type = "text/x-custom"
+        req.write("body written once\n")
+        return apache.OK
+    if req.filename.endswith("lengthfirst.py"):
+        body = "length set before another header\n"
+        req.set_content_length(len(body))
+        req.headers_out["X-After"] = "1"
+        req.write(body)
+        return apache.OK
+    if req.filename.endswith("nocache.py"):
+        req.no_cache = 1
+        req.write("streamed, not cached\n")
+        return apache.OK
+    if req.filename.endswith("nocachelength.py"):
+        req.no_cache = 1
+        req.headers_out["X-One"] = "a"
+        req.write("whole, not cached\n", 0)
+        return apache.OK
     for i in range(3):
         req.write("chunk %d\n" % i)
         req.flush()
