@@ -510,30 +510,28 @@ class Request:
         content_length = -1
         chunked = False
         ctype = self.content_type
-        slots = type_slot = False
+        length_at = type_at = -1
         if headers:
             # Content-Length and Content-Type are the request's own fields,
             # not table entries: a handler that put either in headers_out
             # gets one header, and its length counts (no chunking) as
             # Apache's header filter does. As in Apache's table, such an
-            # entry keeps its place (a slot, filled below) where the filter
+            # entry keeps its place (``*_at``: placed below) where the filter
             # sets the value; a field the table lacks comes after it
             kept = []
-            length_slot = False
             for k, v in headers:
                 name = k.lower()
                 if name == "content-length":
-                    if not length_slot:
-                        kept.append(_LENGTH_SLOT)
-                        length_slot = slots = True
+                    if length_at < 0:
+                        length_at = len(kept)
                     if clen < 0 and not final:
                         v = v.strip()
                         if v.isdigit():
                             clen = int(v)
                 elif name == "content-type" and ctype:
-                    if not type_slot:
-                        kept.append(_TYPE_SLOT)
-                        type_slot = slots = True
+                    if type_at < 0:
+                        type_at = len(kept)
+                        type_first = length_at < 0
                 else:
                     kept.append((k, v))
             headers = kept
@@ -579,11 +577,10 @@ class Request:
         else:
             body = b"".join(self._buffer)
             self.bytes_sent += buffered
-        if slots:
-            if not type_slot and headers and headers[-1] is _LENGTH_SLOT:
-                headers.pop()       # (_build_head writes the length there anyway)
-            else:
-                headers, content_length, ctype = _fill_slots(headers, content_length, ctype)
+        if type_at >= 0 or 0 <= length_at < len(headers):
+            # (a length whose entry came last is where _build_head writes it)
+            content_length, ctype = _place(headers, length_at, type_at,
+                                           type_at >= 0 and type_first, content_length, ctype)
         self._chunked = chunked
         dispatcher = self._dispatcher
         if self._close:
@@ -986,12 +983,6 @@ def _apr_filetype(mode):
     return 127
 
 
-# where a Content-Length or Content-Type entry of the handler's tables stood
-# (values no real header has: each slot is known by identity)
-_LENGTH_SLOT = ("Content-Length", None)
-_TYPE_SLOT = ("Content-Type", None)
-
-
 def _with_expires(data, head_end, expires, chunked, ctype):
     """The head with Apache's Expires for r->no_cache where its header filter
     adds it: after Connection, before Transfer-Encoding and a Content-Type
@@ -1004,22 +995,21 @@ def _with_expires(data, head_end, expires, chunked, ctype):
     return b"%sExpires: %s\r\n%s" % (data[:at], expires.encode(), data[at:])
 
 
-def _fill_slots(headers, content_length, ctype):
-    """The headers with the length and the type at their slots (a slot with
-    nothing to fill is dropped); what is placed is not written again."""
-    out = []
-    for h in headers:
-        if h is _LENGTH_SLOT:
-            if content_length >= 0:
-                out.append(("Content-Length", "%d" % content_length))
-                content_length = -1
-        elif h is _TYPE_SLOT:
-            if ctype:
-                out.append(("Content-Type", ctype))
-                ctype = None
-        else:
-            out.append(h)
-    return out, content_length, ctype
+def _place(headers, length_at, type_at, type_first, content_length, ctype):
+    """Insert the length and the type where the handler's table had them
+    (indexes into ``headers``; ``type_first``: the type's entry came first
+    when both have the same index). Returns what is left for _build_head to
+    write at its own places."""
+    placed = []
+    if length_at >= 0 and content_length >= 0:
+        placed.append((length_at, not type_first, ("Content-Length", "%d" % content_length)))
+        content_length = -1
+    if type_at >= 0 and ctype:
+        placed.append((type_at, type_first is False, ("Content-Type", ctype)))
+        ctype = None
+    for at, _, header in sorted(placed, key=lambda p: (p[0], p[1]), reverse=True):
+        headers.insert(at, header)
+    return content_length, ctype
 
 
 _KEPT_ON_304 = frozenset(("etag", "last-modified", "accept-ranges", "expires", "cache-control", "vary", "content-location",
