@@ -20,7 +20,7 @@ import traceback
 from fastdispatch import _speedups, apache, authz, errorpages, filters, loader
 from fastdispatch.config.directives import DIRECTIVE_OF_PHASE, PHASE_OF_DIRECTIVE
 from fastdispatch.config.merge import HandlerEntry, merge
-from fastdispatch.errors import ClientGone, HTTPError
+from fastdispatch.errors import ClientGone, ClientTimeout, HTTPError
 from fastdispatch.handlers import static
 from fastdispatch.request import Request, ServerInfo, _hostname
 from fastdispatch.transport import Outcome
@@ -213,7 +213,7 @@ class Dispatcher:
             send(self.error_response(exc.status, head, exc.detail))
             return Outcome(exc.status, 0, False)
         if path_raw == "*":
-            return self._options_star(head, conn, send)
+            return self._options_star(head, body, conn, send)
         try:
             path = _uri.normalize_path(_uri.unquote_path(path_raw))
         except HTTPError as exc:
@@ -231,16 +231,16 @@ class Dispatcher:
         return Outcome(status, req.bytes_sent, not req._close, req.user)
 
     def error_response(self, status, head, detail="", method=None, host=None,
-                       connection=None):
+                       connection=None, version=11):
         """A whole error response for a request that never reached a handler
         (a protocol error); the connection is closed after it. ``detail`` is
         shown where Apache shows its error notes (400, 417). For a head
         refused as a whole (no ``head``): ``method``, the request line's (a
         HEAD gets the head alone, without a length, as Apache answers), and
-        ``host`` and ``connection``, its Host and Connection headers when
-        Apache had read them (a 417: the page's address line names the host,
-        and the head says ``Connection: close`` only to a client that sent
-        it, though the connection is closed either way)."""
+        ``host``, ``connection`` and ``version``, its Host and Connection
+        headers and HTTP version when Apache had read them (a 417: the page's
+        address line names the host, and its head says what Apache's
+        keep-alive rules would, though the connection is closed either way)."""
         if head is not None:
             method = head.method
         body = errorpages.error_page(status, method=method or "GET",
@@ -250,13 +250,25 @@ class Dispatcher:
             length, body = -1, b""
         else:
             length = len(body)
-        data = _headers.build_response_head(
-            11, status, (), content_length=length, keep_alive=False,
-            server=self.server_header, content_type="text/html; charset=iso-8859-1",
-            body=body)
-        if status == 417 and "close" not in (connection or "").lower():
-            data = data.replace(b"Connection: close\r\n", b"", 1)
-        return data
+        keep_alive, terms = False, ""
+        if status == 417:
+            keep_alive, terms = self._terms_417(connection, version)
+        return _headers.build_response_head(
+            11, status, (), content_length=length, keep_alive=keep_alive,
+            keep_alive_header=terms, server=self.server_header,
+            content_type="text/html; charset=iso-8859-1", body=body)
+
+    def _terms_417(self, connection, version):
+        """(keep_alive, Keep-Alive value) for the head of a 417: what Apache's
+        keep-alive rules say of the request (its first on the connection)."""
+        srv = self.server_config
+        tokens = [t.strip().lower() for t in (connection or "").split(",")]
+        if not srv.keep_alive or "close" in tokens:
+            return False, ""
+        if "keep-alive" in tokens:
+            return True, "timeout=%d, max=%d" % (srv.keep_alive_timeout,
+                                                 srv.max_keep_alive_requests or 100)
+        return version >= 11, ""
 
     def keep_alive_terms(self, req):
         """Whether the connection stays open after ``req``'s response, and
@@ -310,13 +322,22 @@ class Dispatcher:
         # as an absolute-form target does
         req.headers_in["Host"] = head.target
         req._dir_config = self.global_dir
-        req.err_headers_out["Allow"] = static._ALLOW
-        self._send_error(req, apache.HTTP_METHOD_NOT_ALLOWED)
+        # the default handler reads and drops the body first (its 100 Continue)
+        status = _drop_body(head, body) or apache.HTTP_METHOD_NOT_ALLOWED
+        if status == apache.HTTP_METHOD_NOT_ALLOWED:
+            req.err_headers_out["Allow"] = static._ALLOW
+        self._send_error(req, status)
         req._finish()
-        return Outcome(apache.HTTP_METHOD_NOT_ALLOWED, req.bytes_sent, not req._close, None)
+        return Outcome(status, req.bytes_sent, not req._close, None)
 
-    def _options_star(self, head, conn, send):
-        keep = head.keep_alive and self.server_config.keep_alive
+    def _options_star(self, head, body, conn, send):
+        status = _drop_body(head, body)
+        if status is not None:
+            send(self.error_response(status, head))
+            return Outcome(status, 0, False)
+        # a 100 Continue still owed (no body to read): the connection closes
+        keep = (head.keep_alive and self.server_config.keep_alive
+                and not getattr(body, "continue_owed", False))
         send(_headers.build_response_head(11, 200, (), content_length=0, keep_alive=keep,
                                            server=self.server_header))
         return Outcome(200, 0, keep)
@@ -865,6 +886,22 @@ _ALLOW_ORDER = ("POST", "MKWORKSPACE", "LOCK", "CONNECT", "UNLOCK", "OPTIONS", "
                 "MKACTIVITY")
 _ALLOW_BITS = tuple((name, 1 << apache.METHODS.index("GET" if name == "HEAD" else name))
                     for name in _ALLOW_ORDER)
+
+
+def _drop_body(head, body):
+    """Read and drop a request body as Apache's default handler does first
+    (which sends the 100 Continue a client may wait for). Returns None, or
+    the status of a body that cannot be read (413, 400; 408 when it stalls)."""
+    if not (head.content_length > 0 or head.chunked):
+        return None
+    try:
+        while body.read(65536):
+            pass
+    except HTTPError as exc:
+        return exc.status
+    except ClientTimeout:
+        return apache.HTTP_REQUEST_TIME_OUT
+    return None
 
 
 # CONNECT's target: host ":" port (RFC 9110 9.3.6), the host a name, an

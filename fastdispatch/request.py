@@ -15,6 +15,7 @@ import time
 
 from fastdispatch import _speedups, apache
 from fastdispatch.errorpages import KNOWN_STATUSES, reason_phrase
+from fastdispatch.errors import ClientGone, HTTPError
 
 Table = _speedups.headers.Table
 _build_head = _speedups.headers.build_response_head
@@ -611,6 +612,18 @@ class Request:
         self._buffered = 0
         self._out(data)
 
+    def _drop_unread_body(self):
+        """A whole response kept until the handler returned, a body nobody
+        read, its 100 Continue still owed: Apache reads and drops the body
+        before the response goes out (ap_finalize_request_protocol), so the
+        client gets its 100 and the connection can be kept. A body that
+        fails only closes the connection after the response."""
+        try:
+            while self._body.read(65536):
+                pass
+        except (HTTPError, ClientGone):
+            pass
+
     def _continue_owed(self):
         """Apache's r->expecting_100 as the head goes out: the client asked
         for 100 Continue and nothing read the body, so it never went out.
@@ -656,6 +669,9 @@ class Request:
         if self._filters is not None:
             self._filter_pass(eos=True)
         elif not self._head_sent:
+            if self.expecting_100 and 200 <= self.status < 300 and self._continue_owed() \
+                    and (self._clength_in or self.chunked):
+                self._drop_unread_body()
             self._send_head(final=True)
         else:
             if self._buffer:

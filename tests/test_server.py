@@ -70,7 +70,7 @@ class EchoApp:
              % (len(payload), extra, payload))
         return Outcome(200, len(payload), head.keep_alive, None)
 
-    def error_response(self, status, head, detail="", method=None):
+    def error_response(self, status, head, detail=""):
         body = b"error %d\n" % status
         return (b"HTTP/1.1 %d Error\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
                 % (status, len(body)) + body)
@@ -340,6 +340,10 @@ def test_413_before_100_continue(make_server, client_factory):
     (b"GET / HTTP/1.1\nHost: x\n\n", 400),                   # bare LF
     (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n", 414),        # head not even complete
     (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+    # the facts the dispatcher's error_response takes besides (a HEAD's
+    # method, a 417's Host): an app that takes three arguments gets three
+    (b"GET / HTTP/1.1\r\nHost: x\r\nExpect: bogus\r\n\r\n", 417),
+    (b"HEAD / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n", 400),
 ])
 def test_bad_request_error_response_and_close(make_server, client_factory,
                                               request_bytes, status):

@@ -261,3 +261,23 @@ def test_remembered_bytes_are_bounded(tmp_path, monkeypatch):
     held = sum(len(v[1]) for v in static._contents.values())
     assert held == static._contents_size <= 10000
     assert str(www / "large.txt") not in static._contents
+
+
+def test_a_stalled_body_is_answered_408(site):
+    # the default handler reads and drops the body first, as Apache's does:
+    # a client that stops sending it gets Apache's 408, not a silent close
+    conf = site[0] / "timeout.conf"
+    conf.write_text(site[1].read_text() + "Timeout 1\n")
+    srv = ServerProcess(["serve", "--config", str(conf), "--workers", "1"])
+    try:
+        with Conn(srv.port) as c:
+            c.send(b"POST /notes.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+            assert c.read_response().status == 408
+        # with the body whole, the file is served and the connection kept
+        with Conn(srv.port) as c:
+            c.send(b"POST /notes.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
+            assert c.read_response().body == b"plain text file\n"
+            c.send(b"GET /notes.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert c.read_response().status == 200
+    finally:
+        srv.stop()

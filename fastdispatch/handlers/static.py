@@ -8,7 +8,7 @@ import threading
 import time
 
 from fastdispatch import _speedups, apache
-from fastdispatch.errors import HTTPError
+from fastdispatch.errors import ClientTimeout, HTTPError
 
 _http_date = _speedups.headers.http_date
 
@@ -383,11 +383,15 @@ def serve(req, dc):
     Apache's default handler: the request body is read and dropped first
     (which sends a 100 Continue the client waits for), then any method but
     GET, HEAD and POST is answered whether or not the file exists."""
-    if req._clength_in or req.chunked:
+    if (req._clength_in or req.chunked) and 200 <= req.status < 300:
+        # (not for an error's page, an ErrorDocument: Apache reads a body
+        # only for a request that is going well)
         try:
             req.discard_request_body()
         except HTTPError as exc:
             return exc.status       # over LimitRequestBody, or malformed
+        except ClientTimeout:
+            return apache.HTTP_REQUEST_TIME_OUT
     if req.method not in ("GET", "HEAD", "POST"):
         if req.method == "OPTIONS":
             req.headers_out["Allow"] = _ALLOW

@@ -7,7 +7,7 @@ event-MPM-style listener thread with a pool of serving threads.
     setup_logging(cfg)            # ErrorLog / CustomLog files (or stderr)
 
 ``app`` is anything with ``handle(head, body, conn, send) -> Outcome`` and
-``error_response(status, head_or_None, detail[, method]) -> bytes`` (docs/internals.md,
+``error_response(status, head_or_None, detail, **facts) -> bytes`` (docs/internals.md,
 "Server <-> dispatcher"); ``body`` is a ``BodyReader``.
 """
 from ._body import BodyReader, ClientDisconnected

@@ -130,6 +130,8 @@ class BodyReader(PieceReader):
         return self._expect
 
     def _send_continue(self):
+        """(Only before the response has started: Apache sends no 100 once
+        anything went out, and the connection then closes after it.)"""
         self._expect = False
         conn = self._conn
         sent = conn.sent            # an interim response: the final one
@@ -147,7 +149,7 @@ class BodyReader(PieceReader):
         return data
 
     def _raw_chunk(self):
-        if self._expect:
+        if self._expect and not self._conn.sent:
             self._send_continue()
         raw, pos = self._raw, self._pos
         if pos < len(raw):
@@ -161,6 +163,9 @@ class BodyReader(PieceReader):
             piece = self._pending
             self._pending = b""
             return piece
+        if self._failed:
+            # (a second read of a body that failed must not wait for bytes)
+            raise HTTPError(400, "the request body could not be read")
         if self._decoder is None:
             left = self._left
             if left <= 0:
@@ -168,7 +173,7 @@ class BodyReader(PieceReader):
             if self._limit and self._total == 0 and left > self._limit:
                 self._failed = True
                 raise HTTPError(413, "request body larger than LimitRequestBody")
-            if self._expect:
+            if self._expect and not self._conn.sent:
                 self._send_continue()
             raw, pos = self._raw, self._pos
             if pos >= len(raw):

@@ -45,6 +45,7 @@ a master, reports it in the worker's scoreboard ``slot`` with a heartbeat on
 every tick; the master then replaces this worker.
 """
 import errno
+import inspect
 import logging
 import os
 import queue
@@ -118,6 +119,18 @@ def _line_method(buf, start, status):
     return "HEAD"
 
 
+def _keywords_taken(fn, names):
+    """True when ``fn`` takes any keyword; else the ``names`` it takes."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return frozenset()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return True
+    return frozenset(p.name for p in params if p.name in names
+                     and p.kind is not inspect.Parameter.POSITIONAL_ONLY)
+
+
 def _head_field(buf, start, lname):
     """The first ``lname`` field's value in the whole head at
     ``buf[start:]``, or None."""
@@ -145,6 +158,8 @@ class Worker:
             raise RuntimeError("fastdispatch._http (or its pure twin) is not available")
         self.app = app
         self.cfg = cfg
+        self._error_facts = _keywords_taken(getattr(app, "error_response", None),
+                                            ("method", "host", "connection", "version"))
         self.listeners = list(listeners)
         self.inline = inline
         self.max_threads = max(1, int(threads))
@@ -410,7 +425,8 @@ class Worker:
 
     def _timeout_partial(self, conn):
         try:
-            data = self.app.error_response(408, None)
+            data = self.app.error_response(408, None, "",
+                                           **self._refusal_facts(conn.buf, 0, 408))
         except Exception:
             data = _fallback_response(408)
         try:
@@ -783,21 +799,34 @@ class Worker:
                 pass
         return Outcome(status, 0, False)
 
+    def _refusal_facts(self, buf, pos, status):
+        """What Apache had read of a refused head, for error_response: the
+        request line's method (a HEAD gets no body), and for a 417 (refused
+        once the whole head was read) its Host, Connection and version.
+        Only the names the app's error_response takes (an embedding app's
+        may take the first three arguments alone)."""
+        takes = self._error_facts
+        if not takes:
+            return {}
+        facts = {}
+        method = _line_method(buf, pos, status)
+        if method is not None:
+            facts["method"] = method
+        if status == 417:
+            facts["host"] = _head_field(buf, pos, b"host")
+            facts["connection"] = _head_field(buf, pos, b"connection")
+            facts["version"] = 10 if _first_line(buf, pos, 8192).endswith(" HTTP/1.0") else 11
+        if takes is not True:
+            facts = {k: v for k, v in facts.items() if k in takes}
+        return facts
+
     def _protocol_error(self, conn, exc, buf, pos):
         """A request the parser refused: the app's error page, then close."""
         status = exc.status
         log.info("request failed: %s", exc.detail or status, extra={"client": conn.client})
         try:
-            # (the extra facts only when there are any: an embedding app's
-            # error_response may take the three arguments alone)
-            more = {}
-            method = _line_method(buf, pos, status)
-            if method is not None:
-                more["method"] = method
-            if status == 417:                   # read before the Expect
-                more["host"] = _head_field(buf, pos, b"host")
-                more["connection"] = _head_field(buf, pos, b"connection")
-            data = self.app.error_response(status, None, exc.detail, **more)
+            data = self.app.error_response(status, None, exc.detail,
+                                           **self._refusal_facts(buf, pos, status))
         except Exception:
             log.exception("error_response(%d) failed", status)
             data = _fallback_response(status)

@@ -91,6 +91,10 @@ SITE_CONF = """\
     PythonHandler streamscript
     PythonDebug On
 </Directory>
+<Directory "{d}/edoc">
+    ErrorDocument 400 /static/file.txt
+    ErrorDocument 404 /static/file.txt
+</Directory>
 <Directory "{d}/debug">
     SetHandler mod_python
     PythonHandler debugscript
@@ -324,6 +328,28 @@ def build_requests(port: int):
         extra="Content-Length: 3\r\nExpect: 100-continue\r\n", body=b"abc")
     get("expect_bogus_keepalive", "/hello/myscript.py", conn=None,
         extra="Expect: something-else\r\n")
+    get("expect_bogus_conn_keepalive", "/hello/myscript.py", conn="keep-alive",
+        extra="Expect: something-else\r\n")
+    get("expect_bogus_http10", "/hello/myscript.py", proto="HTTP/1.0", conn=None, host=False,
+        extra="Expect: something-else\r\n")
+    get("expect_write_then_read", "/stream/writefirst.py", method="POST", conn=None,
+        extra="Content-Length: 4\r\nExpect: 100-continue\r\n", body=b"data",
+        note="the response started: no 100 Continue, Connection: close")
+    get("expect_whole_answer_unread", "/stream/nobuf.py", method="POST", conn=None,
+        extra="Content-Length: 4\r\nExpect: 100-continue\r\n", body=b"data",
+        note="the body is read and dropped before the head: 100, length, kept")
+    get("expect_options_star_body", "*", method="OPTIONS", conn=None,
+        extra="Content-Length: 3\r\nExpect: 100-continue\r\n", body=b"abc")
+    get("expect_options_star_no_body", "*", method="OPTIONS", conn=None,
+        extra="Expect: 100-continue\r\n")
+    get("expect_connect_body", "127.0.0.1:80", method="CONNECT", conn=None,
+        extra="Content-Length: 4\r\nExpect: 100-continue\r\n", body=b"data")
+    get("expect_error_document_404", "/edoc/missing.html", method="POST", conn=None,
+        extra="Content-Length: 4\r\nExpect: 100-continue\r\n", body=b"data",
+        note="an ErrorDocument's page: the body is not read, no 100")
+    get("edoc_bad_chunked_body", "/edoc/page.html", method="POST", conn=None,
+        extra="Transfer-Encoding: chunked\r\n", body=b"zz\r\nabc\r\n",
+        note="the default handler's read fails: 400, its ErrorDocument")
     # conditional requests need the ETag/Last-Modified: filled in at run time
     R.append(("static_if_none_match", "COND:etag", ""))
     R.append(("static_if_none_match_star", "COND:star", ""))
