@@ -335,6 +335,9 @@ def build_requests(port: int):
     get("expect_write_then_read", "/stream/writefirst.py", method="POST", conn=None,
         extra="Content-Length: 4\r\nExpect: 100-continue\r\n", body=b"data",
         note="the response started: no 100 Continue, Connection: close")
+    get("expect_status_404_then_read", "/stream/statusread.py", method="POST", conn=None,
+        extra="Content-Length: 4\r\nExpect: 100-continue\r\n", body=b"data",
+        note="a non-2xx status before the read: no 100, the body reads empty, closed")
     get("expect_whole_answer_unread", "/stream/nobuf.py", method="POST", conn=None,
         extra="Content-Length: 4\r\nExpect: 100-continue\r\n", body=b"data",
         note="the body is read and dropped before the head: 100, length, kept")

@@ -29,6 +29,12 @@ def handler(req):
     if req.filename.endswith("redirect.py"):
         from mod_python import util
         util.redirect(req, "/hello/myscript.py")
+    if req.filename.endswith("statusread.py"):
+        # a request going wrong reads no body: no 100 Continue, and b""
+        req.status = 404
+        data = req.read()
+        req.write("read %d\n" % len(data))
+        return apache.OK
     if req.filename.endswith("writefirst.py"):
         # the response starts before the body is read: no 100 Continue then
         req.write("first\n")
