@@ -1028,17 +1028,20 @@ def _with_expires(data, head_end, expires, chunked, ctype):
 def _place(headers, length_at, type_at, type_first, content_length, ctype):
     """Insert the length and the type where the handler's table had them
     (indexes into ``headers``; ``type_first``: the type's entry came first
-    when both have the same index). Returns what is left for _build_head to
-    write at its own places."""
-    placed = []
+    in the table). Returns what is left for _build_head to write at its own
+    places."""
+    length = type_ = None
     if length_at >= 0 and content_length >= 0:
-        placed.append((length_at, not type_first, ("Content-Length", "%d" % content_length)))
-        content_length = -1
+        length, content_length = ("Content-Length", "%d" % content_length), -1
     if type_at >= 0 and ctype:
-        placed.append((type_at, type_first is False, ("Content-Type", ctype)))
-        ctype = None
-    for at, _, header in sorted(placed, key=lambda p: (p[0], p[1]), reverse=True):
-        headers.insert(at, header)
+        type_, ctype = ("Content-Type", ctype), None
+    in_order = ((type_at, type_), (length_at, length)) if type_first else \
+        ((length_at, length), (type_at, type_))
+    # the later one first: inserting the earlier one at an index no larger
+    # then puts it before
+    for at, header in reversed(in_order):
+        if header is not None:
+            headers.insert(at, header)
     return content_length, ctype
 
 

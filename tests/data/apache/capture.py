@@ -294,6 +294,7 @@ def build_requests(port: int):
     # Transfer-Encoding and Content-Type
     get("stream_table_headers", "/stream/tableheaders.py")
     get("stream_length_first", "/stream/lengthfirst.py")
+    get("stream_length_then_type", "/stream/lengthtype.py")
     get("stream_no_cache", "/stream/nocache.py")
     get("stream_no_cache_keepalive", "/stream/nocache.py", conn="keep-alive")
     get("stream_no_cache_length", "/stream/nocachelength.py")

@@ -50,6 +50,16 @@ def handler(req):
         req.content_type = "text/x-custom"
         req.write("body written once\n")
         return apache.OK
+    if req.filename.endswith("lengthtype.py"):
+        # both entries side by side: each keeps its place, in the table's order
+        body = "length and type entries\n"
+        req.headers_out["X-One"] = "a"
+        req.headers_out["Content-Length"] = str(len(body))
+        req.headers_out["Content-Type"] = "text/from-table"
+        req.headers_out["X-Two"] = "b"
+        req.content_type = "text/x-custom"
+        req.write(body, 0)
+        return apache.OK
     if req.filename.endswith("lengthfirst.py"):
         body = "length set before another header\n"
         req.set_content_length(len(body))
