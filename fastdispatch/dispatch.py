@@ -20,9 +20,9 @@ import traceback
 from fastdispatch import _speedups, apache, authz, errorpages, filters, loader
 from fastdispatch.config.directives import DIRECTIVE_OF_PHASE, PHASE_OF_DIRECTIVE
 from fastdispatch.config.merge import HandlerEntry, merge
-from fastdispatch.errors import ClientGone, ClientTimeout, HTTPError
+from fastdispatch.errors import ClientGone, HTTPError
 from fastdispatch.handlers import static
-from fastdispatch.request import Request, ServerInfo, _hostname
+from fastdispatch.request import Request, ServerInfo, _hostname, drop_request_body
 from fastdispatch.transport import Outcome
 
 _uri = _speedups.uri
@@ -323,7 +323,7 @@ class Dispatcher:
         req.headers_in["Host"] = head.target
         req._dir_config = self.global_dir
         # the default handler reads and drops the body first (its 100 Continue)
-        status = _drop_body(head, body) or apache.HTTP_METHOD_NOT_ALLOWED
+        status = drop_request_body(body) or apache.HTTP_METHOD_NOT_ALLOWED
         if status == apache.HTTP_METHOD_NOT_ALLOWED:
             req.err_headers_out["Allow"] = static._ALLOW
         self._send_error(req, status)
@@ -331,7 +331,7 @@ class Dispatcher:
         return Outcome(status, req.bytes_sent, not req._close, None)
 
     def _options_star(self, head, body, conn, send):
-        status = _drop_body(head, body)
+        status = drop_request_body(body)
         if status is not None:
             send(self.error_response(status, head))
             return Outcome(status, 0, False)
@@ -886,22 +886,6 @@ _ALLOW_ORDER = ("POST", "MKWORKSPACE", "LOCK", "CONNECT", "UNLOCK", "OPTIONS", "
                 "MKACTIVITY")
 _ALLOW_BITS = tuple((name, 1 << apache.METHODS.index("GET" if name == "HEAD" else name))
                     for name in _ALLOW_ORDER)
-
-
-def _drop_body(head, body):
-    """Read and drop a request body as Apache's default handler does first
-    (which sends the 100 Continue a client may wait for). Returns None, or
-    the status of a body that cannot be read (413, 400; 408 when it stalls)."""
-    if not (head.content_length > 0 or head.chunked):
-        return None
-    try:
-        while body.read(65536):
-            pass
-    except HTTPError as exc:
-        return exc.status
-    except ClientTimeout:
-        return apache.HTTP_REQUEST_TIME_OUT
-    return None
 
 
 # CONNECT's target: host ":" port (RFC 9110 9.3.6), the host a name, an

@@ -15,7 +15,7 @@ import time
 
 from fastdispatch import _speedups, apache
 from fastdispatch.errorpages import KNOWN_STATUSES, reason_phrase
-from fastdispatch.errors import ClientGone, HTTPError
+from fastdispatch.errors import ClientGone, ClientTimeout, HTTPError
 
 Table = _speedups.headers.Table
 _build_head = _speedups.headers.build_response_head
@@ -618,17 +618,13 @@ class Request:
         self._buffered = 0
         self._out(data)
 
-    def _drop_unread_body(self):
-        """A whole response kept until the handler returned, a body nobody
-        read, its 100 Continue still owed: Apache reads and drops the body
-        before the response goes out (ap_finalize_request_protocol), so the
-        client gets its 100 and the connection can be kept. A body that
-        fails only closes the connection after the response."""
-        try:
-            while self._body.read(65536):
-                pass
-        except (HTTPError, ClientGone):
-            pass
+    def _drop_body(self):
+        """Read and drop the body after what is held goes out (then no 100
+        Continue follows a response already started); None, or the status of
+        a body that cannot be read (drop_request_body)."""
+        if self._held:
+            self._release()
+        return drop_request_body(self._body)
 
     def _no_continue(self):
         """A request with its 100 Continue owed whose status says it is
@@ -685,7 +681,14 @@ class Request:
         elif not self._head_sent:
             if self.expecting_100 and 200 <= self.status < 300 and self._continue_owed() \
                     and (self._clength_in or self.chunked):
-                self._drop_unread_body()
+                # a whole response, a body nobody read: Apache reads and drops
+                # it before the head (ap_finalize_request_protocol), so the
+                # client gets its 100 and the connection can be kept; a body
+                # that fails only closes the connection after the response
+                try:
+                    drop_request_body(self._body)
+                except ClientGone:
+                    pass
             self._send_head(final=True)
         else:
             if self._buffer:
@@ -1023,6 +1026,20 @@ def _with_expires(data, head_end, expires, chunked, ctype):
     elif ctype:
         at = data.rfind(b"\r\nContent-Type: ", 0, head_end) + 2
     return b"%sExpires: %s\r\n%s" % (data[:at], expires.encode(), data[at:])
+
+
+def drop_request_body(body):
+    """Read and drop a request body, as Apache's default handler does first
+    (which sends the 100 Continue a client may wait for). Returns None, or
+    the status of a body that cannot be read (413, 400; 408 when it stalls)."""
+    try:
+        while body.read(65536):
+            pass
+    except HTTPError as exc:
+        return exc.status
+    except ClientTimeout:
+        return apache.HTTP_REQUEST_TIME_OUT
+    return None
 
 
 def _place(headers, length_at, type_at, type_first, content_length, ctype):

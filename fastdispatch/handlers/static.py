@@ -8,7 +8,6 @@ import threading
 import time
 
 from fastdispatch import _speedups, apache
-from fastdispatch.errors import ClientTimeout, HTTPError
 
 _http_date = _speedups.headers.http_date
 
@@ -386,12 +385,9 @@ def serve(req, dc):
     if (req._clength_in or req.chunked) and 200 <= req.status < 300:
         # (not for an error's page, an ErrorDocument: Apache reads a body
         # only for a request that is going well)
-        try:
-            req.discard_request_body()
-        except HTTPError as exc:
-            return exc.status       # over LimitRequestBody, or malformed
-        except ClientTimeout:
-            return apache.HTTP_REQUEST_TIME_OUT
+        status = req._drop_body()
+        if status is not None:
+            return status           # over LimitRequestBody, malformed, stalled
     if req.method not in ("GET", "HEAD", "POST"):
         if req.method == "OPTIONS":
             req.headers_out["Allow"] = _ALLOW
