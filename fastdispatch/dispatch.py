@@ -22,7 +22,8 @@ from fastdispatch.config.directives import DIRECTIVE_OF_PHASE, PHASE_OF_DIRECTIV
 from fastdispatch.config.merge import HandlerEntry, merge
 from fastdispatch.errors import ClientGone, HTTPError
 from fastdispatch.handlers import static
-from fastdispatch.request import Request, ServerInfo, _hostname, drop_request_body
+from fastdispatch.request import (Request, ServerInfo, _host_port, _hostname,
+                                  drop_request_body)
 from fastdispatch.transport import Outcome
 
 _uri = _speedups.uri
@@ -297,16 +298,12 @@ class Dispatcher:
         if req is not None:
             host = req.hostname or self.server_info.server_hostname
             port = req.server_port() if req.hostname else 80
-        elif host_header and _hostname("/", host_header):
-            # a head refused once its Host was read: that name and its port
-            host = _hostname("/", host_header)
-            tail = host_header.rpartition("]")[2] if host_header.startswith("[") \
-                else host_header
-            port_text = tail.rpartition(":")[2] if ":" in tail else ""
-            port = int(port_text) if port_text.isdigit() else 80
         else:
-            # errors raised while reading the request: before Host applies
-            host, port = self.server_info.server_hostname, 80
+            # a head refused once its Host was read names that host and port;
+            # one refused before (or without a Host), the server, port 80
+            host = _hostname("/", host_header) if host_header else None
+            port = _host_port(host_header) if host else 80
+            host = host or self.server_info.server_hostname
         return "%s Server at %s Port %d" % (self.server_header, escape_html(host), port)
 
     def _connect(self, head, body, conn, send):

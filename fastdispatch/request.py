@@ -718,14 +718,7 @@ class Request:
     def server_port(self):
         """The port for self-referential URLs (UseCanonicalName Off): the one
         in the Host header, else the connection's local port."""
-        host = self.headers_in.get("Host") or ""
-        if host.startswith("["):
-            _, _, port = host.partition("]:")
-        else:
-            _, _, port = host.partition(":")
-        if port.isdigit():
-            return int(port)
-        return 80
+        return _host_port(self.headers_in.get("Host") or "")
 
     def construct_url(self, uri):
         scheme = "https" if self.is_https() else "http"
@@ -976,6 +969,15 @@ def _merge_repeated(headers):
             index[key] = len(merged)
             merged.append((name, value))
     return merged
+
+
+def _host_port(host):
+    """The port of a Host value ("name:port", "[v6]:port"); 80 without one."""
+    if host.startswith("["):
+        _, _, port = host.partition("]:")
+    else:
+        _, _, port = host.partition(":")
+    return int(port) if port.isdigit() else 80
 
 
 def _hostname(target, host):
