@@ -16,6 +16,7 @@ import time
 from fastdispatch import _speedups, apache
 from fastdispatch.errorpages import KNOWN_STATUSES, reason_phrase
 from fastdispatch.errors import ClientGone, ClientTimeout, HTTPError
+from fastdispatch.transport import FileRegion
 
 Table = _speedups.headers.Table
 _build_head = _speedups.headers.build_response_head
@@ -502,6 +503,25 @@ class Request:
                     self.flush()
         return sent
 
+    def _send_file(self, fd, offset, count):
+        """Send ``count`` bytes of the open file ``fd`` from ``offset`` as
+        the whole body, whose length is set already (set_content_length),
+        straight from the file when the transport can (ConnInfo.sendfile);
+        False, with nothing sent, when it cannot: the caller then writes
+        the bytes itself. Filters, a HEAD, a 304 and anything written
+        before need the bytes, so they get False too."""
+        if (self._head_sent or self._buffer or self._filters is not None
+                or self.header_only or self._content_length != count
+                or self.status in (204, 304)
+                or not getattr(self.connection._conn, "sendfile", False)):
+            return False
+        self._send_head(final=False)
+        if self._held:
+            self._release()
+        self.bytes_sent += count
+        self._send(FileRegion(fd, offset, count))
+        return True
+
     def _send_head(self, final):
         """Send the head (and any buffered body). ``final``: the handler is
         done, so the whole body is known and gets a Content-Length."""
@@ -572,12 +592,18 @@ class Request:
             content_length, chunked, ctype = -1, False, None
             headers = [(k, v) for k, v in headers if k.lower() in _KEPT_ON_304]
             self._buffer, buffered = [], 0
+        apart = None
         if self.header_only:
             body = b""
             if content_length == 0:
                 # Apache's header filter drops a HEAD's "Content-Length: 0"
                 # (a handler that returned without writing, not a length)
                 content_length = -1
+        elif buffered >= SEND_APART:
+            # the handler's own bytes go out after the head, not copied into it
+            apart = self._buffer
+            body = b"%x\r\n" % buffered if chunked else b""
+            self.bytes_sent += buffered
         elif chunked and buffered:
             body = b"%x\r\n%s\r\n" % (buffered, b"".join(self._buffer))
             self.bytes_sent += buffered
@@ -616,7 +642,10 @@ class Request:
             self.status_line = line
         self._buffer = []
         self._buffered = 0
-        self._out(data)
+        if apart is None:
+            self._out(data)
+        else:
+            self._out_apart(data, apart, b"\r\n" if chunked else b"")
 
     def _drop_body(self):
         """Read and drop the body after what is held goes out (then no 100
@@ -661,7 +690,48 @@ class Request:
             held.clear()
             self._send(data)
 
+    def _out_apart(self, first, pieces, last):
+        """Send ``first``, then the body ``pieces`` (the handler's bytes
+        objects) without joining them into it, then ``last``. Joining a
+        large body would copy it twice, into fresh memory the kernel must
+        map and zero each time: that costs more than the extra sends. Small
+        pieces in a row still go out joined, up to SEND_APART at a time."""
+        if self._held is not None:
+            self._held.append(first)
+            self._release()
+        else:
+            self._send(first)
+        send = self._send
+        run, size = [], 0
+        for piece in pieces:
+            if len(piece) >= SEND_APART:
+                if run:
+                    send(b"".join(run))
+                    run, size = [], 0
+                send(piece)
+                continue
+            run.append(piece)
+            size += len(piece)
+            if size >= SEND_APART:
+                send(b"".join(run))
+                run, size = [], 0
+        if run:
+            send(b"".join(run))
+        if last:
+            self._out(last)
+
     def _send_body(self):
+        n = self._buffered
+        if n >= SEND_APART and not self.header_only:
+            pieces = self._buffer
+            self._buffer = []
+            self._buffered = 0
+            self.bytes_sent += n
+            if self._chunked:
+                self._out_apart(b"%x\r\n" % n, pieces, b"\r\n")
+            else:
+                self._out_apart(pieces[0], pieces[1:], b"")
+            return
         data = b"".join(self._buffer)
         n = len(data)
         self._buffer = []
@@ -1001,6 +1071,7 @@ def _hostname(target, host):
 _ENV_NAME_OK = re.compile(r"[A-Za-z0-9-]+\Z").match
 
 HELD_MAX = 65536     # coalescing: bytes kept back at most before a send
+SEND_APART = 65536   # a body this large is sent after its head, not joined to it
 _PROTO_NUMS = {"HTTP/1.1": 1001, "HTTP/1.0": 1000}
 _STATUS_LINES = {}   # status -> "200 OK", made as statuses are sent
 

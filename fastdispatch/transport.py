@@ -25,6 +25,22 @@ class ConnInfo:
         # a response goes out in one send (request.py, Request._out)
         self.coalesce = False
 
+    # the transport's ``send`` also takes a FileRegion (sent from the file
+    # without copying it through Python, os.sendfile); a transport that can
+    # overrides this in its ConnInfo subclass
+    sendfile = False
+
+
+class FileRegion:
+    """``count`` bytes of the open file ``fd`` from ``offset``: what a
+    response body is, for a ``send`` whose ConnInfo has ``sendfile``."""
+    __slots__ = ("fd", "offset", "count")
+
+    def __init__(self, fd, offset, count):
+        self.fd = fd
+        self.offset = offset
+        self.count = count
+
 
 class Outcome:
     """What the dispatcher did with one request, for the transport and its log."""

@@ -56,10 +56,34 @@ def redirect_after_write(req):
 def status_after_write(req):
     req.write("started;")
     return apache.HTTP_NOT_FOUND
+
+BLOB = bytes(range(256)) * 4096         # 1 MiB
+
+def huge_flushed(req):
+    req.write(BLOB)
+    req.write("tail")
+    return apache.OK
+
+def huge_unflushed(req):
+    req.write(BLOB, 0)
+    return apache.OK
+
+def many_small_unflushed(req):
+    for i in range(3000):
+        req.write(b"%05d;" % i, 0)
+    return apache.OK
+
+def flushed_then_many_small(req):
+    req.write("first")
+    for i in range(3000):
+        req.write(b"%05d;" % i, 0)
+    req.write(BLOB, 0)
+    return apache.OK
 '''
 
 NAMES = ["hello", "stream", "unflushed", "big", "echo_after_write", "raise_after_write",
-         "redirect_after_write", "status_after_write"]
+         "redirect_after_write", "status_after_write", "huge_flushed", "huge_unflushed",
+         "many_small_unflushed", "flushed_then_many_small"]
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +166,31 @@ def test_held_output_is_bounded(app):
     assert len(held) > 1
     assert all(len(s) <= HELD_MAX + 8192 + 64 for s in held)
     assert parse_response(b"".join(held)).body == b"x" * 8192 * 40
+
+
+BLOB = bytes(range(256)) * 4096
+SMALL = b"".join(b"%05d;" % i for i in range(3000))
+
+
+@pytest.mark.parametrize("coalesce", [False, True])
+def test_a_large_body_is_sent_after_its_head_not_joined_to_it(app, coalesce):
+    """A body of SEND_APART bytes or more goes out as the handler's bytes,
+    in sends of its own (joining it to the head would copy it twice into
+    fresh memory); small pieces in a row are still joined, so the sends stay
+    few."""
+    sends, _ = run(app, "huge_flushed", coalesce)
+    r = parse_response(b"".join(sends))
+    assert r.header("Transfer-Encoding") == "chunked" and r.body == BLOB + b"tail"
+    assert BLOB in sends and len(sends) <= 5
+    sends, _ = run(app, "huge_unflushed", coalesce)
+    r = parse_response(b"".join(sends))
+    assert r.header("Content-Length") == str(len(BLOB)) and r.body == BLOB
+    assert sends[1:] == [BLOB]
+    for name, body in (("many_small_unflushed", SMALL),
+                       ("flushed_then_many_small", b"first" + SMALL + BLOB)):
+        sends, _ = run(app, name, coalesce)
+        assert parse_response(b"".join(sends)).body == body
+        assert len(sends) <= 6, [len(x) for x in sends]
 
 
 def test_reading_the_body_sends_what_was_held_first(app):

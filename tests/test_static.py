@@ -2,11 +2,15 @@
 validators, conditional requests, ranges, HEAD, DirectoryIndex, and no way
 out of the document root."""
 import os
+import socket
 import time
 
 import pytest
 
+from fastdispatch import Dispatcher, _speedups
 from fastdispatch.handlers import static
+from fastdispatch.testing import parse_response
+from fastdispatch.transport import BytesBody, ConnInfo, FileRegion
 from serverproc import Conn, ServerProcess, request
 
 
@@ -281,3 +285,182 @@ def test_a_stalled_body_is_answered_408(site):
             assert c.read_response().status == 200
     finally:
         srv.stop()
+
+
+# ------------------------------------------------------------ large files
+# From SENDFILE_MIN up, the own server sends a file's bytes with os.sendfile
+# after the head; these go through the socket's send buffer many times over.
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory):
+    root = tmp_path_factory.mktemp("large")
+    (root / "www").mkdir()
+    data = os.urandom(3 << 20)
+    (root / "www" / "big.bin").write_bytes(data)
+    (root / "www" / "edge.bin").write_bytes(data[:static.SENDFILE_MIN])
+    (root / "www" / "huge.bin").write_bytes(data * 6)
+    conf = root / "site.conf"
+    conf.write_text("Listen 127.0.0.1:0\nDocumentRoot www\nTimeout 2\n"
+                    "CustomLog access.log combined\n")
+    return root, conf, data
+
+
+@pytest.fixture(scope="module", params=["threads", "inline"])
+def large_server(request, large):
+    args = ["serve", "--config", str(large[1]), "--workers", "1"]
+    if request.param == "inline":
+        args.append("--inline")
+    srv = ServerProcess(args, cwd=str(large[0]))
+    yield srv
+    srv.stop()
+
+
+def test_large_files_go_out_whole_and_the_connection_stays_in_step(large_server, large):
+    data = large[2]
+    with Conn(large_server.port) as c:
+        r = c.request("GET", "/big.bin")
+        assert r.status == 200 and r.header("Content-Length") == str(len(data))
+        assert r.body == data
+        r = c.request("GET", "/edge.bin")
+        assert r.body == data[:static.SENDFILE_MIN]
+        r = c.request("GET", "/big.bin", headers=[("Range", "bytes=100000-2100000")])
+        assert r.status == 206 and r.header("Content-Range") == "bytes 100000-2100000/%d" % len(data)
+        assert r.body == data[100000:2100001]
+        r = c.request("HEAD", "/big.bin")
+        assert r.header("Content-Length") == str(len(data)) and r.body == b""
+        r = c.request("GET", "/big.bin", headers=[("Range", "bytes=0-1,3000000-3000001")])
+        assert r.status == 206 and data[3000000:3000002] in r.body
+        assert not c.is_closed(0.2)
+
+
+def test_large_files_are_counted_in_the_access_log(large_server, large):
+    data = large[2]
+    with Conn(large_server.port) as c:
+        c.request("GET", "/big.bin?counted")
+        c.request("GET", "/big.bin?ranged", headers=[("Range", "bytes=10-70009")])
+    log = large[0] / "access.log"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        text = log.read_text() if log.exists() else ""
+        if "ranged" in text:
+            break
+        time.sleep(0.05)
+    assert '"GET /big.bin?counted HTTP/1.1" 200 %d ' % len(data) in text
+    assert '"GET /big.bin?ranged HTTP/1.1" 206 70000 ' in text
+
+
+def _small_window(port):
+    """A client socket whose receive buffer is set before it connects (the
+    window is agreed on then): the server's sends must wait for it."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def _drain(sock):
+    got = bytearray()
+    try:
+        while True:
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                break
+            got += chunk
+    except ConnectionResetError:
+        pass
+    return bytes(got)
+
+
+def test_a_slow_reader_gets_the_whole_file(large_server, large):
+    # larger than any send buffer the kernel grows to (4 MiB)
+    huge = large[2] * 6
+    sock = _small_window(large_server.port)
+    try:
+        sock.sendall(b"GET /huge.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        time.sleep(0.5)         # the server's send waits for room meanwhile
+        got = _drain(sock)
+    finally:
+        sock.close()
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ") and body == huge
+
+
+def test_a_client_that_stops_reading_is_dropped_after_the_timeout(large_server, large):
+    sock = _small_window(large_server.port)
+    try:
+        sock.sendall(b"GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(3.5)         # Timeout 2: the server gives up on its send
+        # the worker goes on serving (inline too: its wait was bounded)
+        assert request(large_server.port, "GET", "/edge.bin").status == 200
+        got = _drain(sock)      # what was on its way, then the close
+    finally:
+        sock.close()
+    assert got.startswith(b"HTTP/1.1 200 ") and len(got) < len(large[2]) * 6
+
+
+def test_a_file_cut_short_while_sent_closes_the_connection():
+    """Connection.send of a FileRegion longer than what the file has left
+    (truncated after its length went out): ClientGone, and the connection is
+    marked broken, so the worker closes it instead of reusing it."""
+    from fastdispatch.errors import ClientGone
+    from fastdispatch.server._connection import Connection, ServerConnInfo
+    from fastdispatch.transport import FileRegion
+    import tempfile
+
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    conn = Connection(a, ServerConnInfo("127.0.0.1", 1, "127.0.0.1", 2), 1.0)
+    with tempfile.TemporaryFile() as f:
+        f.write(b"x" * 1000)
+        f.flush()
+        conn.send(FileRegion(f.fileno(), 100, 900))
+        assert b.recv(4096) == b"x" * 900 and not conn.broken
+        with pytest.raises(ClientGone, match="short"):
+            conn.send(FileRegion(f.fileno(), 0, 2000))
+        assert conn.broken
+    a.close()
+    b.close()
+
+
+class _SendfileInfo(ConnInfo):
+    """A transport's ConnInfo that says its ``send`` takes a FileRegion."""
+    __slots__ = ()
+    sendfile = True
+
+
+@pytest.mark.parametrize("info, whole_bytes", [(_SendfileInfo, False), (ConnInfo, True)])
+def test_what_the_default_handler_hands_its_transport(tmp_path, info, whole_bytes):
+    """Large files (and large single ranges) go to a transport that can send
+    files as a FileRegion after the head; a transport that cannot, a HEAD,
+    a small file and a multipart range all get bytes."""
+    data = os.urandom(static.SENDFILE_MIN + 1000)
+    (tmp_path / "big.bin").write_bytes(data)
+    (tmp_path / "small.txt").write_text("small")
+    app = Dispatcher.build(DocumentRoot=str(tmp_path))
+
+    def run(method, target, *headers):
+        head, _ = _speedups.http.parse_head((
+            "%s %s HTTP/1.1\r\nHost: t\r\n%s\r\n" % (method, target, "".join(
+                "%s: %s\r\n" % h for h in headers))).encode())
+        sends, regions = [], []
+
+        def send(item):
+            if isinstance(item, FileRegion):
+                regions.append((item.offset, item.count))
+                item = os.pread(item.fd, item.count, item.offset)
+            sends.append(item)
+        outcome = app.handle(head, BytesBody(b""), info(), send)
+        return parse_response(b"".join(sends), head_only=method == "HEAD"), regions, outcome
+
+    r, regions, outcome = run("GET", "/big.bin")
+    assert r.body == data and outcome.bytes_sent == len(data)
+    assert regions == ([] if whole_bytes else [(0, len(data))])
+    r, regions, outcome = run("GET", "/big.bin", ("Range", "bytes=10-%d" % (len(data) - 1)))
+    assert r.status == 206 and r.body == data[10:] and outcome.bytes_sent == len(data) - 10
+    assert regions == ([] if whole_bytes else [(10, len(data) - 10)])
+    for args in (("HEAD", "/big.bin"), ("GET", "/small.txt"),
+                 ("GET", "/big.bin", ("Range", "bytes=0-1,5-9")),
+                 ("GET", "/big.bin", ("Range", "bytes=0-99"))):
+        r, regions, _ = run(*args)
+        assert r.status in (200, 206) and regions == []

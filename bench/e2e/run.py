@@ -139,6 +139,19 @@ class Scenario:
 
 
 HELLO = b"Hello World!"
+
+
+def large_static_file():
+    """The bytes of htdocs/static/file1m.txt, 1 MiB of numbered lines, made
+    here when missing (it is not kept in git): where a static file's bytes,
+    not the request's work, are the cost."""
+    path = HTDOCS / "static" / "file1m.txt"
+    data = b"".join(b"%06d %s\n" % (i, b"x" * 56) for i in range(16384))
+    if not path.exists() or path.read_bytes() != data:
+        path.write_bytes(data)
+    return data
+
+
 FORM_BODY = _urlencode(FORM_FIELDS).encode("ascii")
 
 SCENARIOS = [
@@ -155,6 +168,8 @@ SCENARIOS = [
              expect_body=b"Page not here.  Page left, not know where gone."),
     Scenario("static", "4 KB static file", "GET", "/static/file4k.txt",
              expect_body=(HTDOCS / "static" / "file4k.txt").read_bytes()),
+    Scenario("static-1m", "1 MiB static file", "GET", "/static/file1m.txt",
+             expect_body=large_static_file()),
     Scenario("post-form", "POST urlencoded form, 10 fields, publisher", "POST",
              "/pub/hello.py/submit",
              headers={"Content-Type": "application/x-www-form-urlencoded"}, body=FORM_BODY,
@@ -163,7 +178,7 @@ SCENARIOS = [
 SCENARIO_BY_NAME = {s.name: s for s in SCENARIOS}
 ALL_SCENARIOS = [s.name for s in SCENARIOS]
 # the raw peers do the work of the scenarios where there is work to compare
-PEER_SCENARIOS = ["hello", "publisher", "static", "post-form"]
+PEER_SCENARIOS = ["hello", "publisher", "static", "static-1m", "post-form"]
 
 
 # ---------------------------------------------------------------------------

@@ -353,7 +353,10 @@ def _send_ranges(req, filename, ranges, size, ctype):
         req.set_content_length(end - start + 1)
         req.headers_out["Content-Range"] = "bytes %d-%d/%d" % (start, end, size)
         if not req.header_only:
-            req._write_file(open(filename, "rb"), start, end - start + 1)
+            count = end - start + 1
+            with open(filename, "rb") as f:
+                if count < SENDFILE_MIN or not req._send_file(f.fileno(), start, count):
+                    req._write_file(f, start, count)
         return
     boundary = _BOUNDARY
     parts = []
@@ -488,6 +491,8 @@ def _serve_file(req, dc, filename, st, fd, data):
     req.set_content_length(size)
     if req.header_only and req._filters is None:
         return apache.OK        # (a filter sees the body, a HEAD too: it makes the length)
+    if size >= SENDFILE_MIN and req._send_file(fd, 0, size):
+        return apache.OK        # (such a file is never remembered: fd is open)
     if size <= WHOLE_READ_MAX:
         if data is None:
             data = _read_exactly(fd, size)
@@ -515,6 +520,9 @@ def _serve_file(req, dc, filename, st, fd, data):
 # than SETTLE_NS ago is not remembered ("racily clean", as git calls it):
 # any later change then gets a later ctime than the remembered one.
 REMEMBER_MAX = 65536            # bytes: larger files are read each time
+# bodies from this size up go out with os.sendfile (when the transport can),
+# after the head: not worth a second system call for what is remembered
+SENDFILE_MIN = REMEMBER_MAX + 1
 REMEMBER_TOTAL = 16 << 20       # bytes held at most, over all files
 SETTLE_NS = 2_000_000_000
 _contents = {}                  # filename -> (identity, bytes)

@@ -6,12 +6,13 @@ only when it would block wait with ``poll`` -- so the common case (data is
 there, the send buffer has room) costs one system call, where a socket with
 ``settimeout`` would poll before every call.
 """
+import os
 import select
 import socket
 import time
 
 from fastdispatch.errors import ClientGone, ClientTimeout
-from fastdispatch.transport import ConnInfo
+from fastdispatch.transport import ConnInfo, FileRegion
 
 RECV_SIZE = 65536
 
@@ -34,6 +35,7 @@ class ServerConnInfo(ConnInfo):
     """ConnInfo plus ``keepalives``: requests already served on the connection
     (Apache's ``c->keepalives``), for the Keep-Alive header's ``max``."""
     __slots__ = ("keepalives",)
+    sendfile = True     # Connection.send takes a FileRegion
 
     def __init__(self, remote_ip, remote_port, local_ip, local_port, is_https=False):
         ConnInfo.__init__(self, remote_ip, remote_port, local_ip, local_port, is_https)
@@ -77,13 +79,20 @@ class Connection:
         return "%s:%d" % (self.info.remote_ip, self.info.remote_port)
 
     def send(self, data):
-        """Write all of ``data`` (blocking, ``Timeout`` for each wait)."""
+        """Write all of ``data`` (blocking, ``Timeout`` for each wait): bytes,
+        or a FileRegion of an open file."""
         self.sent = True
         self.since = _monotonic()
         try:
             n = self.sock.send(data)
         except BlockingIOError:
             n = 0
+        except TypeError:
+            # (checked here, not before each send: bytes are the common case)
+            if data.__class__ is not FileRegion:
+                raise
+            self._send_file(data)
+            return
         except OSError as exc:
             self.broken = True
             raise ClientGone(exc.errno, "sending to the client: %s" % exc.strerror) from exc
@@ -113,6 +122,38 @@ class Connection:
         finally:
             self.since = _monotonic()
             view.release()
+
+    def _send_file(self, region):
+        """Write a FileRegion with os.sendfile: the file's pages go to the
+        socket without a copy through Python (Apache's EnableSendfile)."""
+        fd, offset, left = region.fd, region.offset, region.count
+        out = self.fd
+        try:
+            while left > 0:
+                try:
+                    n = os.sendfile(out, fd, offset, left)
+                except BlockingIOError:
+                    self.since = _WAITING       # the client's pace, not the handler's
+                    if not _wait(out, _POLLOUT, self.timeout):
+                        raise ClientTimeout("timed out sending to the client") from None
+                    self.since = _monotonic()
+                    continue
+                if n == 0:
+                    # the file got shorter since its length went out in the
+                    # head: only closing the connection ends the response
+                    raise ClientGone(0, "the file ended %d bytes short of its length "
+                                        "in the response head" % left)
+                offset += n
+                left -= n
+        except ClientGone:
+            self.broken = True
+            raise
+        except OSError as exc:
+            self.broken = True
+            raise ClientGone(exc.errno, "sending a file to the client: %s"
+                             % exc.strerror) from exc
+        finally:
+            self.since = _monotonic()
 
     def recv_wait(self):
         """Receive what is there, waiting up to ``Timeout``; b"" at EOF."""
