@@ -399,7 +399,8 @@ class Request:
             raise TypeError("a bytes-like object is required, not '%s'"
                             % type(data).__name__)
         if data:
-            self._buffer.append(bytes(data))
+            data = bytes(data)      # (a memoryview's len() counts its items)
+            self._buffer.append(data)
             self._buffered += len(data)
             if flush:
                 self.flush()
@@ -503,17 +504,24 @@ class Request:
                     self.flush()
         return sent
 
+    def _sends_files(self):
+        """The transport writes what it gets to the client as it comes (it
+        takes a FileRegion too): a large body need not be joined to its head.
+        (An adapter keeps a whole response whole, for its server to frame.)"""
+        return getattr(self.connection._conn, "sendfile", False)
+
     def _send_file(self, fd, offset, count):
         """Send ``count`` bytes of the open file ``fd`` from ``offset`` as
         the whole body, whose length is set already (set_content_length),
         straight from the file when the transport can (ConnInfo.sendfile);
         False, with nothing sent, when it cannot: the caller then writes
         the bytes itself. Filters, a HEAD, a 304 and anything written
-        before need the bytes, so they get False too."""
+        before need the bytes, so they get False too; so does a directory
+        with ``EnableSendfile Off``."""
         if (self._head_sent or self._buffer or self._filters is not None
                 or self.header_only or self._content_length != count
-                or self.status in (204, 304)
-                or not getattr(self.connection._conn, "sendfile", False)):
+                or self.status in (204, 304) or not self._sends_files()
+                or (self._dir_config is not None and not self._dir_config.enable_sendfile)):
             return False
         self._send_head(final=False)
         if self._held:
@@ -599,7 +607,7 @@ class Request:
                 # Apache's header filter drops a HEAD's "Content-Length: 0"
                 # (a handler that returned without writing, not a length)
                 content_length = -1
-        elif buffered >= SEND_APART:
+        elif buffered >= SEND_APART and self._sends_files():
             # the handler's own bytes go out after the head, not copied into it
             apart = self._buffer
             body = b"%x\r\n" % buffered if chunked else b""
@@ -722,7 +730,7 @@ class Request:
 
     def _send_body(self):
         n = self._buffered
-        if n >= SEND_APART and not self.header_only:
+        if n >= SEND_APART and not self.header_only and self._sends_files():
             pieces = self._buffer
             self._buffer = []
             self._buffered = 0

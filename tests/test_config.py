@@ -43,6 +43,10 @@ def test_tutorial_config_parses():
     ("PythonHandler\n", 1, "takes at least 1 argument"),
     ("Include nowhere.conf\n", 1, "not found"),
     ("PythonPath \"sys.path+\"\n", 1, "PythonPath"),
+    ("\nLogFormat \"%h %Z\" mine\n", 2, "Unrecognized LogFormat directive %Z"),
+    ("CustomLog access.log \"%{Referer\"\n", 1, "Unrecognized LogFormat directive"),
+    ("CustomLog /no/such/dir/access.log combined\n", 1, "no such directory"),
+    ("ErrorLog /no/such/dir/error.log\n", 1, "no such directory"),
 ])
 def test_bad_lines_name_file_and_line(tmp_path, text, line, words):
     path = write(tmp_path, text)
@@ -141,3 +145,24 @@ def test_python_option_with_an_empty_value_removes_the_key(tmp_path):
     cfg = parse_config(str(conf))
     merged = merge(cfg.global_section.directives, cfg.sections)
     assert merged.options == {"new": "v"}
+
+
+def test_log_formats_by_nickname_or_string(tmp_path):
+    """CustomLog names a LogFormat nickname (the site's own first, then
+    Debian's), or gives the format itself; TransferLog takes the last
+    LogFormat without a nickname, else the common log format."""
+    from fastdispatch.logformat import CLF, DEBIAN_FORMATS, resolve_format
+    srv = parse_config(write(tmp_path, "LogFormat \"%h %U\" combined\n"
+                                       "CustomLog a.log combined\n")).server
+    assert srv.access_log == str(tmp_path / "a.log")
+    assert resolve_format(srv.access_format, srv.log_formats) == "%h %U"
+    srv = parse_config(write(tmp_path, "CustomLog a.log common\n")).server
+    assert resolve_format(srv.access_format, srv.log_formats) == DEBIAN_FORMATS["common"]
+    srv = parse_config(write(tmp_path, "CustomLog a.log \"%h \\\"%r\\\"\"\n")).server
+    assert resolve_format(srv.access_format, srv.log_formats) == '%h "%r"'
+    srv = parse_config(write(tmp_path, "TransferLog a.log\n")).server
+    assert resolve_format(srv.access_format, srv.log_formats) == CLF
+    srv = parse_config(write(tmp_path, "LogFormat \"%h\"\nTransferLog a.log\n")).server
+    assert resolve_format(srv.access_format, srv.log_formats) == "%h"
+    srv = parse_config(write(tmp_path, "CustomLog \"|/usr/bin/logger -t x\" combined\n")).server
+    assert srv.access_log == "|/usr/bin/logger -t x"

@@ -3,6 +3,7 @@ handlers, exceptions, DONE, SERVER_RETURN, loading rules, concurrency —
 against a real server process over sockets."""
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -317,16 +318,23 @@ def test_autoreload_picks_up_an_edited_handler(server, site):
 def test_logs_go_to_the_files_the_config_names(tmp_path):
     conf = copy_site("pipeline", tmp_path, {"RECORD_FILE": tmp_path / "record.log"})
     with open(conf, "a") as f:
-        f.write("ErrorLog logs/error.log\nCustomLog logs/access.log combined\n")
+        f.write("ErrorLog logs/error.log\nServerName logged.example\n"
+                'LogFormat "%h %>s %b %B %m %U%q %H %X %k %v \\"%{User-Agent}i\\" '
+                '%{Referer}i %404{Referer}i %!404{Referer}i %T %D %%" mine\n'
+                "CustomLog logs/access.log mine\n")
     (tmp_path / "logs").mkdir()
     srv = ServerProcess(["serve", "--config", str(conf), "--port", "0", "--workers", "1"])
     try:
-        get(srv, "/hello/x.py", headers=[("User-Agent", "agent/1.0"), ("Referer", "http://r/")])
-        get(srv, "/crash_off/x")
+        get(srv, "/hello/x.py?a=%41", headers=[("User-Agent", "agent/1.0"),
+                                                ("Referer", "http://r/")])
+        get(srv, "/crash_off/x", headers=[("Connection", "close")])
     finally:
         srv.stop()
-    access = (tmp_path / "logs" / "access.log").read_text()
-    assert '"GET /hello/x.py HTTP/1.1" 200 12 "http://r/" "agent/1.0"' in access
-    assert '"GET /crash_off/x HTTP/1.1" 500' in access
+    access = (tmp_path / "logs" / "access.log").read_text().splitlines()
+    assert len(access) == 2
+    assert re.fullmatch(r'127\.0\.0\.1 200 12 12 GET /hello/x\.py\?a=%41 HTTP/1\.1 \+ 0 '
+                        r'logged\.example "agent/1\.0" http://r/ - http://r/ 0 \d+ %',
+                        access[0]), access[0]
+    assert re.match(r"127\.0\.0\.1 500 \d+ \d+ GET /crash_off/x HTTP/1\.1 - 0 ", access[1])
     error = (tmp_path / "logs" / "error.log").read_text()
     assert "ValueError: boom in the handler" in error

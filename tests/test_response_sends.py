@@ -73,6 +73,17 @@ def many_small_unflushed(req):
         req.write(b"%05d;" % i, 0)
     return apache.OK
 
+def wide_items(req):
+    import array
+    req.write("first")
+    req.write(memoryview(array.array("i", [0x41424344]) * 70000), 0)
+    return apache.OK
+
+def wide_items_whole(req):
+    import array
+    req.write(memoryview(array.array("i", [0x41424344]) * 70000), 0)
+    return apache.OK
+
 def flushed_then_many_small(req):
     req.write("first")
     for i in range(3000):
@@ -83,7 +94,8 @@ def flushed_then_many_small(req):
 
 NAMES = ["hello", "stream", "unflushed", "big", "echo_after_write", "raise_after_write",
          "redirect_after_write", "status_after_write", "huge_flushed", "huge_unflushed",
-         "many_small_unflushed", "flushed_then_many_small"]
+         "many_small_unflushed", "flushed_then_many_small", "wide_items",
+         "wide_items_whole"]
 
 
 @pytest.fixture(scope="module")
@@ -110,14 +122,21 @@ class RecordingBody(BytesBody):
         return super().read(n)
 
 
-def run(app, path, coalesce, body=b""):
+class StreamingConnInfo(ConnInfo):
+    """A transport that writes each send to the client as it comes (the own
+    server's kind): a large body may be sent apart from its head."""
+    __slots__ = ()
+    sendfile = True
+
+
+def run(app, path, coalesce, body=b"", info=ConnInfo):
     """(sends, events) of one request: each send's bytes, and the order of
     sends and body reads."""
     head_bytes = ("%s /%s/x HTTP/1.1\r\nHost: t\r\n%s\r\n"
                   % ("POST" if body else "GET", path,
                      "Content-Length: %d\r\n" % len(body) if body else "")).encode()
     head, _ = _speedups.http.parse_head(head_bytes)
-    conn = ConnInfo("127.0.0.1", 50000, "127.0.0.1", 80)
+    conn = info("127.0.0.1", 50000, "127.0.0.1", 80)
     conn.coalesce = coalesce
     sends, events = [], []
 
@@ -174,23 +193,40 @@ SMALL = b"".join(b"%05d;" % i for i in range(3000))
 
 @pytest.mark.parametrize("coalesce", [False, True])
 def test_a_large_body_is_sent_after_its_head_not_joined_to_it(app, coalesce):
-    """A body of SEND_APART bytes or more goes out as the handler's bytes,
-    in sends of its own (joining it to the head would copy it twice into
-    fresh memory); small pieces in a row are still joined, so the sends stay
-    few."""
-    sends, _ = run(app, "huge_flushed", coalesce)
+    """To a streaming transport, a body of SEND_APART bytes or more goes out
+    as the handler's bytes, in sends of its own (joining it to the head
+    would copy it twice into fresh memory); small pieces in a row are still
+    joined, so the sends stay few. A transport that frames whole responses
+    itself (the WSGI adapter) still gets a whole response in one send."""
+    sends, _ = run(app, "huge_unflushed", coalesce)
+    assert len(sends) == 1 and parse_response(sends[0]).body == BLOB
+
+    def streamed(name):
+        return run(app, name, coalesce, info=StreamingConnInfo)
+    sends, _ = streamed("huge_flushed")
     r = parse_response(b"".join(sends))
     assert r.header("Transfer-Encoding") == "chunked" and r.body == BLOB + b"tail"
     assert BLOB in sends and len(sends) <= 5
-    sends, _ = run(app, "huge_unflushed", coalesce)
+    sends, _ = streamed("huge_unflushed")
     r = parse_response(b"".join(sends))
     assert r.header("Content-Length") == str(len(BLOB)) and r.body == BLOB
     assert sends[1:] == [BLOB]
     for name, body in (("many_small_unflushed", SMALL),
                        ("flushed_then_many_small", b"first" + SMALL + BLOB)):
-        sends, _ = run(app, name, coalesce)
+        sends, _ = streamed(name)
         assert parse_response(b"".join(sends)).body == body
         assert len(sends) <= 6, [len(x) for x in sends]
+
+
+@pytest.mark.parametrize("info", [ConnInfo, StreamingConnInfo])
+def test_a_memoryview_of_wide_items_counts_its_bytes(app, info):
+    # (its len() is its item count: 70,000 items of 4 bytes here)
+    wide = bytes(memoryview(__import__("array").array("i", [0x41424344]) * 70000))
+    for coalesce in (False, True):
+        r = parse_response(b"".join(run(app, "wide_items", coalesce, info=info)[0]))
+        assert r.header("Transfer-Encoding") == "chunked" and r.body == b"first" + wide
+        r = parse_response(b"".join(run(app, "wide_items_whole", coalesce, info=info)[0]))
+        assert r.header("Content-Length") == str(len(wide)) and r.body == wide
 
 
 def test_reading_the_body_sends_what_was_held_first(app):

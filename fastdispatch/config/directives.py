@@ -1,10 +1,14 @@
 """The directives fastdispatch knows: their arity, where they are allowed, and
 how server-wide ones land in ServerConfig. Per-directory ones are merged per
 request by merge.py."""
+import logging
 import os
 
 from fastdispatch import authz
 from fastdispatch.errors import ConfigError
+from fastdispatch.logformat import CLF, DEBIAN_FORMATS, DEFAULT_FORMAT, compile_format
+
+log = logging.getLogger("fastdispatch.error")
 
 # Python*Handler directives in Apache's phase order: (phase key, directive).
 PHASES = (
@@ -103,6 +107,7 @@ KNOWN = {
     "errorlog": Spec(1, 1, server_only=True, paths=(0,)),
     "customlog": Spec(1, 3, server_only=True, paths=(0,)),
     "transferlog": Spec(1, 1, server_only=True, paths=(0,)),
+    "logformat": Spec(1, 2, server_only=True),
     "loglevel": Spec(1, None, server_only=True),
     "alias": Spec(2, 2, server_only=True, paths=(1,)),
     "pythonimport": Spec(2, 2, server_only=True),
@@ -126,6 +131,7 @@ KNOWN = {
     "authauthoritative": Spec(1, 1, flag=True),
     "pythondebug": Spec(1, 1, flag=True),
     "pythonautoreload": Spec(1, 1, flag=True),
+    "enablesendfile": Spec(1, 1, flag=True),
     "pythonenablepdb": Spec(1, 1, flag=True),
     "pythonpath": Spec(1, 1),
     "pythonoption": Spec(1, 2),
@@ -152,8 +158,8 @@ for _name in ("loadmodule", "user", "group", "pidfile", "options", "allowoverrid
               "maxrequestworkers", "maxclients", "maxconnectionsperchild",
               "maxrequestsperchild", "serverlimit", "threadlimit",
               "minsparethreads", "maxsparethreads", "hostnamelookups", "usecanonicalname",
-              "typesconfig", "defaultruntimedir", "logformat", "order", "allow", "deny",
-              "satisfy", "enablesendfile", "enablemmap", "fileetag", "accessfilename",
+              "typesconfig", "defaultruntimedir", "order", "allow", "deny",
+              "satisfy", "enablemmap", "fileetag", "accessfilename",
               "addoutputfilterbytype", "setenvif", "browsermatch", "addlanguage",
               "addcharset", "languagepriority", "forcelanguagepriority", "traceenable",
               "serverpath", "namevirtualhost", "addicon", "indexoptions",
@@ -189,6 +195,23 @@ def parse_listen(d):
     except ValueError:
         raise ConfigError("Listen: bad port in %r" % arg, d.filename, d.lineno) from None
     return host or "0.0.0.0", port
+
+
+def _log_target(d):
+    """A log's file (its directory must exist: the server opens it at start,
+    when the line that named it is long gone), or "|command", a piped log."""
+    target = d.args[0]
+    if not target.startswith("|") and not os.path.isdir(os.path.dirname(target) or "."):
+        raise ConfigError("%s: could not open log file %s: no such directory"
+                          % (d.name, target), d.filename, d.lineno)
+    return target
+
+
+def _check_format(d, fmt):
+    try:
+        compile_format(fmt)
+    except ValueError as exc:
+        raise ConfigError("%s: %s" % (d.name, exc), d.filename, d.lineno) from None
 
 
 def apply_server(config, d):
@@ -238,9 +261,23 @@ def apply_server(config, d):
     elif key == "maxconnectionsperworker":
         srv.max_connections_per_worker = _int(d, 1)
     elif key == "errorlog":
-        srv.error_log = d.args[0]
-    elif key in ("customlog", "transferlog"):
-        srv.access_log = d.args[0]
+        srv.error_log = _log_target(d)
+    elif key == "customlog":
+        srv.access_log = _log_target(d)
+        srv.access_format = d.args[1] if len(d.args) > 1 else DEFAULT_FORMAT
+        if srv.access_format not in srv.log_formats and \
+                srv.access_format not in DEBIAN_FORMATS:
+            _check_format(d, srv.access_format)     # (not a nickname: the format)
+        if len(d.args) > 2:
+            log.warning("%s:%s: CustomLog's condition %r is not supported: every request "
+                        "is logged", d.filename, d.lineno, d.args[2])
+    elif key == "transferlog":
+        srv.access_log = _log_target(d)
+        srv.access_format = srv.log_formats.get(None, CLF)
+    elif key == "logformat":
+        _check_format(d, d.args[0])
+        # (with no nickname: the format of a TransferLog after it)
+        srv.log_formats[d.args[1] if len(d.args) > 1 else None] = d.args[0]
     elif key == "loglevel":
         srv.log_level = d.args[0].lower()
     elif key == "alias":

@@ -84,6 +84,9 @@ class DirConfig:
         self.handlers = {}            # phase -> [HandlerEntry]
         self.debug = False
         self.autoreload = True
+        # EnableSendfile: on unless turned off (Apache's default is Off; here
+        # the bytes on the wire are the same either way, only the copies differ)
+        self.enable_sendfile = True
         self.python_path = None       # list of str (PythonPath) or None
         self.options = {}             # PythonOption
         self.interpreter = None
@@ -155,6 +158,8 @@ class DirConfig:
             self.debug = _on(d)
         elif key == "pythonautoreload":
             self.autoreload = _on(d)
+        elif key == "enablesendfile":
+            self.enable_sendfile = _on(d)
         elif key == "pythonpath":
             self.python_path = _eval_python_path(d)
         elif key == "pythonoption":

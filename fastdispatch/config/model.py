@@ -58,6 +58,9 @@ class ServerConfig:
     server_signature: str = "on"          # ServerSignature (error page <address>)
     error_log: str = ""                   # ErrorLog ("" = stderr)
     access_log: str = ""                  # CustomLog/TransferLog ("" = stderr)
+    access_format: str = "combined"       # CustomLog's format or nickname
+    log_formats: dict = field(default_factory=dict)  # LogFormat: nickname -> format
+    #                                       (None: the one without a nickname)
     log_level: str = "warn"               # LogLevel
     max_connections_per_worker: int = 10000  # MaxConnectionsPerWorker (open at once)
     handler_timeout: float = 300.0        # HandlerTimeout: seconds a request may make no

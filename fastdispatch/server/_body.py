@@ -122,6 +122,11 @@ class BodyReader(PieceReader):
         return b"".join(parts)
 
 
+    @property
+    def received(self):
+        """Body bytes received so far (decoded), for the access log's %I."""
+        return self._total
+
     # -------------------------------------------------------------- internals
     @property
     def continue_owed(self):

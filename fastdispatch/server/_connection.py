@@ -6,6 +6,7 @@ only when it would block wait with ``poll`` -- so the common case (data is
 there, the send buffer has room) costs one system call, where a socket with
 ``settimeout`` would poll before every call.
 """
+import errno
 import os
 import select
 import socket
@@ -26,6 +27,10 @@ IDLE = 0       # parked in the listener's poller, waiting for bytes
 BUSY = 1       # a thread is serving it
 CLOSED = 2
 LINGER = 3     # write side shut, reading and dropping until EOF (lingering close)
+
+# what os.sendfile raises for a file or socket it cannot serve
+_NO_SENDFILE = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP,
+                errno.EOVERFLOW}
 
 _POLLIN = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
 _POLLOUT = select.POLLOUT | select.POLLERR | select.POLLHUP
@@ -51,7 +56,7 @@ def _wait(fd, events, timeout):
 
 class Connection:
     __slots__ = ("sock", "fd", "info", "buf", "state", "since", "partial", "broken",
-                 "sent", "timeout", "linger_until", "current", "stuck")
+                 "sent", "sent_bytes", "timeout", "linger_until", "current", "stuck")
 
     def __init__(self, sock, info, timeout):
         self.sock = sock
@@ -65,6 +70,7 @@ class Connection:
         self.partial = False    # buf holds an incomplete head
         self.broken = False     # a send or receive failed: never reuse
         self.sent = False       # something was sent for the current request
+        self.sent_bytes = 0     # bytes sent for it (the access log's %O)
         self.timeout = timeout
         self.linger_until = 0.0
         self.current = None     # the head of the request being served (for logs)
@@ -98,6 +104,7 @@ class Connection:
             raise ClientGone(exc.errno, "sending to the client: %s" % exc.strerror) from exc
         if n != len(data):
             self._send_rest(data, n)
+        self.sent_bytes += len(data)
 
     def _send_rest(self, data, n):
         view = memoryview(data).cast("B")
@@ -145,15 +152,32 @@ class Connection:
                                         "in the response head" % left)
                 offset += n
                 left -= n
+            self.sent_bytes += region.count
         except ClientGone:
             self.broken = True
             raise
         except OSError as exc:
+            if exc.errno in _NO_SENDFILE and offset == region.offset:
+                # a file system (or socket) sendfile does not serve: the
+                # bytes go through here instead
+                self._send_file_by_reads(fd, offset, left)
+                return
             self.broken = True
             raise ClientGone(exc.errno, "sending a file to the client: %s"
                              % exc.strerror) from exc
         finally:
             self.since = _monotonic()
+
+    def _send_file_by_reads(self, fd, offset, left):
+        while left > 0:
+            data = os.pread(fd, min(left, 262144), offset)
+            if not data:
+                self.broken = True
+                raise ClientGone(0, "the file ended %d bytes short of its length "
+                                    "in the response head" % left)
+            self.send(data)
+            offset += len(data)
+            left -= len(data)
 
     def recv_wait(self):
         """Receive what is there, waiting up to ``Timeout``; b"" at EOF."""

@@ -16,10 +16,14 @@ the only one (``AccessLog``), which keeps it off the per-request cost list.
 """
 import logging
 import os
-import re
+import select
+import subprocess
 import sys
 import threading
 import time
+
+from fastdispatch.logformat import (DEFAULT_FORMAT, DEBIAN_FORMATS, LogEntry, RawHead,
+                                    compile_format, log_escape, render, split_server_name)
 
 ERROR_LOGGER = "fastdispatch.error"
 ACCESS_LOGGER = "fastdispatch.access"
@@ -87,10 +91,18 @@ class FdHandler(logging.Handler):
 
     def __init__(self, target, level=logging.NOTSET):
         super().__init__(level)
+        self._owned = False
+        self._pipe = None
         if isinstance(target, int):
             self.fd = target
             self.path = None
-            self._owned = False
+        elif target.startswith("|"):
+            # a piped log, as Apache's: the command (through the shell) reads
+            # the lines on its standard input, e.g. rotatelogs
+            self.path = target
+            self._pipe = subprocess.Popen(target[1:].strip(), shell=True,
+                                          stdin=subprocess.PIPE, start_new_session=True)
+            self.fd = self._pipe.stdin.fileno()
         else:
             self.path = target
             self.fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -108,9 +120,25 @@ class FdHandler(logging.Handler):
     def write_line(self, data):
         """Write ``data`` (bytes, one or more whole lines); never raises."""
         try:
-            os.write(self.fd, data)
+            if self._pipe is not None and len(data) > select.PIPE_BUF:
+                self._write_pipe(data)
+            else:
+                os.write(self.fd, data)
         except OSError:
             pass
+
+    def _write_pipe(self, data):
+        """Whole lines in writes of at most PIPE_BUF bytes: a pipe keeps
+        only those apart from other processes' writes."""
+        start, n = 0, len(data)
+        while start < n:
+            end = data.rfind(b"\n", start, start + select.PIPE_BUF) + 1
+            if end <= start:
+                end = min(n, start + select.PIPE_BUF)   # one line longer than that
+            view = memoryview(data)[start:end]
+            while view:
+                view = view[os.write(self.fd, view):]
+            start = end
 
     def emit(self, record):
         try:
@@ -120,6 +148,14 @@ class FdHandler(logging.Handler):
             self.handleError(record)
 
     def close(self):
+        if self._pipe is not None:
+            # the command gets its end of input and finishes on its own
+            try:
+                self._pipe.stdin.close()
+            except OSError:
+                pass
+            self._pipe = None
+            self.fd = -1
         if self._owned and self.fd >= 0:
             try:
                 os.close(self.fd)
@@ -177,28 +213,6 @@ def logging_configured():
 # the access log
 
 # What ap_escape_logitem escapes: controls, DEL and above, '"' and '\'.
-_NEEDS_ESCAPE = re.compile(r'[^\x20-\x7e]|["\\]')
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\n": "\\n", "\r": "\\r",
-            "\t": "\\t", "\v": "\\v"}
-
-
-def _escape_char(m):
-    c = m.group()
-    esc = _ESCAPES.get(c)
-    if esc is not None:
-        return esc
-    return "".join("\\x%02x" % b for b in c.encode("latin-1", "backslashreplace"))
-
-
-def log_escape(value):
-    """``value`` as Apache writes a log item (``ap_escape_logitem``)."""
-    # the common case, without the regex: printable ASCII, no quote/backslash
-    if (value.isascii() and value.isprintable() and '"' not in value
-            and "\\" not in value):
-        return value
-    return _NEEDS_ESCAPE.sub(_escape_char, value)
-
-
 _time_time = time.time
 _MONTHS = (None, "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
            "Nov", "Dec")
@@ -208,7 +222,8 @@ HOLD_MAX_LINES = 64     # a held batch is written at this size at the latest
 
 
 class AccessLog:
-    """Writes the combined-format line of each request.
+    """Writes each request's line in the ``CustomLog`` format (by default
+    the combined format as Debian's Apache defines it, logformat.py).
 
     When ``fastdispatch.access`` has exactly one ``FdHandler`` (what
     ``setup_logging`` attaches) the line goes out with one ``os.write``;
@@ -217,7 +232,7 @@ class AccessLog:
     object is made (a worker makes it when it starts).
     """
 
-    def __init__(self, logger=None):
+    def __init__(self, logger=None, fmt=None, server_name=""):
         self.logger = logger if logger is not None else logging.getLogger(ACCESS_LOGGER)
         self._write = None
         self.enabled = self.logger.isEnabledFor(logging.INFO)
@@ -226,6 +241,12 @@ class AccessLog:
                 and not self.logger.propagate and not self.logger.filters
                 and not handlers[0].filters and handlers[0].level <= logging.INFO):
             self._write = handlers[0].write_line
+        fmt = DEFAULT_FORMAT if fmt is None else fmt
+        self._parts = compile_format(fmt)
+        # the combined format, with either byte count, is written out by hand
+        # (log below): this runs once per request
+        self._combined = _COMBINED.get(fmt)
+        self._server_name, self._server_port = split_server_name(server_name)
         self._stamp_sec = -1
         self._stamp = ""
         self._held = None       # lines waiting for flush() (hold())
@@ -278,9 +299,17 @@ class AccessLog:
             self._stamp_sec = now
         return self._stamp
 
-    def log(self, remote_ip, head, status, bytes_sent, user):
-        # one request's line; the common steps are written out here rather
-        # than called (this runs once per request)
+    def log(self, info, head, outcome, sent_bytes=0, received_bytes=0, started=None,
+            keep_alive=False):
+        """One request's line. ``info``: its ConnInfo; ``outcome``: what the
+        dispatcher did; the bytes sent (head included) and received, and the
+        monotonic time it started, for the formats that show them."""
+        if self._combined is None:
+            self._emit(render(self._parts, self._entry(
+                info, head, outcome.status, outcome.bytes_sent, outcome.user, sent_bytes,
+                received_bytes, started, keep_alive), self._current_stamp()) + "\n")
+            return
+        # the common steps are written out here rather than called
         referer = agent = "-"
         for name, value in head.headers:
             n = len(name)
@@ -294,9 +323,11 @@ class AccessLog:
                 or '"' in request_line or "\\" in request_line:
             request_line = log_escape(request_line)
         stamp = self._stamp if int(_time_time()) == self._stamp_sec else self._time()
+        user = outcome.user
+        count = sent_bytes if self._combined == "sent" else outcome.bytes_sent
         line = '%s - %s [%s] "%s" %d %s "%s" "%s"\n' % (
-            remote_ip, "-" if user is None else (log_escape(user) or '""'), stamp,
-            request_line, status, bytes_sent or "-", referer, agent)
+            info.remote_ip, "-" if user is None else (log_escape(user) or '""'), stamp,
+            request_line, outcome.status, count or "-", referer, agent)
         held = self._held
         if held is not None:
             held.append(line.encode("latin-1", "backslashreplace"))
@@ -305,8 +336,29 @@ class AccessLog:
         else:
             self._emit(line)
 
-    def log_raw(self, remote_ip, request_line, status):
+    def log_raw(self, info, request_line, status, sent_bytes=0, received_bytes=0,
+                body_bytes=0):
         """A request that never got a parsed head (400 for a malformed one)."""
-        line = '%s - - [%s] "%s" %d - "-" "-"\n' % (
-            remote_ip, self._time(), log_escape(request_line), status)
-        self._emit(line)
+        entry = self._entry(info, RawHead(request_line), status, body_bytes, None,
+                            sent_bytes, received_bytes, None, False)
+        self._emit(render(self._parts, entry, self._current_stamp()) + "\n")
+
+    def _current_stamp(self):
+        return self._stamp if int(_time_time()) == self._stamp_sec else self._time()
+
+    def _entry(self, info, head, status, body_bytes, user, sent_bytes, received_bytes,
+               started, keep_alive):
+        return LogEntry(info.remote_ip, head, status, body_bytes, user,
+                        remote_port=getattr(info, "remote_port", 0),
+                        local_ip=getattr(info, "local_ip", "-"),
+                        local_port=getattr(info, "local_port", 0),
+                        sent_bytes=sent_bytes, received_bytes=received_bytes,
+                        started=started, keepalives=getattr(info, "keepalives", 0),
+                        keep_alive=keep_alive, server_name=self._server_name,
+                        server_port=self._server_port)
+
+
+_COMBINED = {
+    DEBIAN_FORMATS["combined"]: "sent",
+    DEBIAN_FORMATS["combined"].replace("%O", "%b"): "body",
+}

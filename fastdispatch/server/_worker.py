@@ -56,6 +56,7 @@ from http import HTTPStatus
 
 from fastdispatch import _speedups
 from fastdispatch.errors import HTTPError
+from fastdispatch.logformat import resolve_format
 from fastdispatch.transport import Outcome
 
 from ._body import EMPTY_BODY, EXPECTING_EMPTY_BODY, BodyReader
@@ -148,6 +149,18 @@ def _first_line(buf, start, limit):
     return line.rstrip(b"\r").decode("latin-1")
 
 
+def _body_length(response):
+    """The body's share of a whole response's bytes."""
+    end = response.find(b"\r\n\r\n")
+    return 0 if end < 0 else len(response) - end - 4
+
+
+def _server_hostname(app):
+    """The name %v logs when no ServerName is set: the one the requests see."""
+    info = getattr(app, "server_info", None)
+    return getattr(info, "server_hostname", "") or ""
+
+
 class Worker:
     """Serves connections accepted on ``listeners`` until ``stop()``."""
 
@@ -167,7 +180,12 @@ class Worker:
         self._parse_head = http.parse_head
         self._handle = app.handle
         self._poller = make_poller(poller, oneshot=not inline)
-        self._access = access_log if access_log is not None else AccessLog()
+        if access_log is None:
+            access_log = AccessLog(
+                fmt=resolve_format(getattr(cfg, "access_format", "combined"),
+                                   getattr(cfg, "log_formats", None)),
+                server_name=getattr(cfg, "server_name", "") or _server_hostname(app))
+        self._access = access_log
         self._conns = {}
         self._stopping = False
         self._accepting = False
@@ -434,7 +452,8 @@ class Worker:
         except OSError:
             pass
         if self._access.enabled:
-            self._access.log_raw(conn.info.remote_ip, _first_line(conn.buf, 0, 8192), 408)
+            self._access.log_raw(conn.info, _first_line(conn.buf, 0, 8192), 408,
+                                 len(data), len(conn.buf), _body_length(data))
         self._close(conn)
 
     def _begin_stop(self):
@@ -738,8 +757,9 @@ class Worker:
             else:
                 body = EMPTY_BODY
             conn.sent = False
+            conn.sent_bytes = 0
             conn.current = head
-            conn.since = _monotonic()
+            conn.since = started = _monotonic()
             try:
                 outcome = handle(head, body, info, conn.send)
             except HTTPError as exc:
@@ -747,11 +767,12 @@ class Worker:
             except Exception as exc:
                 outcome = self._late_error(conn, 500, head, exc)
             self._finished += 1    # (unlocked: the pool's progress, not a count)
-            if access.enabled:
-                access.log(info.remote_ip, head, outcome.status, outcome.bytes_sent,
-                           outcome.user)
             keep = (outcome.keep_alive and head.keep_alive and not conn.broken
                     and not self._stopping)
+            if access.enabled:
+                access.log(info, head, outcome, conn.sent_bytes,
+                           end - pos + (body.received if body.__class__ is BodyReader
+                                        else 0), started, keep)
             no_body = body.__class__ is not BodyReader
             if no_body:
                 pos = end
@@ -831,9 +852,9 @@ class Worker:
             log.exception("error_response(%d) failed", status)
             data = _fallback_response(status)
         if self._access.enabled:
-            self._access.log_raw(conn.info.remote_ip,
+            self._access.log_raw(conn.info,
                                  _first_line(buf, pos, self.cfg.limit_request_line + 2),
-                                 status)
+                                 status, len(data), len(buf) - pos, _body_length(data))
         conn.partial = False
         conn.buf = b""
         try:
