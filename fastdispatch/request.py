@@ -546,6 +546,7 @@ class Request:
         chunked = False
         ctype = self.content_type
         length_at = type_at = -1
+        table = headers
         if headers:
             # Content-Length and Content-Type are the request's own fields,
             # not table entries: a handler that put either in headers_out
@@ -596,9 +597,11 @@ class Request:
             # as Apache's header filter for r->no_cache: the last header
             expires = _speedups.headers.http_date(self.request_time)
         if self.status in (204, 304):
-            # no body, no entity headers (Apache keeps only these on a 304)
+            # no body and no length; Apache keeps the handler's own entries
+            # as they are (a Content-Type entry too), but not content_type
             content_length, chunked, ctype = -1, False, None
-            headers = [(k, v) for k, v in headers if k.lower() in _KEPT_ON_304]
+            length_at = type_at = -1
+            headers = [(k, v) for k, v in table if k.lower() != "content-length"]
             self._buffer, buffered = [], 0
         apart = None
         if self.header_only:
@@ -1143,7 +1146,4 @@ def _place(headers, length_at, type_at, type_first, content_length, ctype):
     return content_length, ctype
 
 
-_KEPT_ON_304 = frozenset(("etag", "last-modified", "accept-ranges", "expires", "cache-control", "vary", "content-location",
-                          "warning", "www-authenticate", "proxy-authenticate", "set-cookie",
-                          "set-cookie2"))
 _METHOD_NUMBERS = {m: i for i, m in enumerate(apache.METHODS)}

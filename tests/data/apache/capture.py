@@ -299,6 +299,8 @@ def build_requests(port: int):
     get("stream_no_cache_keepalive", "/stream/nocache.py", conn="keep-alive")
     get("stream_no_cache_length", "/stream/nocachelength.py")
     get("stream_no_cache_length_keepalive", "/stream/nocachelength.py", conn="keep-alive")
+    get("stream_not_modified_headers", "/stream/notmodified.py", conn="keep-alive")
+    get("stream_no_content_headers", "/stream/nocontent.py")
     # leading dots belong to the name (mod_mime): ".py" has no extension
     get("hello_hidden_py", "/hello/.py", note="no handler: a hidden file named py")
     get("hello_hidden_dots_py", "/hello/..py")

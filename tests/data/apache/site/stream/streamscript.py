@@ -75,6 +75,18 @@ def handler(req):
         req.headers_out["X-One"] = "a"
         req.write("whole, not cached\n", 0)
         return apache.OK
+    if req.filename.endswith("notmodified.py") or req.filename.endswith("nocontent.py"):
+        # a 304/204 keeps the handler's entries (its Content-Type entry too,
+        # not req.content_type), drops the length and any body written
+        req.err_headers_out["X-Err"] = "e"
+        req.headers_out["Content-Type"] = "text/from-table"
+        req.headers_out["X-One"] = "a"
+        req.headers_out["Content-Length"] = "5"
+        req.headers_out["Last-Modified"] = "Fri, 27 Nov 2026 00:00:00 GMT"
+        req.no_cache = 1
+        req.status = 304 if req.filename.endswith("notmodified.py") else 204
+        req.write("dropped", 0)
+        return apache.OK
     for i in range(3):
         req.write("chunk %d\n" % i)
         req.flush()
