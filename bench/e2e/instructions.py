@@ -85,7 +85,7 @@ def child(n, path):
         head, _ = parse(data, 0, 8190, 8190, 100)
         o = handle(head, EMPTY_BODY, info, send)
         clear()
-        access("127.0.0.1", head, o.status, o.bytes_sent, o.user)
+        access(info, head, o, o.bytes_sent + 150, len(data), 0.0, True)
     shutil.rmtree(tmp, ignore_errors=True)
 
 

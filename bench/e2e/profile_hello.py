@@ -130,10 +130,15 @@ def in_process(n=50000):
     lg.addHandler(FdHandler(devnull))
     access = AccessLog(lg)
 
+    from fastdispatch.server._connection import ServerConnInfo
+    from fastdispatch.transport import Outcome
+    info = ServerConnInfo("127.0.0.1", 40000, "127.0.0.1", 8080)
+    outcome = Outcome(200, 12, True, None)
+
     def t_access(k):
         a = access.log
         for _ in range(k):
-            a("127.0.0.1", head, 200, 12, None)
+            a(info, head, outcome, 162, len(REQUEST), 0.0, True)
 
     rows = [
         ("parse", best(t_parse, n)),

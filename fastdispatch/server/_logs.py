@@ -246,6 +246,7 @@ class AccessLog:
         # the combined format, with either byte count, is written out by hand
         # (log below): this runs once per request
         self._combined = _COMBINED.get(fmt)
+        self._count_sent = self._combined == "sent"     # %O, else %b
         self._server_name, self._server_port = split_server_name(server_name)
         self._stamp_sec = -1
         self._stamp = ""
@@ -324,7 +325,7 @@ class AccessLog:
             request_line = log_escape(request_line)
         stamp = self._stamp if int(_time_time()) == self._stamp_sec else self._time()
         user = outcome.user
-        count = sent_bytes if self._combined == "sent" else outcome.bytes_sent
+        count = sent_bytes if self._count_sent else outcome.bytes_sent
         line = '%s - %s [%s] "%s" %d %s "%s" "%s"\n' % (
             info.remote_ip, "-" if user is None else (log_escape(user) or '""'), stamp,
             request_line, outcome.status, count or "-", referer, agent)
