@@ -238,7 +238,10 @@ class Request:
             self.unparsed_uri = _utf8(target)
         self.uri = uri
         self.args = args
-        self.headers_in = headers_in = Table(_merge_repeated(head.headers))
+        headers = head.headers
+        # (plain_headers: the parser saw no repeated name and no non-ASCII value)
+        self.headers_in = headers_in = Table(
+            headers if getattr(head, "plain_headers", False) else _merge_repeated(headers))
         if target[0] != "/" and "://" in target:
             # absolute-form: the target's authority replaces Host (RFC 9112 3.2.2)
             headers_in["Host"] = target.split("://", 1)[1].split("/", 1)[0]

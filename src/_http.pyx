@@ -12,6 +12,9 @@ from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from cpython.unicode cimport PyUnicode_DecodeLatin1
 from libc.string cimport memchr, memcmp
 
+cdef extern from "Python.h":
+    bint PyUnicode_IS_ASCII(object)
+
 from fastdispatch.errors import HTTPError
 
 __all__ = [
@@ -36,6 +39,7 @@ TOO_MANY_FIELDS = S_TOO_MANY_FIELDS
 cdef enum:
     C_MAX_BLANK_LINES = 10
     MAX_CHUNK_SIZE_DIGITS = 16
+    PLAIN_MAX_FIELDS = 64      # plain_headers is false beyond (see the twin)
 
 # Limits above this are "no limit" (and leave room for + 2 without overflow).
 cdef Py_ssize_t BIG = (<Py_ssize_t>1) << 60
@@ -97,6 +101,22 @@ cdef inline str _latin1(cbytes p, Py_ssize_t n):
     return PyUnicode_DecodeLatin1(<const char *>p, n, NULL)
 
 
+cdef inline bint _same_name(cbytes a, cbytes b, Py_ssize_t n) noexcept:
+    """ASCII case-insensitive comparison of a[:n] and b[:n] (as str.lower())."""
+    cdef Py_ssize_t i
+    cdef unsigned char x, y
+    for i in range(n):
+        x = a[i]
+        y = b[i]
+        if 0x41 <= x <= 0x5A:
+            x += 32
+        if 0x41 <= y <= 0x5A:
+            y += 32
+        if x != y:
+            return False
+    return True
+
+
 cdef inline bint _ieq(cbytes p, Py_ssize_t n, const char *lower, Py_ssize_t m) noexcept:
     """ASCII case-insensitive comparison of p[:n] with the lower-case lower[:m]."""
     cdef Py_ssize_t i
@@ -125,10 +145,11 @@ cdef class RequestHead:
     cdef public bint keep_alive
     cdef public bint expect_continue
     cdef public object request_line
+    cdef public bint plain_headers
 
     def __init__(self, method="GET", target="/", version="HTTP/1.1", version_num=11,
                  headers=None, content_length=-1, chunked=False, keep_alive=True,
-                 expect_continue=False, request_line=None):
+                 expect_continue=False, request_line=None, plain_headers=False):
         self.method = method
         self.target = target
         self.version = version
@@ -141,6 +162,7 @@ cdef class RequestHead:
         if request_line is None:
             request_line = "%s %s %s" % (method, target, version)
         self.request_line = request_line
+        self.plain_headers = plain_headers
 
     def __repr__(self):
         return "<RequestHead %r headers=%d content_length=%d chunked=%r keep_alive=%r>" % (
@@ -414,6 +436,11 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
     cdef unsigned char c
     cdef cbytes v
     cdef RequestHead head
+    # plain_headers (see the twin): the names seen so far, to find a repeat
+    cdef bint plain = True
+    cdef Py_ssize_t name_at[PLAIN_MAX_FIELDS]
+    cdef Py_ssize_t name_len[PLAIN_MAX_FIELDS]
+    cdef Py_ssize_t j
 
     if start < 0:
         raise ValueError("start must not be negative")
@@ -474,6 +501,17 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
         name = _latin1(p + pos, name_end - pos)
         value = _latin1(p + vs, ve - vs)
         headers.append((name, value))
+        if plain:
+            if nfields > PLAIN_MAX_FIELDS or not PyUnicode_IS_ASCII(value):
+                plain = False
+            else:
+                for j in range(nfields - 1):
+                    if name_len[j] == name_end - pos and \
+                            _same_name(p + name_at[j], p + pos, name_end - pos):
+                        plain = False
+                        break
+                name_at[nfields - 1] = pos
+                name_len[nfields - 1] = name_end - pos
         # The fields that decide framing and connection handling.
         c = p[pos] | 0x20
         if c == 0x63:                                # c
@@ -546,6 +584,7 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
     head.content_length = content_length
     head.keep_alive = keep_alive
     head.expect_continue = expect_continue
+    head.plain_headers = plain
     return head, end
 
 

@@ -102,6 +102,23 @@ def test_request_head_is_plain_and_constructible(impl_http):
     assert "POST /x HTTP/1.0" in repr(h)
 
 
+@pytest.mark.parametrize("fields, plain", [
+    (b"Host: h\r\nAccept: */*\r\n", True),
+    (b"Host: h\r\nAccept: a\r\naccept: b\r\n", False),       # a name repeats
+    (b"Host: h\r\nX-A: 1\r\nX-a: 2\r\n", False),
+    (b"Host: h\r\nX-^: 1\r\nX-~: 2\r\n", True),              # (not the same name)
+    (b"Host: h\r\nX-Name: caf\xc3\xa9\r\n", False),          # a non-ASCII value
+    (b"Host: h\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(63)), True),
+    (b"Host: h\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(64)), False),
+])
+def test_plain_headers_says_when_the_fields_need_no_merging(impl_http, fields, plain):
+    head, _ = parse(impl_http, b"GET / HTTP/1.1\r\n" + fields + b"\r\n")
+    assert head.plain_headers is plain
+    head, _ = parse(impl_http, BROWSER)
+    assert head.plain_headers is True
+    assert impl_http.RequestHead().plain_headers is False   # (made by hand: look)
+
+
 def test_ows_stripped_names_as_sent(impl_http):
     head, _ = parse(impl_http, req(b"x-LOWER:value", b"Spaced: \t a b \t ", b"Empty:", b"E2:   "))
     assert head.headers[1:] == [("x-LOWER", "value"), ("Spaced", "a b"), ("Empty", ""), ("E2", "")]

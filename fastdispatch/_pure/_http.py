@@ -39,6 +39,10 @@ Strictness, per RFC 9112 and Apache 2.4's ``HttpProtocolOptions Strict``
 * ``Expect``: as Apache, only the first Expect field counts; ``100-continue``
   (any case) sets ``expect_continue`` from HTTP/1.1 on, any other non-empty
   value is 417, whose ``detail`` is that value (Apache's 417 page quotes it).
+* ``plain_headers``: no field name repeats (compared in ASCII lower case),
+  every value is ASCII, and there are at most ``PLAIN_MAX_FIELDS`` fields.
+  The request layer then takes the fields as they are, without merging
+  repeated ones or decoding UTF-8 values (a shortcut: false means "look").
 * Limits, as Apache applies LimitRequestLine / LimitRequestFieldSize (measured
   on Apache 2.4: with 8190, a line of 8191 bytes passes and 8192 does not): a
   request line longer than ``max_line + 1`` bytes is 414, reported as soon as
@@ -56,6 +60,8 @@ lines) the field count, then its content.
 import re
 
 from fastdispatch.errors import HTTPError
+
+PLAIN_MAX_FIELDS = 64       # plain_headers is false beyond (not worth comparing)
 
 __all__ = [
     "LIMIT_REQUEST_LINE", "LIMIT_REQUEST_FIELDSIZE", "LIMIT_REQUEST_FIELDS",
@@ -95,11 +101,11 @@ class RequestHead:
 
     __slots__ = ("method", "target", "version", "version_num", "headers",
                  "content_length", "chunked", "keep_alive", "expect_continue",
-                 "request_line")
+                 "request_line", "plain_headers")
 
     def __init__(self, method="GET", target="/", version="HTTP/1.1", version_num=11,
                  headers=None, content_length=-1, chunked=False, keep_alive=True,
-                 expect_continue=False, request_line=None):
+                 expect_continue=False, request_line=None, plain_headers=False):
         self.method = method
         self.target = target
         self.version = version
@@ -112,6 +118,7 @@ class RequestHead:
         if request_line is None:
             request_line = "%s %s %s" % (method, target, version)
         self.request_line = request_line
+        self.plain_headers = plain_headers
 
     def __repr__(self):
         return "<RequestHead %r headers=%d content_length=%d chunked=%r keep_alive=%r>" % (
@@ -339,10 +346,13 @@ def parse_head(buf, start=0, max_line=LIMIT_REQUEST_LINE,
     else:
         keep_alive = "keep-alive" in tokens and "close" not in tokens
 
+    plain = (len(headers) <= PLAIN_MAX_FIELDS
+             and all(value.isascii() for _, value in headers)
+             and len({name.lower() for name, _ in headers}) == len(headers))
     head = RequestHead(method.decode("latin-1"), target.decode("latin-1"),
                        version.decode("latin-1"), version_num, headers,
                        content_length, chunked, keep_alive, expect_continue,
-                       request_line.decode("latin-1"))
+                       request_line.decode("latin-1"), plain)
     return head, end
 
 
