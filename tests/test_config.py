@@ -166,3 +166,12 @@ def test_log_formats_by_nickname_or_string(tmp_path):
     assert resolve_format(srv.access_format, srv.log_formats) == "%h"
     srv = parse_config(write(tmp_path, "CustomLog \"|/usr/bin/logger -t x\" combined\n")).server
     assert srv.access_log == "|/usr/bin/logger -t x"
+
+
+def test_a_second_access_log_replaces_the_first_with_a_warning(tmp_path, caplog):
+    path = write(tmp_path, "CustomLog a.log combined\nCustomLog b.log common\n")
+    with caplog.at_level(logging.WARNING, logger="fastdispatch.error"):
+        srv = parse_config(path).server
+    assert srv.access_log == str(tmp_path / "b.log")
+    assert any("%s:2: only one access log is written" % path in r.getMessage()
+               for r in caplog.records)

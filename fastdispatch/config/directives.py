@@ -263,7 +263,11 @@ def apply_server(config, d):
     elif key == "errorlog":
         srv.error_log = _log_target(d)
     elif key == "customlog":
-        srv.access_log = _log_target(d)
+        target = _log_target(d)
+        if srv.access_log and srv.access_log != target:
+            log.warning("%s:%s: only one access log is written: this CustomLog replaces %s",
+                        d.filename, d.lineno, srv.access_log)
+        srv.access_log = target
         srv.access_format = d.args[1] if len(d.args) > 1 else DEFAULT_FORMAT
         if srv.access_format not in srv.log_formats and \
                 srv.access_format not in DEBIAN_FORMATS:
