@@ -227,8 +227,14 @@ class Dispatcher:
             self._send_error(req, error.status)
             req._finish()
             return Outcome(error.status, req.bytes_sent, not req._close, None)
-        status = self._process(req)
-        req._finish()
+        try:
+            status = self._process(req)
+            req._finish()
+        except ClientGone as exc:
+            # the client went away mid-response: the transport's log line
+            # shows the response that was going out, as Apache's does
+            exc.outcome = Outcome(req.status, req.bytes_sent, False, req.user)
+            raise
         return Outcome(status, req.bytes_sent, not req._close, req.user)
 
     def error_response(self, status, head, detail="", method=None, host=None,

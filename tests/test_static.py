@@ -402,6 +402,16 @@ def test_a_client_that_stops_reading_is_dropped_after_the_timeout(large_server, 
     finally:
         sock.close()
     assert got.startswith(b"HTTP/1.1 200 ") and len(got) < len(large[2]) * 6
+    # the access line shows the 200 that was going out, and what of it went
+    log = large[0] / "access.log"
+    deadline = time.monotonic() + 5
+    line = None
+    while line is None and time.monotonic() < deadline:
+        lines = [x for x in log.read_text().splitlines() if x.startswith("GET /huge.bin")]
+        line = lines[-1] if lines else None
+        time.sleep(0.05)
+    m = re.fullmatch(r"GET /huge\.bin HTTP/1\.1 200 (\d+) (\d+)", line or "")
+    assert m and 0 < int(m[2]) < len(large[2]) * 6, line     # %O: what went
 
 
 def test_a_file_cut_short_while_sent_closes_the_connection():

@@ -122,9 +122,11 @@ class Connection:
                     pass
         except ClientGone:
             self.broken = True
+            self.sent_bytes += n        # what went (%O)
             raise
         except OSError as exc:
             self.broken = True
+            self.sent_bytes += n
             raise ClientGone(exc.errno, "sending to the client: %s" % exc.strerror) from exc
         finally:
             self.since = _monotonic()
@@ -152,9 +154,9 @@ class Connection:
                                         "in the response head" % left)
                 offset += n
                 left -= n
-            self.sent_bytes += region.count
         except ClientGone:
             self.broken = True
+            self.sent_bytes += offset - region.offset     # what went (%O)
             raise
         except OSError as exc:
             if exc.errno in _NO_SENDFILE and offset == region.offset:
@@ -163,10 +165,12 @@ class Connection:
                 self._send_file_by_reads(fd, offset, left)
                 return
             self.broken = True
+            self.sent_bytes += offset - region.offset
             raise ClientGone(exc.errno, "sending a file to the client: %s"
                              % exc.strerror) from exc
         finally:
             self.since = _monotonic()
+        self.sent_bytes += region.count
 
     def _send_file_by_reads(self, fd, offset, left):
         while left > 0:

@@ -818,6 +818,9 @@ class Worker:
                 conn.send(data)
             except OSError:
                 pass
+        outcome = getattr(exc, "outcome", None)   # (ClientGone mid-response)
+        if outcome is not None:
+            return outcome
         return Outcome(status, 0, False)
 
     def _refusal_facts(self, buf, pos, status):
