@@ -26,16 +26,13 @@ DEBIAN_FORMATS = {
 CLF = '%h %l %u %t "%r" %>s %b'
 DEFAULT_FORMAT = DEBIAN_FORMATS["combined"]
 
-_MONTHS = (None, "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
-           "Nov", "Dec")
 
-
-def split_server_name(name, https=False):
-    """ServerName as (host, port): its own port, else the scheme's."""
+def split_server_name(name, default_port=80):
+    """ServerName as (host, port): its own port, else ``default_port``."""
     host, sep, port = name.rpartition(":")
     if sep and port.isdigit() and not host.endswith(":"):
         return host, int(port)
-    return name, 443 if https else 80
+    return name, default_port
 
 
 def resolve_format(name, formats=None):
@@ -287,18 +284,11 @@ def _port(entry, arg, stamp):
 
 
 def _host(entry, arg, stamp):
-    """The server's name as the request gave it (UseCanonicalName Off): the
-    Host header's, lower-cased and without its port, else ServerName."""
-    host = _header(entry, "Host")
-    if host:
-        host = host.strip()
-        if host.startswith("["):
-            host = host[:host.find("]") + 1]
-        else:
-            host = host.partition(":")[0]
-        if host:
-            return log_escape(host.lower())
-    return entry.server_name or None
+    """The server's name as the request gave it (UseCanonicalName Off):
+    req.hostname's (absolute-form target, else Host), else ServerName."""
+    from fastdispatch.request import _hostname      # (the request layer's rule)
+    host = _hostname(entry.head.target, _header(entry, "Host"))
+    return log_escape(host) if host else entry.server_name or None
 
 
 def _pid(entry, arg, stamp):

@@ -16,6 +16,7 @@ import time
 from fastdispatch import _speedups, apache
 from fastdispatch.errorpages import KNOWN_STATUSES, reason_phrase
 from fastdispatch.errors import ClientGone, ClientTimeout, HTTPError
+from fastdispatch.logformat import split_server_name
 from fastdispatch.transport import FileRegion
 
 Table = _speedups.headers.Table
@@ -36,10 +37,7 @@ class ServerInfo:
         host, _ = srv.listen[0] if srv.listen else ("127.0.0.1", 80)
         # ServerName "name[:port]": Apache's server_hostname and port (0
         # when it names none)
-        name, port = srv.server_name or "", 0
-        head, sep, tail = name.rpartition(":")
-        if sep and tail.isdigit() and not name.endswith("]"):
-            name, port = head, int(tail)
+        name, port = split_server_name(srv.server_name or "", 0)
         self.server_hostname = name or (host if host not in ("0.0.0.0", "::", "")
                                         else "localhost")
         self.port = port

@@ -245,8 +245,8 @@ class AccessLog:
         self._parts = compile_format(fmt)
         # the combined format, with either byte count, is written out by hand
         # (log below): this runs once per request
-        self._combined = _COMBINED.get(fmt)
-        self._count_sent = self._combined == "sent"     # %O, else %b
+        # (None: not the combined format; True: its count is %O, False: %b)
+        self._combined_sent = _COMBINED.get(fmt)
         self._server_name, self._server_port = split_server_name(server_name)
         self._stamp_sec = -1
         self._stamp = ""
@@ -305,7 +305,7 @@ class AccessLog:
         """One request's line. ``info``: its ConnInfo; ``outcome``: what the
         dispatcher did; the bytes sent (head included) and received, and the
         monotonic time it started, for the formats that show them."""
-        if self._combined is None:
+        if self._combined_sent is None:
             self._emit(render(self._parts, self._entry(
                 info, head, outcome.status, outcome.bytes_sent, outcome.user, sent_bytes,
                 received_bytes, started, keep_alive), self._current_stamp()) + "\n")
@@ -325,7 +325,7 @@ class AccessLog:
             request_line = log_escape(request_line)
         stamp = self._stamp if int(_time_time()) == self._stamp_sec else self._time()
         user = outcome.user
-        count = sent_bytes if self._count_sent else outcome.bytes_sent
+        count = sent_bytes if self._combined_sent else outcome.bytes_sent
         line = '%s - %s [%s] "%s" %d %s "%s" "%s"\n' % (
             info.remote_ip, "-" if user is None else (log_escape(user) or '""'), stamp,
             request_line, outcome.status, count or "-", referer, agent)
@@ -360,6 +360,6 @@ class AccessLog:
 
 
 _COMBINED = {
-    DEBIAN_FORMATS["combined"]: "sent",
-    DEBIAN_FORMATS["combined"].replace("%O", "%b"): "body",
+    DEBIAN_FORMATS["combined"]: True,
+    DEBIAN_FORMATS["combined"].replace("%O", "%b"): False,
 }
