@@ -3,6 +3,8 @@ what ``take`` hands out, what it holds back for the next take, and that
 nothing it holds is lost. Connections are socketpairs (no address)."""
 import select
 import socket
+import sys
+import time
 import types
 
 import pytest
@@ -175,6 +177,51 @@ def test_an_accept_batch_stops_once_accepting_is_paused():
                 worker._close(conn)
             worker._poller.close()
     finally:
+        for c in clients:
+            c.close()
+        lsock.close()
+
+
+@pytest.mark.parametrize("on_listener", [True, False], ids=["listener-has-it", "listener-lacks-it"])
+def test_accepted_connections_get_tcp_nodelay(on_listener):
+    """Every accepted TCP connection has TCP_NODELAY (a response's pieces do
+    not wait for the client's delayed ACK), whether the listener passes it
+    on (bind_listeners sets it: Linux copies it, then the worker makes no
+    system call for it) or not (the worker sets it on each)."""
+    from fastdispatch.config.model import ServerConfig
+    from fastdispatch.server._serve import bind_listeners
+    from fastdispatch.server._worker import Listener, Worker
+
+    if on_listener:
+        listener, = bind_listeners([("127.0.0.1", 0)])
+        lsock = listener.sock
+        assert lsock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    else:
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(8)
+        lsock.setblocking(False)
+        listener = Listener(lsock, lsock.getsockname())
+    clients = []
+    app = types.SimpleNamespace(handle=None, error_response=None)
+    worker = Worker(app, ServerConfig(), [listener], poller="epoll")
+    try:
+        clients = [socket.create_connection(lsock.getsockname()) for _ in range(3)]
+        worker._resume_accepting()
+        deadline = time.monotonic() + 5
+        while worker.connections < 3 and time.monotonic() < deadline:
+            worker._accept(listener)
+        assert worker.connections == 3
+        for conn in worker._conns.values():
+            assert conn.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        if not on_listener:
+            assert listener.nodelay is False
+        elif sys.platform.startswith("linux"):
+            assert listener.nodelay is True     # no setsockopt per connection
+    finally:
+        for conn in list(worker._conns.values()):
+            worker._close(conn)
+        worker._poller.close()
         for c in clients:
             c.close()
         lsock.close()

@@ -79,12 +79,25 @@ _monotonic = time.monotonic
 
 
 class Listener:
-    """A listening socket and the address it is bound to."""
-    __slots__ = ("sock", "addr")
+    """A listening socket and the address it is bound to. ``nodelay``:
+    whether the sockets it accepts come with TCP_NODELAY set (a listener
+    that has it passes it on, on Linux), None until the first is seen."""
+    __slots__ = ("sock", "addr", "nodelay")
 
     def __init__(self, sock, addr):
         self.sock = sock
         self.addr = addr
+        self.nodelay = None
+
+
+def _set_nodelay(sock, listener):
+    """TCP_NODELAY on an accepted socket, unless it came with it: then no
+    later socket from the same listener needs the system call."""
+    if listener.nodelay is None:
+        listener.nodelay = bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        if listener.nodelay:
+            return
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _fallback_response(status):
@@ -383,8 +396,8 @@ class Worker:
                 raise
             try:
                 sock.setblocking(False)
-                if sock.family != socket.AF_UNIX:
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if not listener.nodelay and sock.family != socket.AF_UNIX:
+                    _set_nodelay(sock, listener)
                 conn = Connection(sock, conn_info(sock, addr, listener.addr), self._timeout)
                 # inline, a handler runs to its end before anything else
                 # here: its flushed writes can leave together (one send)
