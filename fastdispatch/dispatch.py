@@ -17,7 +17,7 @@ import sys
 import time
 import traceback
 
-from fastdispatch import _speedups, apache, authz, errorpages, filters, loader
+from fastdispatch import _speedups, apache, authz, byterange, errorpages, filters, loader
 from fastdispatch.config.directives import DIRECTIVE_OF_PHASE, PHASE_OF_DIRECTIVE
 from fastdispatch.config.merge import HandlerEntry, merge
 from fastdispatch.errors import ClientGone, HTTPError
@@ -589,6 +589,10 @@ class Dispatcher:
         rc = DECLINED
         if req.handler in ("mod_python", "python-program"):
             rc = self._phase(req, "handler", abort=False)
+            if rc == OK and not req._head_sent and req._buffered and \
+                    "Range" in req.headers_in:
+                # the response is whole: Apache's byterange filter sees it so
+                rc = byterange.apply_to_buffered(req) or OK
         if rc == DECLINED:
             rc = static.serve(req, dc)
         if rc not in (OK, DECLINED):

@@ -276,14 +276,31 @@ class Request:
     @property
     def finfo(self):
         """mod_python's mp_finfo of req.filename (a dict whose keys are also
-        attributes, shown as mod_python shows it)."""
+        attributes, shown as mod_python shows it); a handler may assign
+        another, from apache.stat(), as Apache's r->finfo."""
+        info = self.__dict__.get("_finfo")
+        if info is not None:
+            return info
+        return finfo_of(self.filename, self._file_stat())
+
+    @finfo.setter
+    def finfo(self, value):
+        if not isinstance(value, FInfo):
+            raise TypeError("finfo must be a finfo object (from apache.stat())")
+        self._finfo = value
+
+    def _file_stat(self):
+        """The os.stat_result behind req.finfo (None: no such file)."""
+        info = self.__dict__.get("_finfo")
+        if info is not None:
+            return info.stat_result
         st = self._stat
         if st is None and self.filename:
             try:
-                st = os.stat(self.filename)
+                st = self._stat = os.stat(self.filename)
             except (OSError, ValueError):
                 st = None
-        return finfo_of(self.filename, st)
+        return st
 
     @property
     def parsed_uri(self):
@@ -355,10 +372,27 @@ class Request:
             length = -1
         if self.expecting_100 and self._no_continue():
             return b""
+        limit = self._dir_body_limit()
         data = self._body.read(length)
         self._read_bytes += len(data)
         self.read_length = self._read_bytes
+        if limit and self._read_bytes > limit:
+            self._over_limit()
         return data
+
+    def _dir_body_limit(self):
+        """The directory's LimitRequestBody (the server's is the body
+        reader's own), checked against Content-Length before anything is
+        read (so no 100 Continue goes out) and against what was read."""
+        dc = self._dir_config
+        limit = dc.limit_request_body if dc is not None else None
+        if limit and self._clength_in > limit:
+            self._over_limit()
+        return limit
+
+    def _over_limit(self):
+        self._close = True          # the rest of the body is not read
+        raise HTTPError(413, "request body over LimitRequestBody")
 
     def readline(self, length=-1):
         if self._held:
@@ -366,9 +400,12 @@ class Request:
         self._reading = True
         if self.expecting_100 and self._no_continue():
             return b""
+        limit = self._dir_body_limit()
         data = self._body.readline(-1 if length is None else length)
         self._read_bytes += len(data)
         self.read_length = self._read_bytes
+        if limit and self._read_bytes > limit:
+            self._over_limit()
         return data
 
     def readlines(self, sizehint=-1):
@@ -941,23 +978,51 @@ class Request:
         return meets_conditions(self, self.mtime, self.headers_out.get("ETag"))
 
     def set_etag(self):
-        if self._stat is not None:
-            from fastdispatch.handlers.static import etag_for
-            self.headers_out["ETag"] = etag_for(self._stat)
+        """Apache's ap_set_etag: the size and mtime of req.finfo's file
+        (weak when it changed within the last second); with no file, the
+        mtime alone of the last directory Apache's path walk found (the
+        file's, for a name that does not exist), or "0"."""
+        from fastdispatch.handlers.static import etag_for
+        st = self._file_stat()
+        if st is not None:
+            self.headers_out["ETag"] = etag_for(st, self.request_time)
+            return
+        mtime_us = 0
+        if self.filename and "_finfo" not in self.__dict__:
+            directory = self.filename
+            while directory not in ("", "/"):
+                directory = os.path.dirname(directory)
+                try:
+                    mtime_us = os.stat(directory).st_mtime_ns // 1000
+                    break
+                except (OSError, ValueError):
+                    continue
+        weak = "W/" if self.request_time - mtime_us / 1e6 <= 1 else ""
+        self.headers_out["ETag"] = '%s"%x"' % (weak, mtime_us)
 
     def set_last_modified(self):
         if self.mtime:
             self.headers_out["Last-Modified"] = _speedups.headers.http_date(self.mtime)
 
     def update_mtime(self, dependency_mtime):
+        # whole seconds, as mod_python hands them to Apache
+        dependency_mtime = float(int(dependency_mtime))
         if dependency_mtime > self.mtime:
             self.mtime = dependency_mtime
 
 
 class FInfo(dict):
-    """mod_python's mp_finfo: ``finfo.size`` and ``finfo["size"]``."""
+    """mod_python's mp_finfo: ``finfo.size`` and ``finfo["size"]``
+    (``stat_result``: the os.stat_result it shows, for the ETag's
+    microseconds; None for no file)."""
 
-    __slots__ = ()
+    __slots__ = ("stat_result",)
+
+    def __getitem__(self, key):
+        if key.__class__ is int:
+            # mod_python's tuple order (apache.FINFO_MODE ... FINFO_NAME)
+            return tuple(dict.__getitem__(self, k) for k in _FINFO_TUPLE)[key]
+        return dict.__getitem__(self, key)
 
     def __getattr__(self, name):
         try:
@@ -969,6 +1034,7 @@ class FInfo(dict):
 def finfo_of(fname, st):
     """The mp_finfo of ``st`` (an os.stat_result, or None: no such file)."""
     info = FInfo.fromkeys(_FINFO_KEYS)
+    info.stat_result = st
     info["fname"] = fname
     if st is None:
         info["filetype"] = 0  # APR_NOFILE
@@ -1087,6 +1153,8 @@ SEND_APART = 65536   # a body this large is sent after its head, not joined to i
 _PROTO_NUMS = {"HTTP/1.1": 1001, "HTTP/1.0": 1000}
 _STATUS_LINES = {}   # status -> "200 OK", made as statuses are sent
 
+_FINFO_TUPLE = ("protection", "inode", "device", "nlink", "user", "group", "size", "atime",
+                "mtime", "ctime", "fname", "name")
 _FINFO_KEYS = ("fname", "filetype", "valid", "protection", "user", "group", "size", "inode",
                "device", "nlink", "atime", "mtime", "ctime", "name")
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from fastdispatch import Directory, Dispatcher, _speedups
+from fastdispatch import Directory, Dispatcher, _speedups, byterange
 from fastdispatch.handlers import static
 from fastdispatch.testing import parse_response
 from fastdispatch.transport import BytesBody, ConnInfo, FileRegion
@@ -124,7 +124,7 @@ def test_ranges(server):
     ("items=0-1", None),
 ])
 def test_range_header_as_apache_reads_it(value, answer):
-    assert static._parse_ranges(value, 100) == answer
+    assert byterange.parse_ranges(value, 100) == answer
 
 
 def test_directory_index_and_redirect(server):

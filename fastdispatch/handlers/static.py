@@ -7,7 +7,8 @@ import stat as _stat
 import threading
 import time
 
-from fastdispatch import _speedups, apache
+from fastdispatch import _speedups, apache, byterange
+from fastdispatch.httpdate import parse_http_date
 
 _http_date = _speedups.headers.http_date
 
@@ -215,14 +216,6 @@ def etag_for(st, request_time=None):
     return tag
 
 
-def _http_time(value):
-    from email.utils import parsedate_to_datetime
-    try:
-        return parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-
-
 def _tags(value):
     return [t.strip() for t in value.split(",") if t.strip()]
 
@@ -231,7 +224,8 @@ def meets_conditions(req, mtime, etag):
     """Apache's ap_meets_conditions for a response whose validators are
     ``mtime`` (seconds; 0 when unknown: now) and ``etag`` (None when none):
     OK, HTTP_PRECONDITION_FAILED, or HTTP_NOT_MODIFIED (a GET or HEAD whose
-    copy is current; another method gets 412 there)."""
+    copy is current; another method whose If-None-Match matches gets 412
+    there, and If-Modified-Since is for a GET or HEAD only)."""
     if not mtime:
         mtime = time.time()
     if _precondition_failed(req, mtime, etag):
@@ -253,7 +247,7 @@ def _precondition_failed(req, mtime, etag):
         return etag is None or etag.startswith("W/") or etag not in _tags(im)
     ius = req.headers_in.get("If-Unmodified-Since")
     if ius is not None:
-        since = _http_time(ius)
+        since = parse_http_date(ius)
         return since is not None and int(mtime) > since
     return False
 
@@ -268,79 +262,11 @@ def _not_modified(req, mtime, etag):
         weak_ours = etag[2:] if etag.startswith("W/") else etag
         return any((t[2:] if t.startswith("W/") else t) == weak_ours for t in _tags(inm))
     ims = req.headers_in.get("If-Modified-Since")
-    if ims is not None:
-        since = _http_time(ims)
+    if ims is not None and req.method in ("GET", "HEAD"):
+        # (Apache reads If-Modified-Since for a GET or HEAD only)
+        since = parse_http_date(ims)
         return since is not None and int(mtime) <= since <= req.request_time
     return False
-
-
-def _parse_ranges(value, size):
-    """A Range header as Apache 2.4's byterange filter reads it:
-    [(start, end), ...] inclusive and clipped, "unsatisfiable" when no
-    range starts inside the file, or None to serve it whole (no Range,
-    another unit, any malformed spec, "-0", ranges adding up to more than
-    the file). A range that overlaps or touches the one before it is merged
-    into it, and "0-" stands for the whole file on its own."""
-    if not value or value[:6].lower() != "bytes=":
-        return None
-    spec = value[6:]
-    if " " in spec or "\t" in spec:
-        return None
-    ranges = []
-    current = None          # the set being merged: [start, end]
-    unsatisfiable = False
-    for cur in spec.split(","):
-        if not cur:
-            break
-        first, sep, last = cur.partition("-")
-        if not sep or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
-            return None
-        if first == "":
-            if last == "" or int(last) < 1:
-                return None
-            start, end = max(0, size - int(last)), size - 1
-        else:
-            start = int(first)
-            if last:
-                end = int(last)
-                if start > end:
-                    return None
-            else:
-                end = size - 1
-                if start == 0:
-                    ranges, current = [], [0, end]      # the whole file, alone
-                    break
-        if start >= size:
-            unsatisfiable = True
-            continue
-        end = min(end, size - 1)
-        if current is None:
-            current = [start, end]
-            continue
-        merged = False
-        if start >= current[0] and end <= current[1]:
-            merged = True
-        if start < current[0] and end >= current[0] - 1:
-            current[0] = start
-            merged = True
-        if end >= current[1] and start <= current[1] + 1:
-            current[1] = end
-            merged = True
-        if not merged:
-            ranges.append(tuple(current))
-            current = [start, end]
-    if current is not None:
-        ranges.append(tuple(current))
-    elif unsatisfiable:
-        return "unsatisfiable"
-    if not ranges or sum(e - s + 1 for s, e in ranges) > size:
-        return None
-    return ranges
-
-
-# Apache picks its multipart boundary once per process: a random 64-bit
-# number in hex, without leading zeros
-_BOUNDARY = "%x" % int.from_bytes(os.urandom(8), "big")
 
 
 def _send_ranges(req, filename, ranges, size, ctype):
@@ -358,18 +284,15 @@ def _send_ranges(req, filename, ranges, size, ctype):
                 if count < SENDFILE_MIN or not req._send_file(f.fileno(), start, count):
                     req._write_file(f, start, count)
         return
-    boundary = _BOUNDARY
     parts = []
     with open(filename, "rb") as f:
         for start, end in ranges:
             f.seek(start)
-            head = "\r\n--%s\r\n%sContent-range: bytes %d-%d/%d\r\n\r\n" % (
-                boundary, "Content-type: %s\r\n" % ctype if ctype else "", start, end, size)
-            parts.append(head.encode("latin-1"))
+            parts.append(byterange.part_head(ctype, start, end, size))
             parts.append(f.read(end - start + 1))
-    parts.append(("\r\n--%s--\r\n" % boundary).encode("latin-1"))
+    parts.append(byterange.END)
     body = b"".join(parts)
-    req.content_type = "multipart/byteranges; boundary=" + boundary
+    req.content_type = byterange.MULTIPART_TYPE
     req.set_content_length(len(body))
     if not req.header_only:
         req.write(body, 0)
@@ -477,11 +400,12 @@ def _serve_file(req, dc, filename, st, fd, data):
     ranges = None
     # (with output filters a Range would apply to the filtered body, which
     # is not known yet: the whole body is sent)
-    if "Range" in req.headers_in and req.method != "POST" and req._filters is None:
-        ranges = _parse_ranges(req.headers_in.get("Range"), size)
-        if ranges is not None and "If-Range" in req.headers_in:
-            if req.headers_in["If-Range"] not in (etag, out["Last-Modified"]):
-                ranges = None
+    if "Range" in req.headers_in and req._filters is None:
+        # (a POST too: Apache's byterange filter does not look at the method)
+        ranges = byterange.parse_ranges(req.headers_in.get("Range"), size)
+        if ranges is not None and not byterange.if_range_holds(
+                req.headers_in.get("If-Range"), etag, out["Last-Modified"]):
+            ranges = None
     if ranges == "unsatisfiable":
         req._error_response = True      # (its page is close-delimited)
         return apache.HTTP_RANGE_NOT_SATISFIABLE

@@ -367,6 +367,29 @@ def build_requests(port: int):
     R.append(("static_if_unmodified_since_fail", "COND:ius_old", ""))
     R.append(("static_if_none_match_head", "COND:etag_head", ""))
     R.append(("handler_if_modified_since", "COND:handler_ims", "handler response + IMS"))
+    R.append(("static_if_modified_since_post", "COND:ims_post",
+              "If-Modified-Since is for GET and HEAD only"))
+    R.append(("static_if_none_match_post", "COND:etag_post", "a POST's matching tag: 412"))
+    R.append(("static_if_modified_since_no_zone", "COND:ims_no_zone",
+              "a date without its zone is not a date to Apache"))
+    R.append(("static_if_modified_since_lower_case", "COND:ims_lower",
+              "month names are case-sensitive"))
+    R.append(("static_if_modified_since_rfc850", "COND:ims_rfc850", ""))
+    R.append(("static_if_modified_since_asctime", "COND:ims_asctime", ""))
+    # the byterange filter: files, and a handler's response that arrives whole
+    get("static_range_post", "/static/file.txt", method="POST",
+        extra="Range: bytes=0-4\r\nContent-Length: 3\r\n", body=b"abc")
+    get("static_range_empty_file", "/static/empty.txt", extra="Range: bytes=0-4\r\n",
+        note="an empty body is not ranged")
+    get("stream_range_whole", "/stream/nobuf.py", extra="Range: bytes=0-4\r\n")
+    get("stream_range_whole_multi", "/stream/nobuf.py", extra="Range: bytes=0-1,4-5\r\n")
+    get("stream_range_whole_unsat", "/stream/nobuf.py", extra="Range: bytes=500-\r\n")
+    get("stream_range_whole_head", "/stream/nobuf.py", method="HEAD",
+        extra="Range: bytes=0-4\r\n")
+    get("stream_range_whole_if_range", "/stream/nobuf.py",
+        extra="Range: bytes=0-4\r\nIf-Range: \"other\"\r\n")
+    get("stream_range_flushed", "/stream/flush.py", extra="Range: bytes=0-4\r\n",
+        note="a flushed response goes whole")
 
     # ---- publisher
     get("form_html", "/form/form.html")
@@ -691,6 +714,19 @@ def exchange(port: int, steps, head_request=False, n_expected=1, total_timeout=8
     return data, responses, closed, interim
 
 
+def _rfc850(lm):
+    """RFC 1123 date -> RFC 850 (Sunday, 06-Nov-94 08:49:37 GMT)."""
+    import email.utils
+    t = email.utils.parsedate_to_datetime(lm)
+    return t.strftime("%A, %d-%b-%y %H:%M:%S GMT")
+
+
+def _asctime(lm):
+    import email.utils
+    t = email.utils.parsedate_to_datetime(lm)
+    return t.strftime("%a %b ") + ("%2d" % t.day) + t.strftime(" %H:%M:%S %Y")
+
+
 def cond_request(name, kind, port, static_info):
     H = HOST.format(port=port)
     etag, lm = static_info
@@ -706,7 +742,15 @@ def cond_request(name, kind, port, static_info):
         "ius_old": "If-Unmodified-Since: Mon, 01 Jan 2001 00:00:00 GMT\r\n",
         "etag_head": f"If-None-Match: {etag}\r\n",
         "handler_ims": f"If-Modified-Since: {lm}\r\n",
+        "ims_post": f"If-Modified-Since: {lm}\r\n",
+        "etag_post": f"If-None-Match: {etag}\r\n",
+        "ims_no_zone": "If-Modified-Since: %s\r\n" % lm.rsplit(" ", 1)[0],
+        "ims_lower": f"If-Modified-Since: {lm.lower()}\r\n",
+        "ims_rfc850": "If-Modified-Since: %s\r\n" % _rfc850(lm),
+        "ims_asctime": "If-Modified-Since: %s\r\n" % _asctime(lm),
     }[kind]
+    if kind in ("ims_post", "etag_post"):
+        base = base.replace("GET", "POST", 1) + "Content-Length: 0\r\n"
     if kind == "etag_head":
         base = base.replace("GET", "HEAD", 1)
     if kind == "handler_ims":

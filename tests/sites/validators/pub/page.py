@@ -1,0 +1,2 @@
+def index(req):
+    return "<html>0123456789</html>"
