@@ -17,7 +17,8 @@ import sys
 import time
 import traceback
 
-from fastdispatch import _speedups, apache, authz, byterange, errorpages, filters, loader
+from fastdispatch import _speedups, access_compat, apache, authz, byterange, errorpages, filters, loader
+from fastdispatch.config import alias as mod_alias
 from fastdispatch.config.directives import DIRECTIVE_OF_PHASE, PHASE_OF_DIRECTIVE
 from fastdispatch.config.merge import HandlerEntry, merge
 from fastdispatch.errors import ClientGone, HTTPError
@@ -60,20 +61,23 @@ class _Route:
     force (``plain``: no handler of another phase before it, no mod_dir,
     not a .ht* file)."""
     __slots__ = ("expires", "filename", "path_info", "link_checked", "dir_config",
-                 "ctype", "handler", "is_dir", "plain")
+                 "ctype", "handler", "is_dir", "plain", "alias")
 
-    def __init__(self, expires, filename, path_info, link_checked, dir_config):
+    def __init__(self, expires, filename, path_info, link_checked, dir_config, alias=None):
         self.expires = expires
         self.filename = filename
         self.path_info = path_info
         self.link_checked = link_checked
         self.dir_config = dir_config
+        self.alias = alias
         self.is_dir = bool(filename) and not path_info and static.is_dir(filename)
         self.ctype = static.default_type(filename, path_info, dir_config)
         self.handler = dir_config.handler_name_for(filename)
         self.plain = not (
             self.is_dir
+            or dir_config.access_rules is not None
             or (filename and filename.rpartition("/")[2].startswith(".ht"))
+            or dir_config.redirect_all is not None or dir_config.redirects
             or any(entries and phase not in _PLAIN_OK
                    for phase, entries in dir_config.handlers.items()))
 
@@ -156,7 +160,15 @@ class Dispatcher:
             s.kind == "location" and any(d.key in PHASE_OF_DIRECTIVE for d in s.directives)
             for s in sections)
         self._routes = {}
-        self._aliases = sorted(config.aliases, key=lambda a: -len(a[0]))
+        # (tried in config order, the first that matches wins, as mod_alias)
+        self._aliases = list(config.aliases)
+        # mod_alias: the server's Redirect lines, and whether a <Location>
+        # has a section-wide one (which applies at translate time)
+        self._redirects = list(getattr(config, "redirects", ()))
+        self._location_redirects = any(
+            s.kind == "location" and any(d.key in mod_alias.REDIRECT_DIRECTIVES
+                                         for d in s.directives)
+            for s in sections)
         for d in config.python_imports:
             self._python_import(d)
 
@@ -402,9 +414,17 @@ class Dispatcher:
             # Apache ships <Files ".ht*"> Require all denied: .htaccess and
             # .htpasswd are never served
             raise _Abort(apache.HTTP_FORBIDDEN)
+        rules = req._dir_config.access_rules
+        if rules is not None and not self._access_compat(req, rules):
+            if not rules.satisfy_any or not req._dir_config.requires:
+                raise _Abort(apache.HTTP_FORBIDDEN)
+            self._authorize(req, req._dir_config)     # Satisfy Any: a user will do
+            rules = None
+        elif rules is not None and rules.satisfy_any:
+            rules = False               # Satisfy Any: the client needs no user
         if req._dir_config.handlers.get("access"):
             self._phase(req, "access")
-        if req._dir_config.requires:
+        if req._dir_config.requires and rules is not False:
             self._authorize(req, req._dir_config)
         if route is not None and not route.holds(req):
             route = None        # an earlier handler moved the request elsewhere
@@ -417,6 +437,9 @@ class Dispatcher:
             self._phase(req, "fixup")
             if route is not None and not route.holds(req):
                 route = None
+        dc = req._dir_config
+        if dc.redirect_all is not None or dc.redirects:
+            self._fixup_redirect(req, dc)       # (mod_alias's fixup, before mod_dir's)
         self._fixup_dir(req, req._dir_config, route)
         self._respond(req, req._dir_config)
 
@@ -432,10 +455,12 @@ class Dispatcher:
             req.path_info = route.path_info
             req._link_checked = route.link_checked
             req._dir_config = route.dir_config
+            req._alias = route.alias
             return route
         self._translate(req)
         dc = req._dir_config = self._match(req.uri, req.filename, req.path_info)
-        route = _Route(now + ROUTE_TTL, req.filename, req.path_info, req._link_checked, dc)
+        route = _Route(now + ROUTE_TTL, req.filename, req.path_info, req._link_checked, dc,
+                       req._alias)
         routes = self._routes
         if len(routes) >= ROUTE_CACHE_SIZE:
             routes.clear()
@@ -452,14 +477,41 @@ class Dispatcher:
         return self.lookup.match(uri, filename, walk_file)
 
     def _translate(self, req):
-        """Apache's default translate_name and map_to_storage: Alias or
-        DocumentRoot, then the directory walk (filename + path_info)."""
+        """Apache's translate_name and map_to_storage: mod_alias's Redirect
+        lines (a <Location>'s section-wide one, then the server's), then
+        Alias or DocumentRoot, then the directory walk (filename +
+        path_info)."""
         uri = req.uri
+        req._alias = None
+        if self._location_redirects:
+            # (Apache walks the <Location> sections before translate_name)
+            rule = self.lookup.match(uri, None).redirect_all
+            if rule is not None:
+                self._alias_redirect(req, mod_alias.find((rule,), uri))
+        if self._redirects:
+            self._alias_redirect(req, mod_alias.find(self._redirects, uri))
         root, rel = self.document_root, uri
+        link_root = None
         for prefix, target in self._aliases:
-            if uri == prefix or uri.startswith(prefix.rstrip("/") + "/") or \
-                    (prefix.endswith("/") and uri.startswith(prefix)):
-                root, rel = target, "/" + uri[len(prefix):].lstrip("/")
+            matched = mod_alias.alias_matches(uri, prefix)
+            if matched:
+                # the file is the target + the rest of the URL, as mod_alias
+                # puts them together
+                req._alias = (prefix, target)
+                rest = uri[matched:]
+                if not target.rstrip("/") or (
+                        static.is_dir(target) and (not rest or rest[0] == "/"
+                                                   or target[-1] == "/")):
+                    root, rel = target, "/" + rest.lstrip("/")
+                else:
+                    # an Alias to a file (what follows it in the URL is
+                    # path_info), or a name the rest of the URL goes on
+                    # ("Alias /a/ /srv/b": /a/c is /srv/bc)
+                    base = target.rstrip("/")
+                    root, _, name = base.rpartition("/")
+                    root = root or "/"
+                    rel = "/" + name + rest
+                    link_root = base if not rest or rest[0] == "/" else root
                 break
         if self._location_handlers and self._location_has_handler(uri):
             # a <Location> mod_python handles maps to no file: no filename,
@@ -470,7 +522,7 @@ class Dispatcher:
             req._link_checked = None
             return
         req.filename, req.path_info = _uri.map_to_storage(root, rel)
-        target = static.link_target(root, req.filename)
+        target = static.link_target(link_root or root, req.filename)
         req._link_checked = req.filename if target is None else None   # no link below root
         if target is not None and not self._link_allowed(uri, req.filename, target):
             log.error("[client %s] AH00037: Symbolic link not allowed or link target not "
@@ -492,6 +544,58 @@ class Dispatcher:
             if s.kind == "location" and any(d.key in PHASE_OF_DIRECTIVE for d in s.directives):
                 return True
         return False
+
+    def _access_compat(self, req, rules):
+        """Order/Allow/Deny (access_compat.py): whether the client may in."""
+        conn = req.connection
+        if access_compat.allowed(rules, conn.remote_ip, req.subprocess_env,
+                                 lambda: req.get_remote_host(apache.REMOTE_DOUBLE_REV)):
+            return True
+        log.error("[client %s] AH01797: client denied by server configuration: %s",
+                  conn.remote_ip, req.filename or "uri " + req.uri)
+        return False
+
+    def _alias_redirect(self, req, found, where="translate"):
+        """End the request as mod_alias does for the Redirect line that
+        matched (``found``: (rule, target) from config.alias.find; None:
+        go on): its status, with the Location it builds for a 3xx (a
+        target that is no URL is a 500)."""
+        if found is None:
+            return
+        rule, target = found
+        status = rule.status
+        if where == "translate":
+            # the error page is the one the <Location> sections give, as
+            # Apache answers before it knows the file
+            req._dir_config = self.lookup.match(req.uri, None)
+        if mod_alias.is_redirect(status):
+            location = mod_alias.location(target, req.args, req.construct_url)
+            if location is None:
+                log.error("[client %s] AH0067%d: cannot redirect '%s' to '%s'; target is "
+                          "not a valid absoluteURI or abs_path", req.connection.remote_ip,
+                          4 if where == "translate" else 6, req.uri, target)
+                raise _Abort(apache.HTTP_INTERNAL_SERVER_ERROR)
+            req.headers_out["Location"] = location
+        raise _Abort(status)
+
+    def _fixup_redirect(self, req, dc):
+        """mod_alias's fixup: the Redirect lines of the request's sections
+        (the section-wide one first, then the others, the most specific
+        section's first)."""
+        rule = dc.redirect_all
+        if rule is not None:
+            self._alias_redirect(req, mod_alias.find((rule,), req.uri), "fixup")
+        if dc.redirects:
+            self._alias_redirect(req, mod_alias.find(dc.redirects, req.uri), "fixup")
+
+    def context_info(self, req):
+        """(CONTEXT_PREFIX, CONTEXT_DOCUMENT_ROOT) for ``req``: the Alias
+        that mapped it (its URL-path and target, as mod_alias's
+        ap_set_context_info), or "" and the DocumentRoot."""
+        alias = req.__dict__.get("_alias")
+        if alias is not None:
+            return alias
+        return "", self.document_root
 
     def _authorize(self, req, dc):
         """The Require lines: a line that needs no user (all, ip, local)
@@ -704,13 +808,15 @@ class Dispatcher:
             if status in errorpages.DROPS_CONNECTION:
                 req._close = True   # as Apache's ap_die: this response ends the connection
             req._filters = None
-            doc = (req._dir_config or self.global_dir).error_documents.get(status)
+            doc = (req._dir_config or self.global_dir).error_documents.get(
+                status if status in errorpages.KNOWN_STATUSES else 500)
             if doc and doc.startswith('"'):
                 req.write(doc[1:])
             else:
                 req.write(errorpages.error_page(status, method=req.method, uri=req.uri,
                                                 server_admin=self.server_info.server_admin,
-                                                signature=self._signature(req)))
+                                                signature=self._signature(req),
+                                                notes=_expect(req, status)))
             return req.status
         self._send_error(req, status)
         return status
@@ -725,7 +831,8 @@ class Dispatcher:
             # on a 304), as Apache's ap_send_error_response
             req._send_head(final=True)
             return
-        doc = dc.error_documents.get(status)
+        # a status Apache has no line for is sent as a 500, with its ErrorDocument
+        doc = dc.error_documents.get(status if status in errorpages.KNOWN_STATUSES else 500)
         # Apache keeps a handler's Location (headers_out) on a redirect or a
         # 201; the other headers of the failed response are dropped
         location = req.headers_out.get("Location") \
@@ -752,7 +859,7 @@ class Dispatcher:
             location = req.err_headers_out.get("Location")
         body = errorpages.error_page(status, method=req.method, uri=req.uri, location=location,
                                      server_admin=self.server_info.server_admin,
-                                     signature=self._signature(req),
+                                     signature=self._signature(req), notes=_expect(req, status),
                                      additionally=status if failed_document else None)
         req.content_type = "text/html; charset=iso-8859-1"
         if status in (405, 501) and "Allow" not in req.err_headers_out:
@@ -771,6 +878,12 @@ class Dispatcher:
     def _error_document_redirect(self, req, doc, status):
         sub = self._subrequest(req, doc)
         sub.subprocess_env["REDIRECT_STATUS"] = str(status)
+        if 300 <= status < 400:
+            # a redirect's Location goes along (Apache's internal redirect
+            # copies it for a 3xx status)
+            location = req.headers_out.get("Location")
+            if location is not None:
+                sub.headers_out["Location"] = location
         if status in errorpages.DROPS_CONNECTION:
             sub._error_response = True
         sub.status = status
@@ -898,6 +1011,11 @@ _ALLOW_BITS = tuple((name, 1 << apache.METHODS.index("GET" if name == "HEAD" els
 # CONNECT's target: host ":" port (RFC 9110 9.3.6), the host a name, an
 # IPv4 address or a bracketed IPv6 address
 _AUTHORITY_FORM = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):[0-9]+\Z")
+
+
+def _expect(req, status):
+    """What a 417 page quotes: the request's Expect header (None: none)."""
+    return req.headers_in.get("Expect") if status == 417 else None
 
 
 def _allow_header(allowed):

@@ -87,6 +87,11 @@ def _message(status, method, uri, location, server_admin, notes):
     fixed = _FIXED.get(status)
     if fixed is not None:
         return fixed
+    if status == 300:
+        return ""           # (the variant list, which only mod_negotiation gives)
+    if status == 305:
+        return ("<p>This resource is only accessible through the proxy\n<br />\n"
+                "You will need to configure your client to use that proxy.</p>\n")
     if status == 303:
         return ('<p>The answer to your request is located <a href="%s">here</a>.</p>\n'
                 % escape(location or ""))
@@ -107,6 +112,11 @@ def _message(status, method, uri, location, server_admin, notes):
                 "or the amount of data provided in\nthe request exceeds the capacity limit.\n"
                 % escape(method or "GET"))
     if status == 417:
+        # ``notes``: the request's Expect header (None: it had none)
+        if notes is None:
+            return ("<p>No expectation was seen, the Expect request-header \n"
+                    "field was not presented by the client.\n</p>"
+                    "<p>Only the 100-continue expectation is supported.</p>\n")
         return ("<p>The expectation given in the Expect request-header\n"
                 "field could not be met by this server.\n"
                 "The client sent<pre>\n    Expect: %s\n</pre>\n</p>"
@@ -124,10 +134,12 @@ def _message(status, method, uri, location, server_admin, notes):
 
 
 def error_page(status, *, method="GET", uri="", location=None, server_admin="",
-               signature="", notes="", additionally=None):
-    """The HTML body Apache sends for ``status``. ``additionally``: the
-    status whose ErrorDocument failed too (Apache then says so in a
-    paragraph of its own)."""
+               signature="", notes=None, additionally=None):
+    """The HTML body Apache sends for ``status``. ``notes``: Apache's
+    error notes (a 400's reason), for a 417 the request's Expect header
+    (None when it had none). ``additionally``: the status whose
+    ErrorDocument failed too (Apache then says so in a paragraph of its
+    own)."""
     if status not in KNOWN_STATUSES:
         status = 500        # a code Apache has no line for: its 500 page
     address = "<hr>\n<address>%s</address>\n" % signature if signature else ""

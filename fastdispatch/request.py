@@ -914,8 +914,8 @@ class Request:
         env["REMOTE_ADDR"] = conn.remote_ip
         env["DOCUMENT_ROOT"] = srv.document_root
         env["REQUEST_SCHEME"] = "https" if self.is_https() else "http"
-        env["CONTEXT_PREFIX"] = ""
-        env["CONTEXT_DOCUMENT_ROOT"] = srv.document_root
+        env["CONTEXT_PREFIX"], env["CONTEXT_DOCUMENT_ROOT"] = \
+            self._dispatcher.context_info(self)
         env["SERVER_ADMIN"] = srv.server_admin
         env["SCRIPT_FILENAME"] = self.filename or ""
         env["REMOTE_PORT"] = str(conn.remote_addr[1])

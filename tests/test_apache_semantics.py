@@ -237,6 +237,34 @@ def test_a_status_apache_has_no_line_for_is_sent_as_500(server):
     assert r.status == 500 and b"<title>500 Internal Server Error</title>" in r.body
 
 
+@pytest.mark.parametrize("code", [418, 599, 999])
+def test_a_status_apache_has_no_line_for_gets_the_500_error_document(server, code):
+    """(Apache: the status is sent as a 500, and ErrorDocument 500 is its page)"""
+    r = get(server, "/errdoc/x?%d" % code)
+    assert r.status == 500 and r.body == b"Custom 500 text"
+    assert r.header("Content-Type") == "text/html; charset=iso-8859-1"
+
+
+@pytest.mark.parametrize("headers, text", [
+    ((), b"<p>No expectation was seen, the Expect request-header \nfield was not presented "
+         b"by the client.\n</p><p>Only the 100-continue expectation is supported.</p>\n"),
+    ((("Expect", "100-continue"),),
+     b"<p>The expectation given in the Expect request-header\nfield could not be met by "
+     b"this server.\nThe client sent<pre>\n    Expect: 100-continue\n</pre>\n</p><p>Only "
+     b"the 100-continue expectation is supported.</p>\n"),
+    ((("Expect", ""),),
+     b"<p>The expectation given in the Expect request-header\nfield could not be met by "
+     b"this server.\nThe client sent<pre>\n    Expect: \n</pre>\n</p><p>Only "
+     b"the 100-continue expectation is supported.</p>\n"),
+])
+def test_a_handlers_417_page_quotes_the_expect_header_if_any(server, headers, text):
+    """Apache 2.4.71's words for a handler's 417, with and without an
+    Expect header."""
+    r = get(server, "/errdoc/x?417", headers=headers)
+    assert r.status == 417
+    assert r.body.split(b"</h1>\n", 1)[1].split(b"<hr>", 1)[0] == text
+
+
 def test_status_line_is_honoured(server):
     with Conn(server.port) as c:
         c.send(b"GET /req/x?status_line HTTP/1.1\r\nHost: x\r\n\r\n")

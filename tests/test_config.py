@@ -36,8 +36,10 @@ def test_tutorial_config_parses():
     ("Timeout abc\n", 1, "not a number"),
     ("Listen 127.0.0.1:99999\n", 1, "bad port"),
     ("<Bogus x>\n</Bogus>\n", 1, "unknown section"),
-    ("AuthName \"unterminated\n", 1, "unterminated"),
     ("<Location /x>\nPythonTransHandler t\n</Location>\n", 2, "not allowed"),
+    ("\nErrorDocument 418 \"teapot\n", 2, "Unsupported HTTP response code 418"),
+    ("<Location /x>\nErrorDocument 599 \"x\"\n</Location>\n", 2,
+     "Unsupported HTTP response code 599"),
     ("DocumentRoot /no/such/dir/anywhere\n", 1, "DocumentRoot"),
     ("<DirectoryMatch \"(\">\n</DirectoryMatch>\n", 1, "bad regular expression"),
     ("PythonHandler\n", 1, "takes at least 1 argument"),
@@ -57,6 +59,19 @@ def test_bad_lines_name_file_and_line(tmp_path, text, line, words):
     assert err.lineno == line
     assert words in str(err)
     assert str(err).startswith("%s:%d: " % (path, line))
+
+
+def test_a_quote_never_closed_runs_to_the_end_of_the_line(tmp_path):
+    """As Apache's ap_getword_conf (apache2 -t accepts it, and
+    'ErrorDocument 404 "Not here' is the message 'Not here')."""
+    path = write(tmp_path, 'DocumentRoot .\nErrorDocument 404 "Not  here, \\"x\\"\n'
+                           'AuthName "unterminated\n')
+    cfg = parse_config(path)
+    args = {d.name: d.args for d in cfg.global_section.directives}
+    assert args["ErrorDocument"] == ["404", 'Not  here, "x"']
+    assert args["AuthName"] == ["unterminated"]
+    r = Client(Dispatcher.from_config(path)).get("/missing")
+    assert r.status == 404 and r.body == b'Not  here, "x"'
 
 
 def test_error_in_included_file_names_that_file(tmp_path):

@@ -3,8 +3,10 @@ how server-wide ones land in ServerConfig. Per-directory ones are merged per
 request by merge.py."""
 import logging
 import os
+import re
 
-from fastdispatch import authz
+from fastdispatch import access_compat, authz
+from fastdispatch.config import alias as _alias
 from fastdispatch.errors import ConfigError
 from fastdispatch.logformat import CLF, DEBIAN_FORMATS, DEFAULT_FORMAT, compile_format
 
@@ -36,7 +38,7 @@ def default_object(directive):
 
 class Spec:
     def __init__(self, min_args=1, max_args=1, server_only=False, ignored=False,
-                 paths=(), flag=False, choices=None, validate=None):
+                 paths=(), flag=False, choices=None, validate=None, keep_slash=False):
         self.min_args = min_args
         self.max_args = max_args          # None = unlimited
         self.server_only = server_only
@@ -45,6 +47,8 @@ class Spec:
         self.flag = flag                  # On/Off
         self.choices = choices
         self.validate = validate          # validate(args) -> error text or None
+        self.keep_slash = keep_slash      # a path's trailing "/" is kept (Alias's
+        #                                   target: mod_alias appends the URL's rest to it)
 
     def check(self, name, args, filename, lineno):
         n = len(args)
@@ -73,12 +77,38 @@ class Spec:
         for i in self.paths:
             if i < len(out) and not out[i].startswith("|"):
                 p = os.path.expanduser(out[i])
-                out[i] = os.path.normpath(p if os.path.isabs(p) else os.path.join(base, p))
+                norm = os.path.normpath(p if os.path.isabs(p) else os.path.join(base, p))
+                if self.keep_slash and p.endswith("/") and not norm.endswith("/"):
+                    norm += "/"
+                out[i] = norm
         return out
 
 
 def _handler_spec():
     return Spec(1, None)
+
+
+def _redirect_check(name):
+    """A Redirect line's check where the context is not known (a config
+    written in Python): the forms a section allows, the most that any
+    context does. The parser checks each line in its own context."""
+    def check(args):
+        try:
+            _alias.parse_redirect(name, args, None, None, in_section=True)
+        except ConfigError as exc:
+            return exc.message
+        return None
+    return check
+
+
+def _error_document_status(code):
+    """As Apache's ErrorDocument: a status it has a line for (or 500)."""
+    from fastdispatch.errorpages import KNOWN_STATUSES
+    m = re.match(r"[0-9]*", code)         # (atoi)
+    status = int(m.group(0)) if m.group(0) else 0
+    if status != 500 and status not in KNOWN_STATUSES or status >= 600:
+        return "Unsupported HTTP response code %s" % code
+    return None
 
 
 def _int_spec():
@@ -109,7 +139,12 @@ KNOWN = {
     "transferlog": Spec(1, 1, server_only=True, paths=(0,)),
     "logformat": Spec(1, 2, server_only=True),
     "loglevel": Spec(1, None, server_only=True),
-    "alias": Spec(2, 2, server_only=True, paths=(1,)),
+    "alias": Spec(2, 2, server_only=True, paths=(1,), keep_slash=True),
+    # mod_alias's Redirect family (arity and forms: config/alias.py)
+    "redirect": Spec(0, None, validate=_redirect_check("Redirect")),
+    "redirectmatch": Spec(0, None, validate=_redirect_check("RedirectMatch")),
+    "redirectpermanent": Spec(0, None, validate=_redirect_check("RedirectPermanent")),
+    "redirecttemp": Spec(0, None, validate=_redirect_check("RedirectTemp")),
     "pythonimport": Spec(2, 2, server_only=True),
     "pythonpostreadrequesthandler": Spec(1, None, server_only=True),
     "pythontranshandler": Spec(1, None, server_only=True),
@@ -122,11 +157,15 @@ KNOWN = {
     "defaulttype": Spec(1, 1),
     "adddefaultcharset": Spec(1, 2),
     "directoryindex": Spec(1, None),
-    "errordocument": Spec(2, 2),
+    "errordocument": Spec(2, 2, validate=lambda args: _error_document_status(args[0])),
     "limitrequestbody": Spec(1, 1),
     "authtype": Spec(1, 1),
     "authname": Spec(1, 1),
     "require": Spec(1, None, validate=authz.check_line),
+    "order": Spec(1, 1, validate=access_compat.check_order),
+    "allow": Spec(1, None, validate=access_compat.check_from),
+    "deny": Spec(1, None, validate=access_compat.check_from),
+    "satisfy": Spec(1, 1, validate=access_compat.check_satisfy),
     "authbasicauthoritative": Spec(1, 1, flag=True),
     "authauthoritative": Spec(1, 1, flag=True),
     "pythondebug": Spec(1, 1, flag=True),
@@ -158,8 +197,7 @@ for _name in ("loadmodule", "user", "group", "pidfile", "options", "allowoverrid
               "maxrequestworkers", "maxclients", "maxconnectionsperchild",
               "maxrequestsperchild", "serverlimit", "threadlimit",
               "minsparethreads", "maxsparethreads", "hostnamelookups", "usecanonicalname",
-              "typesconfig", "defaultruntimedir", "order", "allow", "deny",
-              "satisfy", "enablemmap", "fileetag", "accessfilename",
+              "typesconfig", "defaultruntimedir", "enablemmap", "fileetag", "accessfilename",
               "addoutputfilterbytype", "setenvif", "browsermatch", "addlanguage",
               "addcharset", "languagepriority", "forcelanguagepriority", "traceenable",
               "serverpath", "namevirtualhost", "addicon", "indexoptions",
@@ -286,6 +324,10 @@ def apply_server(config, d):
         srv.log_level = d.args[0].lower()
     elif key == "alias":
         config.aliases.append((d.args[0], d.args[1]))
+    elif key in _alias.REDIRECT_DIRECTIVES:
+        rule = d.value or _alias.parse_redirect(d.name, d.args, d.filename, d.lineno,
+                                                in_section=False)
+        config.redirects.append(rule)
     elif key == "pythonimport":
         config.python_imports.append(d)
     elif key in ("pythonoutputfilter", "pythoninputfilter"):

@@ -7,7 +7,8 @@ it), never per request.
 import os
 import re
 
-from fastdispatch import authz
+from fastdispatch import access_compat, authz
+from fastdispatch.config.alias import REDIRECT_DIRECTIVES, parse_redirect
 from fastdispatch.config.directives import PHASE_OF_DIRECTIVE, PHASES, default_object
 from fastdispatch.errors import ConfigError
 
@@ -103,6 +104,11 @@ class DirConfig:
         self.default_charset = None
         self.directory_index = ["index.html"]
         self.error_documents = {}     # 404 -> "/missing.html" or '"text'
+        # mod_alias in sections: the section-wide Redirect (the most specific
+        # section's, else None) and the URL-path/regex ones, the most
+        # specific section's first (config.alias.RedirectRule)
+        self.redirect_all = None
+        self.redirects = ()
         self.limit_request_body = None
         self.auth_type = None
         self.auth_name = None
@@ -110,6 +116,7 @@ class DirConfig:
         self.authz_verdict = None     # what Require says before any user, when
         #                               that does not depend on the client
         self.auth_authoritative = True
+        self.access_rules = None      # Order/Allow/Deny/Satisfy (access_compat)
         self.config_table = {}        # for req.get_config()
         self.type_cache = {}          # name suffix -> content type (static.guess_type)
         self.handler_cache = {}       # name suffix -> handler name
@@ -121,8 +128,20 @@ class DirConfig:
         section over a less specific one."""
         seen_phase = set()
         seen_require = False
+        rules = access_compat.section_rules(section_directives)
+        if rules is not None:
+            self.access_rules = rules   # replaces, as mod_access_compat merges
+        redirects = None
         for d in section_directives:
             key = d.key
+            if key in REDIRECT_DIRECTIVES:
+                rule = d.value or parse_redirect(d.name, d.args, d.filename, d.lineno,
+                                                 in_section=True)
+                if rule.section_wide:
+                    self.redirect_all = rule
+                else:
+                    redirects = (redirects or []) + [rule]
+                continue
             phase = PHASE_OF_DIRECTIVE.get(key)
             if phase is not None:
                 # mod_python: a section's handler list for a phase replaces the
@@ -151,6 +170,9 @@ class DirConfig:
                 self.requires.append([a for a in d.args])
                 continue
             self._simple(d, key)
+        if redirects:
+            # (Apache's merge: the overriding section's list, then the base's)
+            self.redirects = tuple(redirects) + tuple(self.redirects)
 
     def _simple(self, d, key):
         a = d.args

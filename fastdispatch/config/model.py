@@ -17,6 +17,9 @@ class Directive:
     # directory the directive was found in (for Python*Handler sys.path);
     # the section's directory for <Directory>, the DocumentRoot otherwise
     directory: str = ""
+    # what the line was read into when the parser checks more than its
+    # arity (a Redirect's config.alias.RedirectRule); None otherwise
+    value: object = None
 
     @property
     def key(self):
@@ -77,6 +80,8 @@ class Config:
     # server-level directives that are not sections (AddHandler at top level...)
     global_section: Section = field(default_factory=lambda: Section(kind="server"))
     aliases: list = field(default_factory=list)     # (url_prefix, path) in order
+    # server-wide Redirect* lines (config.alias.RedirectRule), in order
+    redirects: list = field(default_factory=list)
     python_imports: list = field(default_factory=list)  # Directive of PythonImport
     filters: dict = field(default_factory=dict)   # name -> filters.FilterSpec (Python*Filter)
     source: str = "<python>"

@@ -9,6 +9,7 @@ import glob
 import logging
 import os
 
+from fastdispatch.config import alias as _alias
 from fastdispatch.config import directives as D
 from fastdispatch.config.model import Config, Directive, Section
 from fastdispatch.errors import ConfigError
@@ -23,7 +24,8 @@ CONDITIONAL_TAGS = {"ifmodule", "ifdefine", "ifversion", "virtualhost"}
 def split_args(text, filename, lineno):
     """Split a directive's argument text as Apache's ap_getword_conf does:
     whitespace separated, "double" or 'single' quoted words, backslash escapes
-    the quote inside quotes."""
+    the quote inside quotes; a quote never closed runs to the end of the line
+    ('ErrorDocument 404 "Not here' is the message 'Not here')."""
     args = []
     i, n = 0, len(text)
     while i < n:
@@ -40,8 +42,8 @@ def split_args(text, filename, lineno):
                     i += 1
                 word.append(text[i])
                 i += 1
-            if i >= n:
-                raise ConfigError("unterminated quoted string", filename, lineno)
+            # no closing quote: the word is the rest of the line, as
+            # Apache's ap_getword_conf reads it
             i += 1
             args.append("".join(word))
         else:
@@ -225,7 +227,13 @@ class ConfigParser:
         if section is not None and spec.server_only:
             raise ConfigError("%s not allowed in <%s> context" % (name, section.kind),
                               path, lineno)
-        spec.check(name, args, path, lineno)
+        rule = None
+        if key in _alias.REDIRECT_DIRECTIVES:
+            # checked in its context (a section allows more forms), in Apache's words
+            rule = _alias.parse_redirect(name, args, path, lineno,
+                                         in_section=section is not None)
+        else:
+            spec.check(name, args, path, lineno)
         if key == "defaulttype" and args[0].lower() != "none":
             # as Apache 2.4 (AH00117): a file of unknown type gets no Content-Type
             self._warn_once(key, "Ignoring deprecated use of DefaultType: Apache 2.4 "
@@ -237,7 +245,7 @@ class ConfigParser:
                 and not section.parent.regex:
             directory = section.parent.pattern
         d = Directive(name=name, args=spec.normalize(args, base), filename=path,
-                      lineno=lineno, directory=directory)
+                      lineno=lineno, directory=directory, value=rule)
         if key == "pythonpath":
             from fastdispatch.config.merge import _eval_python_path
             _eval_python_path(d)  # a bad expression is reported here, with its line

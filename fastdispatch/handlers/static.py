@@ -209,7 +209,7 @@ def _is_loaded_module(filename):
 def etag_for(st, request_time=None):
     """Apache 2.4's default ETag (FileETag MTime Size): size and mtime in
     microseconds, hex; weak when the file changed within the last second."""
-    mtime_us = int(st.st_mtime * 1000000)
+    mtime_us = st.st_mtime_ns // 1000     # (not st_mtime * 1e6: a float rounds)
     tag = '"%x-%x"' % (st.st_size, mtime_us)
     if request_time is not None and request_time - st.st_mtime <= 1:
         tag = "W/" + tag
