@@ -688,6 +688,13 @@ class Dispatcher:
                 raise _Abort(DONE)
 
     def _respond(self, req, dc):
+        if dc.env_vars:
+            # mod_env's fixup (after a PythonFixupHandler's): SetEnv, PassEnv;
+            # what the request's environment has already stays first
+            env = req.subprocess_env
+            for name, value in dc.env_vars.items():
+                if name not in env:
+                    env[name] = value
         if dc.has_filters:
             self._add_filters(req, dc)
         rc = DECLINED

@@ -115,6 +115,14 @@ def _int_spec():
     return Spec(1, 1)
 
 
+def _check_passenv(args):
+    for name in args:
+        if name not in os.environ:
+            # (Apache's AH01506 at startup; the variable is then not passed)
+            log.warning("PassEnv variable %s was undefined", name)
+    return None
+
+
 KNOWN = {
     # server-wide
     "listen": Spec(1, 2, server_only=True),
@@ -159,6 +167,9 @@ KNOWN = {
     "directoryindex": Spec(1, None),
     "errordocument": Spec(2, 2, validate=lambda args: _error_document_status(args[0])),
     "limitrequestbody": Spec(1, 1),
+    "setenv": Spec(1, 2),
+    "unsetenv": Spec(1, None),
+    "passenv": Spec(1, None, validate=_check_passenv),
     "authtype": Spec(1, 1),
     "authname": Spec(1, 1),
     "require": Spec(1, None, validate=authz.check_line),

@@ -110,6 +110,7 @@ class DirConfig:
         self.redirect_all = None
         self.redirects = ()
         self.limit_request_body = None
+        self.env_vars = {}            # SetEnv / PassEnv, less UnsetEnv (mod_env)
         self.auth_type = None
         self.auth_name = None
         self.requires = []            # [["valid-user"], ["user", "a", "b"]]
@@ -332,8 +333,62 @@ def merge(global_directives, sections):
     cfg.apply(global_directives, "server")
     for s in sections:
         cfg.apply(s.directives, s.kind)
+    cfg.env_vars = _merge_env(global_directives, sections)
     cfg.sections = tuple(sections)
     cfg.authz_verdict = authz.fixed_verdict(cfg.requires)
     cfg.has_filters = bool(cfg.set_output_filter or cfg.add_output_filter
                            or cfg.set_input_filter or cfg.add_input_filter)
     return cfg
+
+
+_ENV_KEYS = ("setenv", "unsetenv", "passenv")
+_WALK_OF_KIND = {"directory": 0, "directorymatch": 0, "files": 1, "filesmatch": 1,
+                 "location": 2, "locationmatch": 2}
+
+
+def _env_of(directives):
+    """(variables set, names unset) by one section's SetEnv / PassEnv /
+    UnsetEnv lines; an UnsetEnv drops what the section set before it."""
+    env, unset = {}, []
+    for d in directives:
+        if d.key == "setenv":
+            env[d.args[0]] = d.args[1] if len(d.args) > 1 else ""
+        elif d.key == "passenv":
+            for name in d.args:
+                if name in os.environ:  # (one undefined was warned of at startup)
+                    env[name] = os.environ[name]
+        elif d.key == "unsetenv":
+            for name in d.args:
+                env.pop(name, None)
+                unset.append(name)
+    return env, unset
+
+
+def _merge_env(global_directives, sections):
+    """mod_env's variables for a request, merged as Apache merges them: each
+    walk (the <Directory> sections, then <Files>, then <Location>) merges its
+    own sections first, an UnsetEnv dropping what the sections before it
+    set, and then onto what came before the walk, where an UnsetEnv counts
+    only if its section was the walk's only one (Apache's merge of two
+    sections keeps no UnsetEnv list)."""
+    env, _ = _env_of(d for d in global_directives if d.key in _ENV_KEYS)
+    group, walk = [], None
+    for s in list(sections) + [None]:
+        kind = _WALK_OF_KIND.get(s.kind, 3) if s is not None else None
+        if group and kind != walk:
+            merged, unset = _env_of(group[0])
+            for directives in group[1:]:
+                more, dropped = _env_of(directives)
+                for name in dropped:
+                    merged.pop(name, None)
+                merged.update(more)
+            if len(group) == 1:
+                for name in unset:
+                    env.pop(name, None)
+            env.update(merged)
+            group = []
+        if s is not None:
+            walk = kind
+            group.append([d for d in s.directives if d.key in _ENV_KEYS])
+    return env
+
