@@ -301,7 +301,7 @@ class Dispatcher:
             return False, ""        # the client may still send the body, or not
         maxreq = srv.max_keep_alive_requests
         keepalives = req.connection.keepalives
-        if maxreq and keepalives + 1 >= maxreq:
+        if maxreq and keepalives >= maxreq:
             return False, ""
         conn = req.headers_in.get("Connection")
         if not conn or "keep-alive" not in conn.lower():

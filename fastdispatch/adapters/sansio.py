@@ -187,7 +187,7 @@ class Connection:
         cfg = self._cfg
         if head.keep_alive:
             max_ka = cfg.max_keep_alive_requests
-            if not cfg.keep_alive or (max_ka and self.info.keepalives + 1 >= max_ka):
+            if not cfg.keep_alive or (max_ka and self.info.keepalives >= max_ka):
                 head.keep_alive = False
         if head.chunked:
             self._chunks = _speedups.http.ChunkedReader()

@@ -761,7 +761,7 @@ class Worker:
             if head.keep_alive:
                 max_ka = cfg.max_keep_alive_requests
                 if (not cfg.keep_alive or self._stopping
-                        or (max_ka and keepalives + 1 >= max_ka)):
+                        or (max_ka and keepalives >= max_ka)):
                     head.keep_alive = False
             if head.content_length > 0 or head.chunked:
                 body = BodyReader(conn, buf, end, head, cfg.limit_request_body)
