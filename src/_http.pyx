@@ -15,6 +15,8 @@ from libc.string cimport memchr, memcmp
 cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object)
 
+import ipaddress
+
 from fastdispatch.errors import HTTPError
 
 __all__ = [
@@ -57,7 +59,6 @@ cdef enum:
     VCHAR_OBS = 2      # 0x21-0x7E and obs-text 0x80-0xFF
     WS = 4             # SP, HT
     HEX = 8
-    REGNAME = 16       # RFC 3986 reg-name: unreserved, sub-delims, "%"
 
 cdef unsigned char CLS[256]
 
@@ -74,11 +75,6 @@ cdef void _init_classes():
             CLS[c] |= HEX
     for c in b"!#$%&'*+-.^_`|~":
         CLS[c] |= TCHAR
-    for c in range(256):
-        if (0x30 <= c <= 0x39) or (0x41 <= c <= 0x5A) or (0x61 <= c <= 0x7A):
-            CLS[c] |= REGNAME
-    for c in b"-._~!$&'()*+,;=%":
-        CLS[c] |= REGNAME
     CLS[0x20] |= WS
     CLS[0x09] |= WS
 
@@ -356,27 +352,81 @@ cdef int _connection_tokens(cbytes p, Py_ssize_t start, Py_ssize_t end) noexcept
 
 
 cdef bint _valid_host(cbytes p, Py_ssize_t start, Py_ssize_t end) noexcept:
-    """uri-host [":" port] on p[start:end] (see _HOST in the pure twin)."""
+    """name[:port] on p[start:end], as the pure twin's valid_host (an
+    IPv6 literal is checked by _ipv6_host, in Python: rare)."""
     cdef Py_ssize_t i = start
-    if i < end and p[i] == 0x5B:                     # "[" IP-literal "]"
+    cdef Py_ssize_t name_end
+    cdef long port = 0
+    while i < end and p[i] != 0x3A:                  # ":"
         i += 1
-        while i < end and (CLS[p[i]] & REGNAME or p[i] == 0x3A):
-            i += 1
-        if i == start + 1 or i >= end or p[i] != 0x5D:
-            return False
-        i += 1
-    else:
-        while i < end and CLS[p[i]] & REGNAME:
-            i += 1
-        if i == start:
-            return False
+    name_end = i
     if i < end:
-        if p[i] != 0x3A:
-            return False
         i += 1
-        while i < end and 0x30 <= p[i] <= 0x39:
+        if i == end:
+            return False
+        while i < end:
+            if not 0x30 <= p[i] <= 0x39:
+                return False
+            port = port * 10 + (p[i] - 0x30)
+            if port > 65535:
+                return False
             i += 1
-    return i == end
+        if port == 0:
+            return False
+    return _host_name_ok(p, start, name_end)
+
+
+cdef bint _host_name_ok(cbytes p, Py_ssize_t start, Py_ssize_t end) noexcept:
+    """Letters, digits, "-", "_", dots; no ".."; one trailing dot dropped;
+    a dotted quad without leading zeros when only digits and dots, else a
+    last label that starts with a letter."""
+    cdef Py_ssize_t i, labels = 1, last_label = start
+    cdef bint dotted_decimal = True, leading_zero = False
+    cdef unsigned char c
+    for i in range(start, end - 1):
+        if p[i] == 0x2E and p[i + 1] == 0x2E:
+            return False
+    if end > start and p[end - 1] == 0x2E:
+        end -= 1
+    if end == start:
+        return False
+    for i in range(start, end):
+        c = p[i]
+        if c == 0x2E:
+            labels += 1
+            last_label = i + 1
+        elif 0x30 <= c <= 0x39:
+            if c == 0x30 and (i == start or p[i - 1] == 0x2E) and i + 1 < end \
+                    and 0x30 <= p[i + 1] <= 0x39:
+                leading_zero = True
+        elif (0x41 <= c <= 0x5A) or (0x61 <= c <= 0x7A) or c == 0x2D or c == 0x5F:
+            dotted_decimal = False
+        else:
+            return False
+    if dotted_decimal:
+        return labels == 4 and not leading_zero
+    if labels == 1 or last_label == end:
+        return True
+    c = p[last_label]
+    return (0x41 <= c <= 0x5A) or (0x61 <= c <= 0x7A)
+
+
+def _ipv6_host(str host):
+    """[IPv6][:port] (the pure twin's valid_host, for the rare literal)."""
+    cdef Py_ssize_t close = host.find("]")
+    if close < 0:
+        return False
+    literal, rest = host[1:close], host[close + 1:]
+    if "%" in literal:
+        return False
+    try:
+        ipaddress.IPv6Address(literal)
+    except ValueError:
+        return False
+    if not rest:
+        return True
+    port = rest[1:]
+    return rest[0] == ":" and port.isascii() and port.isdigit() and 0 < int(port) <= 65535
 
 
 cdef _check_transfer_codings(list values):
@@ -543,8 +593,12 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
         raise _bad("more than one Host header")
     if hosts == 0 and rl.version_num == 11:
         raise _bad("HTTP/1.1 request without Host")
-    if hosts == 1 and not _valid_host(p, host_start, host_end):
-        raise _bad("invalid Host")
+    if hosts == 1:
+        if host_start < host_end and p[host_start] == 0x5B:        # "[" IPv6 "]"
+            if not _ipv6_host(_latin1(p + host_start, host_end - host_start)):
+                raise _bad("invalid Host")
+        elif not _valid_host(p, host_start, host_end):
+            raise _bad("invalid Host")
 
     if n_cl:
         if n_cl > 1:

@@ -57,6 +57,7 @@ line, then field lines in order, then the head as a whole) is the one raised;
 within a line, as Apache reads one: its length, then its ending, then (field
 lines) the field count, then its content.
 """
+import ipaddress
 import re
 
 from fastdispatch.errors import HTTPError
@@ -91,9 +92,66 @@ _FIELD_LINE = re.compile(
     rb"([" + _TCHAR + rb"]+):[ \t]*"
     rb"((?:[" + _VCHAR_OBS + rb"]+(?:[ \t]+[" + _VCHAR_OBS + rb"]+)*)?)"
     rb"[ \t]*\Z")
-# uri-host [":" port]: IP-literal (IPv6 or IPvFuture) or IPv4 / reg-name.
-_HOST = re.compile(r"(?:\[[0-9A-Za-z:._~!$&'()*+,;=%-]+\]"
-                   r"|[0-9A-Za-z._~!$&'()*+,;=%-]+)(?::[0-9]*)?\Z")
+_DIGITS = frozenset("0123456789")
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
+
+
+def valid_host(host):
+    """A Host value as Apache 2.4 accepts it (fix_hostname under
+    HttpProtocolOptions Strict, its default): ``name[:port]`` or
+    ``[IPv6][:port]``. The port is 1-65535 (leading zeros allowed). The
+    IPv6 literal is an address, without a zone. The name is letters,
+    digits, "-", "_" and dots, no ".." (one trailing dot is dropped); all
+    digits and dots, it must be a dotted quad without leading zeros (no
+    range check: 999.1.1.1 passes); otherwise its last label, after a dot,
+    starts with a letter."""
+    if host.startswith("["):
+        close = host.find("]")
+        if close < 0 or not ipv6_literal_ok(host[1:close]):
+            return False
+        name, rest = None, host[close + 1:]
+    else:
+        name, sep, port = host.partition(":")
+        rest = sep + port
+    if rest and (rest[0] != ":" or not _port_ok(rest[1:])):
+        return False
+    return name is None or _name_ok(name)
+
+
+def ipv6_literal_ok(text):
+    """An IPv6 address inside [ ], with no zone ("%eth0")."""
+    if "%" in text:
+        return False
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _port_ok(port):
+    return port.isascii() and port.isdigit() and 0 < int(port) <= 65535
+
+
+def _name_ok(name):
+    if ".." in name:
+        return False
+    if name.endswith("."):
+        name = name[:-1]
+    if not name:
+        return False
+    dotted_decimal = True
+    for c in name:
+        if c in _NAME_CHARS:
+            dotted_decimal = False
+        elif c != "." and c not in _DIGITS:
+            return False
+    labels = name.split(".")
+    if dotted_decimal:
+        return len(labels) == 4 and not any(len(n) > 1 and n[0] == "0" for n in labels)
+    last = labels[-1]
+    # (RFC 1123 2.1: the top-level label starts with a letter)
+    return len(labels) == 1 or not last or (last[0].isascii() and last[0].isalpha())
 
 
 class RequestHead:
@@ -311,7 +369,7 @@ def parse_head(buf, start=0, max_line=LIMIT_REQUEST_LINE,
         raise _bad("more than one Host header")
     if hosts == 0 and version_num == 11:
         raise _bad("HTTP/1.1 request without Host")
-    if host is not None and _HOST.match(host) is None:
+    if host is not None and not valid_host(host):
         raise _bad("invalid Host")
 
     content_length = -1
