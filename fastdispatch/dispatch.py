@@ -678,13 +678,14 @@ class Dispatcher:
             return
         if not req.uri.endswith("/"):
             location = req.construct_url(req.uri + "/")
-            if req.args:
+            if req.args is not None:
                 location += "?" + req.args
             req.err_headers_out["Location"] = location
             raise _Abort(apache.HTTP_MOVED_PERMANENTLY)
         for name in dc.directory_index:
             if os.path.isfile(os.path.join(req.filename, name)):
-                self.internal_redirect(req, req.uri + name + ("?" + req.args if req.args else ""))
+                query = "?" + req.args if req.args is not None else ""
+                self.internal_redirect(req, req.uri + name + query)
                 raise _Abort(DONE)
 
     def _respond(self, req, dc):

@@ -78,6 +78,12 @@ def test_validators_and_conditional_get(server):
     assert get(server, "/page.html",
                headers=[("If-Modified-Since", "Thu, 01 Jan 1970 00:00:00 GMT")]).status == 200
     assert get(server, "/page.html", headers=[("If-Match", '"nope"')]).status == 412
+    # as Apache: a GET's 412 has the empty body's length, a HEAD's the file's
+    r = get(server, "/page.html", headers=[("If-Match", '"nope"')])
+    assert r.header("Content-Length") == "0"
+    with Conn(server.port) as c:
+        r = c.request("HEAD", "/page.html", headers=[("If-Match", '"nope"')])
+        assert r.status == 412 and r.header("Content-Length") == "4014"
 
 
 def test_head_has_headers_and_no_body(server):
@@ -131,6 +137,9 @@ def test_directory_index_and_redirect(server):
     r = get(server, "/docs")
     assert r.status == 301
     assert r.header("Location") == "http://127.0.0.1/docs/"
+    # an empty query stays (a field-less GET form aimed at the directory)
+    assert get(server, "/docs?").header("Location") == "http://127.0.0.1/docs/?"
+    assert get(server, "/docs?a=1").header("Location") == "http://127.0.0.1/docs/?a=1"
     r = get(server, "/docs/")
     assert r.status == 200 and r.body == b"<p>docs index</p>\n"
     assert get(server, "/empty/").status == 404

@@ -391,7 +391,9 @@ def _serve_file(req, dc, filename, st, fd, data):
     verdict = meets_conditions(req, st.st_mtime, etag)
     if verdict == apache.HTTP_PRECONDITION_FAILED:
         req.status = verdict            # (the default handler's 412: no page)
-        req.set_content_length(0)
+        # (a HEAD keeps the file's length, which Apache set before the check;
+        # a GET's is recounted from the empty body)
+        req.set_content_length(st.st_size if req.header_only else 0)
         return apache.OK
     if verdict == apache.HTTP_NOT_MODIFIED:
         req.status = verdict
