@@ -242,6 +242,8 @@ class Dispatcher:
         try:
             status = self._process(req)
             req._finish()
+            if req._late_status is not None:
+                status = req._late_status   # the body failed before the head went out
         except ClientGone as exc:
             # the client went away mid-response: the transport's log line
             # shows the response that was going out, as Apache's does

@@ -14,7 +14,7 @@ import socket
 import time
 
 from fastdispatch import _speedups, apache
-from fastdispatch.errorpages import KNOWN_STATUSES, reason_phrase
+from fastdispatch.errorpages import DROPS_CONNECTION, KNOWN_STATUSES, reason_phrase
 from fastdispatch.errors import ClientGone, ClientTimeout, HTTPError
 from fastdispatch.logformat import split_server_name
 from fastdispatch.transport import FileRegion
@@ -206,6 +206,7 @@ class Request:
     # Apache's error path (ap_die) marks the connection closed before the
     # error response: that response is neither chunked nor given a length
     _error_response = False
+    _late_status = None  # the status of an error that replaced a finished response
     _filters = None      # filters.Chain of the response output, when it has one
     _filter_ended = False  # a filter closed (sent the end) before the handler did
 
@@ -808,8 +809,27 @@ class Request:
                     drop_request_body(self._body)
                 except ClientGone:
                     pass
+            elif (self._clength_in or self.chunked) and self.main is None \
+                    and self.status not in DROPS_CONNECTION:
+                # a whole response and a body not read to its end: Apache
+                # reads and drops it before the head goes out
+                # (ap_finalize_request_protocol); a body that cannot be read
+                # gets its error (400, 413, ...) instead of the response. Not
+                # for a subrequest, nor once an error closes the connection
+                # (ap_discard_request_body does nothing then)
+                status = self._drop_unread_body()
+                if status is not None:
+                    self._late_status = status
+                    self._error_response = True     # (that page is close-delimited)
+                    self._dispatcher._send_error(self, status)
+                    if self._held:
+                        self._release()
+                    return
             self._send_head(final=True)
         else:
+            if not self._close and (self._clength_in or self.chunked) \
+                    and self._over_dir_limit():
+                self._close = True  # the unread rest is over LimitRequestBody: no next request
             if self._buffer:
                 self._send_body()
             if self._chunked:
@@ -817,6 +837,19 @@ class Request:
                 self._chunked = False
         if self._held:
             self._release()
+
+    def _drop_unread_body(self):
+        """Read and drop what is left of the request body: None, or the
+        status of a body that cannot be read (the directory's
+        LimitRequestBody included)."""
+        if self._over_dir_limit():
+            return apache.HTTP_REQUEST_ENTITY_TOO_LARGE
+        return drop_request_body(self._body)
+
+    def _over_dir_limit(self):
+        dc = self._dir_config
+        limit = dc.limit_request_body if dc is not None else None
+        return bool(limit) and self._clength_in > limit and self._read_bytes < self._clength_in
 
     # ------------------------------------------------------------ misc API
     def log_error(self, message, level=apache.APLOG_ERR):

@@ -151,3 +151,33 @@ def test_finfo_as_a_tuple(tmp_path):
     assert info[apache.FINFO_FNAME] == str(f)
     with pytest.raises(IndexError):
         info[apache.FINFO_FILETYPE]         # (mod_python's tuple stops before it)
+
+
+@pytest.mark.parametrize("body_head, body", [
+    ("Transfer-Encoding: chunked", b"zz\r\nabc\r\n0\r\n\r\n"),     # malformed: 400
+    ("Content-Length: 11", b"0123456789a"),                        # over the limit: 413
+], ids=["bad-chunk", "over-limit"])
+def test_a_body_the_handler_left_unread(server, body_head, body):
+    """Apache reads and drops an unread body before a whole response's head
+    (ap_finalize_request_protocol): a body that cannot be read is answered
+    with its error instead, close-delimited; once the head has gone out
+    (a flushed write), the connection just closes after the response. The
+    request pipelined behind it is not served either way."""
+    status = 400 if "chunked" in body_head else 413
+    for query, expected in (("noread", status), ("noread-flush", 200)):
+        with Conn(server.port) as c:
+            c.send(("POST /small/x?%s HTTP/1.1\r\nHost: x\r\n%s\r\n\r\n"
+                    % (query, body_head)).encode() + body
+                   + b"GET /small/x?noread HTTP/1.1\r\nHost: x\r\n\r\n")
+            r = c.read_response()
+            assert r.status == expected
+            if expected != 200:
+                assert r.header("Content-Length") is None
+                assert r.header("Connection") == "close"
+            assert c.is_closed()
+    # a body that reads well is dropped, and the connection goes on
+    with Conn(server.port) as c:
+        c.send(b"POST /small/x?noread HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n01234"
+               b"GET /small/x?noread HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert c.read_response().body == b"not read"
+        assert c.read_response().body == b"not read"
