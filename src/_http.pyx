@@ -383,16 +383,17 @@ cdef bint _host_name_ok(cbytes p, Py_ssize_t start, Py_ssize_t end) noexcept:
     cdef Py_ssize_t i, labels = 1, last_label = start
     cdef bint dotted_decimal = True, leading_zero = False
     cdef unsigned char c
-    for i in range(start, end - 1):
-        if p[i] == 0x2E and p[i + 1] == 0x2E:
-            return False
     if end > start and p[end - 1] == 0x2E:
-        end -= 1
+        end -= 1                                     # (one trailing dot)
+        if end > start and p[end - 1] == 0x2E:
+            return False
     if end == start:
         return False
     for i in range(start, end):
         c = p[i]
         if c == 0x2E:
+            if i > start and p[i - 1] == 0x2E:
+                return False                         # ".."
             labels += 1
             last_label = i + 1
         elif 0x30 <= c <= 0x39:
