@@ -20,7 +20,7 @@ import traceback
 from fastdispatch import _speedups, access_compat, apache, authz, byterange, errorpages, filters, loader
 from fastdispatch.config import alias as mod_alias
 from fastdispatch.config.directives import DIRECTIVE_OF_PHASE, PHASE_OF_DIRECTIVE
-from fastdispatch.config.merge import HandlerEntry, merge
+from fastdispatch.config.merge import HandlerEntry, entries_for_file, merge
 from fastdispatch.errors import ClientGone, HTTPError
 from fastdispatch.handlers import static
 from fastdispatch.request import (Request, ServerInfo, _host_port, _hostname,
@@ -240,15 +240,22 @@ class Dispatcher:
             req._finish()
             return Outcome(error.status, req.bytes_sent, not req._close, None)
         try:
-            status = self._process(req)
-            req._finish()
-            if req._late_status is not None:
-                status = req._late_status   # the body failed before the head went out
-        except ClientGone as exc:
-            # the client went away mid-response: the transport's log line
-            # shows the response that was going out, as Apache's does
-            exc.outcome = Outcome(req.status, req.bytes_sent, False, req.user)
-            raise
+            try:
+                status = self._process(req)
+                req._finish()
+                if req._late_status is not None:
+                    status = req._late_status   # the body failed before the head went out
+            except ClientGone as exc:
+                # the client went away mid-response: the transport's log line
+                # shows the response that was going out, as Apache's does
+                exc.outcome = Outcome(req.status, req.bytes_sent, False, req.user)
+                raise
+        finally:
+            # the log and cleanup handlers run once the response is out, as
+            # Apache's log_transaction and pool cleanups: a slow cleanup does
+            # not hold the response's end back, and what a log handler sets
+            # (a status, a header) does not reach it
+            self._log_and_cleanup(req)
         return Outcome(status, req.bytes_sent, not req._close, req.user)
 
     def error_response(self, status, head, detail="", method=None, host=None,
@@ -363,12 +370,9 @@ class Dispatcher:
     def _process(self, req):
         try:
             self._run(req)
-            status = req.status
+            return req.status
         except _Abort as abort:
-            status = self._answer(req, abort.status)
-        finally:
-            self._log_and_cleanup(req)
-        return status
+            return self._answer(req, abort.status)
 
     def _run(self, req):
         gd = self.global_dir
@@ -385,6 +389,11 @@ class Dispatcher:
             if rc == DECLINED:
                 self._translate(req)
             req._dir_config = self._match(req.uri, req.filename, req.path_info)
+            added = req.__dict__.get("_added")
+            if added:
+                # handlers added so far are the request's own, whatever
+                # directory it maps to (mod_python keeps them apart)
+                req._dir_config = _with_added(req._dir_config, added)
         else:
             route = self._route(req)
             if route.plain:
@@ -399,9 +408,11 @@ class Dispatcher:
                         # an authentication handler moved the request
                         self._phases_from_type_check(req, None)
                         return
-                if not req.content_type:
+                # (mod_mime's type and handler replace what an
+                # authentication handler set, as _type_check)
+                if route.ctype:
                     req.content_type = route.ctype
-                if req.handler is None:
+                if route.handler:
                     req.handler = route.handler
                 self._respond(req, dc)
                 return
@@ -625,6 +636,12 @@ class Dispatcher:
         if rc == apache.HTTP_UNAUTHORIZED:
             self._note_auth_failure(req, dc)
             raise _Abort(rc)
+        if rc == DECLINED and dc.auth_type.lower() != "basic":
+            # nothing checks the user for another AuthType (there is no
+            # mod_auth_digest here): Apache's decl_die
+            log.error("[client %s] AH00025: configuration error: couldn't check user: %s",
+                      req.connection.remote_ip, req.uri)
+            raise _Abort(apache.HTTP_INTERNAL_SERVER_ERROR)
         if rc == DECLINED:
             # nothing authenticated the user: mod_auth_basic's answer. It
             # asks for Basic credentials; given some, it would check them
@@ -643,13 +660,19 @@ class Dispatcher:
                 raise _Abort(apache.HTTP_UNAUTHORIZED)
         elif rc != OK:
             raise _Abort(rc)
+        elif req.user is None:
+            # an authentication handler said OK but named no user
+            log.error("[client %s] AH00027: No authentication done but request not allowed "
+                      "without authentication for %s. Authentication not configured?",
+                      req.connection.remote_ip, req.uri)
+            raise _Abort(apache.HTTP_INTERNAL_SERVER_ERROR)
         rc = self._phase(req, "authz", abort=False) if req._dir_config.handlers.get("authz") \
             else DECLINED
         if rc == OK:
             return
         if rc != DECLINED:
-            if rc == apache.HTTP_UNAUTHORIZED:
-                self._note_auth_failure(req, dc)
+            # (an authorization handler's 401 goes out without a challenge,
+            # as Apache's: only mod_authz_core's own refusal notes one)
             raise _Abort(rc)
         if not authz.met_by_user(req.user, dc.requires):
             self._note_auth_failure(req, dc)
@@ -664,12 +687,26 @@ class Dispatcher:
         rc = self._phase(req, "type", abort=False) if dc.handlers.get("type") else DECLINED
         if rc not in (OK, DECLINED):
             raise _Abort(rc)
-        if rc == DECLINED and not req.content_type:
-            req.content_type = route.ctype if route is not None else \
+        if rc == DECLINED:
+            # mod_mime's find_ct runs after a declining type handler: the
+            # type and handler the name maps to replace any set before
+            # (ForceType and SetHandler included: core's fixup applies them)
+            ctype = route.ctype if route is not None else \
                 static.default_type(req.filename, req.path_info, dc)
-        if req.handler is None:
-            req.handler = route.handler if route is not None else \
+            if ctype:
+                req.content_type = ctype
+            handler = route.handler if route is not None else \
                 dc.handler_name_for(req.filename)
+            if handler:
+                req.handler = handler
+        else:
+            # a type handler's OK ends the type check before mod_mime: no
+            # AddType or AddHandler; core's fixup still applies ForceType
+            # and SetHandler
+            if dc.force_type:
+                req.content_type = dc.force_type
+            if dc.set_handler:
+                req.handler = dc.set_handler
 
     def _fixup_dir(self, req, dc, route=None):
         """mod_dir: a directory URL without a slash is redirected; with one, the
@@ -682,7 +719,7 @@ class Dispatcher:
             location = req.construct_url(req.uri + "/")
             if req.args is not None:
                 location += "?" + req.args
-            req.err_headers_out["Location"] = location
+            req.headers_out["Location"] = location
             raise _Abort(apache.HTTP_MOVED_PERMANENTLY)
         for name in dc.directory_index:
             if os.path.isfile(os.path.join(req.filename, name)):
@@ -726,24 +763,38 @@ class Dispatcher:
         again after each call so that req.add_handler() can append); returns
         the phase's code. With ``abort``, a code other than OK/DECLINED ends
         the request (_Abort)."""
-        entries = req._dir_config.handlers.get(phase)
+        dc = req._dir_config
+        entries = dc.handlers.get(phase)
         if not entries:
             return DECLINED
+        if phase in dc.ext_phases:
+            entries = entries_for_file(entries, req.filename)
         rc = DECLINED
         go_on = CONTINUE_ON[phase]
         i = 0
         while i < len(entries):
             entry = entries[i]
             i += 1
-            if entry.exts is not None and not entry.applies_to(req.filename):
-                continue
             rc = self._call(req, entry)
-            entries = req._dir_config.handlers.get(phase) or entries
+            if req._dir_config is not dc:
+                # req.add_handler() made the request a new config: its list
+                dc = req._dir_config
+                entries = self._entries(req, phase) or entries
             if rc not in go_on:
                 break
         if abort and rc not in (OK, DECLINED):
             raise _Abort(rc)
         return rc
+
+    @staticmethod
+    def _entries(req, phase):
+        """The phase's handlers for this request (its '| .ext' lists picked
+        by the file's extension, where the config has some)."""
+        dc = req._dir_config
+        entries = dc.handlers.get(phase)
+        if entries and phase in dc.ext_phases:
+            return entries_for_file(entries, req.filename)
+        return entries
 
     def _call(self, req, entry):
         """Call one handler as mod_python does; exceptions become 500 (with
@@ -792,6 +843,12 @@ class Dispatcher:
                   req.connection.remote_ip, entry.directive, entry.name, tb_text.rstrip(),
                   req.uri)
         if entry.phase in ("log", "cleanup"):
+            if dc.debug:
+                # after the response: mod_python's page goes out as it is,
+                # behind the response's end (Apache does the same); the
+                # status it sets is what a cleanup handler then sees
+                req.status = apache.HTTP_INTERNAL_SERVER_ERROR
+                req.write(errorpages.debug_page(entry.directive, entry.name, exc_info))
             return OK
         if not dc.debug:
             return apache.HTTP_INTERNAL_SERVER_ERROR
@@ -831,7 +888,10 @@ class Dispatcher:
         self._send_error(req, status)
         return status
 
-    def _send_error(self, req, status, failed_document=False):
+    def _send_error(self, req, status, failed_document=None):
+        """Answer ``status`` with its ErrorDocument or Apache's page. With
+        ``failed_document`` (the status met while an ErrorDocument or a
+        redirect was answering ``status``): the page, which says so."""
         dc = req._dir_config or self.global_dir
         req._filters = None     # error pages skip the output filters, as Apache's
         req.status = status
@@ -870,7 +930,7 @@ class Dispatcher:
         body = errorpages.error_page(status, method=req.method, uri=req.uri, location=location,
                                      server_admin=self.server_info.server_admin,
                                      signature=self._signature(req), notes=_expect(req, status),
-                                     additionally=status if failed_document else None)
+                                     additionally=failed_document)
         req.content_type = "text/html; charset=iso-8859-1"
         if status in (405, 501) and "Allow" not in req.err_headers_out:
             req.err_headers_out["Allow"] = _allow_header(req.allowed)
@@ -898,6 +958,7 @@ class Dispatcher:
             sub._error_response = True
         sub.status = status
         sub.method = "GET" if req.method != "HEAD" else "HEAD"
+        mark = len(sub._cleanups)
         try:
             self._run(sub)
         except _Abort as abort:
@@ -906,7 +967,8 @@ class Dispatcher:
                 # first status with its own page, which says so (a canned
                 # page: it has its length)
                 sub._error_response = False
-                self._send_error(sub, status, failed_document=True)
+                self._send_error(sub, status, failed_document=status)
+        self._register_sub_cleanup(sub, mark)
         self._adopt_response(req, sub)
 
     def internal_redirect(self, req, new_uri):
@@ -918,12 +980,33 @@ class Dispatcher:
         sub = self._subrequest(req, new_uri)
         sub._redirects = depth
         req.next = sub
+        mark = len(sub._cleanups)
         try:
             self._run(sub)
         except _Abort as abort:
-            self._answer(sub, abort.status)
+            if abort.status not in (DONE, OK, DECLINED) and sub.status != apache.HTTP_OK \
+                    and not sub._head_sent:
+                # the redirect carried an error status (a handler's 404) and
+                # met another error: as Apache's ap_die, the first error's
+                # page, which says so
+                first = sub
+                while first.prev is not None and first.prev.status != apache.HTTP_OK:
+                    first = first.prev
+                sub._error_response = False
+                self._send_error(sub, first.status, failed_document=sub.status)
+            else:
+                self._answer(sub, abort.status)
+        self._register_sub_cleanup(sub, mark)
         self._adopt_response(req, sub)
         req.status = sub.status
+
+    def _register_sub_cleanup(self, sub, mark):
+        """The redirected request's own PythonCleanupHandler runs too, with
+        the shared pool's cleanups: after those registered later, before
+        those registered earlier (``mark``: where the list stood as it
+        began)."""
+        if sub._dir_config is not None and self._entries(sub, "cleanup"):
+            sub._cleanups.insert(mark, (lambda _: self._cleanup_handlers(sub), None))
 
     @staticmethod
     def _adopt_response(req, sub):
@@ -931,6 +1014,8 @@ class Dispatcher:
         more (its head, filters and framing are the new request's)."""
         sub._finish()
         req._head_sent = True
+        req._chunked = False                # (sub ended the chunked body, if any)
+        req._buffer, req._buffered = [], 0
         req._filters = None
         req._close = sub._close
         req.bytes_sent = sub.bytes_sent
@@ -960,9 +1045,12 @@ class Dispatcher:
         sub._buffer, sub._buffered, sub._cleanups = [], 0, req._cleanups
         # the filters of the new request's own sections, not the old one's
         sub._filters, sub._filter_ended = None, False
-        sub.status, sub.content_type, sub.handler = 200, None, None
+        # the status goes along (Apache's internal_internal_redirect copies
+        # it): a handler's 404 stays with the page it redirects to
+        sub.content_type, sub.handler = None, None
         sub.filename, sub.path_info = None, ""
         sub.prev, sub.next = req, None
+        sub.__dict__.pop("_added", None)    # (a new request: none added yet)
         return sub
 
     def add_handler(self, req, htype, handler, directory=None):
@@ -972,9 +1060,10 @@ class Dispatcher:
         dc = req._dir_config
         entry = HandlerEntry(handler, DIRECTIVE_OF_PHASE[phase], phase,
                              directory or (req.hlist.directory if req.hlist else None))
-        new = _copy_dir_config(dc)
-        new.handlers[phase] = list(dc.handlers.get(phase, ())) + [entry]
-        req._dir_config = new
+        entry.dynamic = True
+        req.__dict__.setdefault("_added", []).append(entry)
+        req._dir_config = _with_added(dc, (entry,))
+
 
     def _log_and_cleanup(self, req):
         if req._dir_config is None:
@@ -985,6 +1074,17 @@ class Dispatcher:
                 self._phase(req, "log", abort=False)
             except _Abort:
                 pass
+            except ClientGone:
+                req._close = True   # (a log handler wrote to a client that has gone)
+        if req._cleanups:
+            self._pool_cleanups(req)
+        if dc.handlers.get("cleanup"):
+            self._cleanup_handlers(req)
+            if req._cleanups:
+                self._pool_cleanups(req)    # (those a cleanup handler's redirect added)
+
+    @staticmethod
+    def _pool_cleanups(req):
         cleanups = req._cleanups
         while cleanups:
             # the last registered runs first, each with its data (None
@@ -998,13 +1098,17 @@ class Dispatcher:
                           conn.remote_ip, conn.remote_addr[1], fn)
                 log.error("[client %s:%s]     %s: %s", conn.remote_ip, conn.remote_addr[1],
                           type(exc), exc)
-        entries = dc.handlers.get("cleanup")
+
+    def _cleanup_handlers(self, req):
+        entries = self._entries(req, "cleanup")
         if entries:
             for entry in entries:
                 try:
                     self._call(req, entry)
                 except _Abort:
                     pass
+                except ClientGone:
+                    req._close = True
 
 
 # The order Apache 2.4 lists allowed methods in: its method registry's hash
@@ -1034,10 +1138,13 @@ def _allow_header(allowed):
     return ",".join([name for name, bit in _ALLOW_BITS if allowed & bit])
 
 
-def _copy_dir_config(dc):
+def _with_added(dc, entries):
+    """A copy of ``dc`` with the handlers req.add_handler() added."""
     import copy
     new = copy.copy(dc)
     new.handlers = dict(dc.handlers)
+    for entry in entries:
+        new.handlers[entry.phase] = list(new.handlers.get(entry.phase, ())) + [entry]
     return new
 
 

@@ -352,9 +352,24 @@ class Request:
     # ------------------------------------------------------------ auth
     def get_basic_auth_pw(self):
         """The Basic password sent by the client (and sets ``req.user``), or
-        None when there are no (valid) Basic credentials."""
-        creds = _parse_basic(self.headers_in.get("Authorization"))
+        None when there are no (valid) Basic credentials. As Apache's
+        ap_get_basic_auth_pw: only where ``AuthType Basic`` and an AuthName
+        are configured; a request without Basic credentials gets the
+        challenge noted in err_headers_out (WWW-Authenticate)."""
+        dc = self._dir_config
+        auth_type = dc.auth_type if dc is not None else None
+        if not auth_type or auth_type.lower() != "basic":
+            return None
+        if not dc.auth_name:
+            self.log_error("need AuthName: %s" % self.uri)
+            return None
+        auth = self.headers_in.get("Authorization")
+        creds = _parse_basic(auth)
         if creds is None:
+            if not auth or auth.split(None, 1)[0].lower() != "basic":
+                # (no credentials, or another scheme's: ap_note_auth_failure)
+                self.err_headers_out["WWW-Authenticate"] = \
+                    _speedups.auth.basic_challenge(dc.auth_name)
             return None
         user, pw = creds
         # mod_python hands the user over as UTF-8 (the password as latin-1,

@@ -244,7 +244,14 @@ def run(requests=400, log=print):
             t.join(120)
         elapsed = time.monotonic() - t0
         assert len(results) == requests // 8 * 8 and all(results), "wrong answers under load"
-        hits = [b.count('"GET /mywebdir/myscript.py HTTP/1.1" 200') for b in backends]
+        # (each instance writes its access line after the response, and a
+        # thread reads them from its output: wait a little for the last ones)
+        deadline = time.monotonic() + 5
+        while True:
+            hits = [b.count('"GET /mywebdir/myscript.py HTTP/1.1" 200') for b in backends]
+            if sum(hits) >= len(results) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         log("%d requests in %.2fs through nginx; per instance: %s" % (
             len(results), elapsed, hits))
         assert all(h > 0 for h in hits), "an instance got no traffic: %r" % hits

@@ -16,7 +16,8 @@ from fastdispatch.errors import ConfigError
 class HandlerEntry:
     """One handler of a Python*Handler line."""
     __slots__ = ("module", "object", "directory", "exts", "directive", "phase",
-                 "filename", "lineno", "silent", "python_path", "resolved", "hlist")
+                 "filename", "lineno", "silent", "python_path", "resolved", "hlist",
+                 "dynamic")
 
     def __init__(self, spec, directive, phase, directory, exts=None, filename="<python>",
                  lineno=0, silent=False):
@@ -34,20 +35,43 @@ class HandlerEntry:
         self.silent = silent  # PythonHandlerModule: a missing object declines
         self.resolved = None  # loader.resolve's answer while it is trusted
         self.hlist = None     # dispatch's req.hlist for this entry, made once
+        self.dynamic = False  # added by req.add_handler(): runs whatever the file
 
     @property
     def name(self):
         return self.module if self.object == default_object(self.directive) \
             else "%s::%s" % (self.module, self.object)
 
-    def applies_to(self, filename):
-        if self.exts is None:
-            return True
-        ext = os.path.splitext(filename or "")[1]
-        return ext in self.exts
+    @property
+    def key(self):
+        """mod_python's handler-list key: None for the phase's general list,
+        else the one extension of a '| .ext' line (one entry per extension)."""
+        return self.exts[0] if self.exts else None
 
     def __repr__(self):
         return "<HandlerEntry %s %s::%s>" % (self.directive, self.module, self.object)
+
+
+def handler_ext(filename):
+    """The extension mod_python picks a '| .ext' handler list by: the file
+    name from its first dot ('.tar.gz' for a.tar.gz), '' for none, None
+    before a file is known."""
+    if not filename:
+        return None
+    base = filename.rpartition("/")[2]
+    dot = base.find(".")
+    return base[dot:] if dot >= 0 else ""
+
+
+def entries_for_file(entries, filename):
+    """The handlers of a phase that run for ``filename``, as mod_python's
+    python_handler picks them: the list kept for the file's extension when
+    there is one ('| .ext' lines), else the general list; then those added
+    by req.add_handler()."""
+    ext = handler_ext(filename)
+    if ext and any(e.exts is not None and e.exts[0] == ext for e in entries):
+        return [e for e in entries if (e.exts is not None and e.exts[0] == ext) or e.dynamic]
+    return [e for e in entries if e.exts is None]
 
 
 def _split_handlers(args):
@@ -83,6 +107,7 @@ class DirConfig:
 
     def __init__(self):
         self.handlers = {}            # phase -> [HandlerEntry]
+        self.ext_phases = frozenset()  # phases with '| .ext' lists (entries_for_file)
         self.debug = False
         self.autoreload = True
         # EnableSendfile: on unless turned off (Apache's default is Off; here
@@ -146,23 +171,30 @@ class DirConfig:
             phase = PHASE_OF_DIRECTIVE.get(key)
             if phase is not None:
                 # mod_python: a section's handler list for a phase replaces the
-                # inherited one; several lines in one section stack.
+                # inherited one; several lines in one section stack. A
+                # '| .ext .ext2' line adds to one list per extension, each
+                # replacing the inherited list of that extension alone.
                 names, exts = _split_handlers(d.args)
-                entries = [HandlerEntry(n, d.name, phase, d.directory, exts, d.filename,
-                                        d.lineno) for n in names]
-                if phase not in seen_phase:
-                    seen_phase.add(phase)
-                    self.handlers[phase] = entries
-                else:
-                    self.handlers[phase] = self.handlers[phase] + entries
+                for ext in exts or (None,):
+                    entries = [HandlerEntry(n, d.name, phase, d.directory,
+                                            None if ext is None else (ext,), d.filename,
+                                            d.lineno) for n in names]
+                    kept = self.handlers.get(phase, [])
+                    if (phase, ext) not in seen_phase:
+                        seen_phase.add((phase, ext))
+                        kept = [e for e in kept if e.key != ext]
+                    self.handlers[phase] = kept + entries
+                    if ext is not None:
+                        self.ext_phases = self.ext_phases | {phase}
                 continue
             if key == "pythonhandlermodule":
                 for phase, directive in PHASES:
-                    if phase in seen_phase:
+                    if (phase, None) in seen_phase:
                         continue
-                    self.handlers[phase] = [HandlerEntry(d.args[0], directive, phase,
-                                                         d.directory, None, d.filename,
-                                                         d.lineno, silent=True)]
+                    self.handlers[phase] = [e for e in self.handlers.get(phase, ())
+                                            if e.exts is not None] + \
+                        [HandlerEntry(d.args[0], directive, phase, d.directory, None,
+                                      d.filename, d.lineno, silent=True)]
                 continue
             if key == "require":
                 if not seen_require:

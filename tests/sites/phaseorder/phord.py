@@ -1,0 +1,136 @@
+"""Handlers for tests/test_phase_order.py. The query string says what each
+phase does: ?handler=write&log=status500 ... Each phase that runs adds its
+name to trace.log (beside this file) with the request's uri and status."""
+import os
+import time
+
+from mod_python import apache
+
+TRACE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "trace.log")
+
+
+def _acts(req):
+    acts = {}
+    for part in (req.args or "").split("&"):
+        name, _, value = part.partition("=")
+        if value:
+            acts[name] = value
+    return acts
+
+
+def _trace(req, phase):
+    with open(TRACE, "a") as f:
+        f.write("%s %s %s\n" % (phase, req.uri, req.status))
+
+
+def _do(req, phase):
+    _trace(req, phase)
+    act = _acts(req).get(phase)
+    if act is None:
+        return apache.OK
+    if act == "declined":
+        return apache.DECLINED
+    if act == "raise":
+        raise ValueError("boom in " + phase)
+    if act == "write":
+        req.write("written in %s\n" % phase)
+        return apache.OK
+    if act == "status500":
+        req.status = 500
+        req.err_headers_out["X-Set-In"] = phase
+        return apache.OK
+    if act == "user":
+        req.user = "bob"
+        return apache.OK
+    if act == "ctype":
+        req.content_type = "text/x-" + phase
+        return apache.DECLINED
+    if act == "addhandler":
+        req.add_handler("PythonFixupHandler", "phord::added")
+        return apache.OK
+    if act == "wait":
+        # held until the test has read the whole response (bounded)
+        marker = TRACE + ".go"
+        deadline = time.monotonic() + 10
+        while not os.path.exists(marker) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        _trace(req, phase + "-waited")
+        return apache.OK
+    if act.isdigit():
+        return int(act)
+    raise AssertionError("unknown act %r" % act)
+
+
+def postread(req):
+    if _acts(req).get("postread"):
+        return _do(req, "postread")
+    return apache.OK
+
+
+def type(req):
+    return _do(req, "type")
+
+
+def log(req):
+    return _do(req, "log")
+
+
+def cleanup(req):
+    return _do(req, "cleanup")
+
+
+def authen(req):
+    return _do(req, "authen")
+
+
+def authz(req):
+    return _do(req, "authz")
+
+
+def added(req):
+    _trace(req, "added")
+    return apache.OK
+
+
+def handler(req):
+    acts = _acts(req)
+    act = acts.get("handler")
+    if act == "ok":
+        _trace(req, "handler")      # (nothing written, no type set)
+        return apache.OK
+    req.content_type = "text/plain"
+    if act == "redirect-after-write":
+        req.write("before redirect\n")
+        req.internal_redirect("/ph/target")
+        return apache.OK
+    if act in ("status-redirect", "status-redirect-missing"):
+        req.status = 404
+        req.internal_redirect("/ph/target" if act == "status-redirect" else "/nowhere/x")
+        return apache.OK
+    _trace(req, "handler")
+    req.write("uri=%s status=%s user=%s\n" % (req.uri, req.status, req.user))
+    return apache.OK
+
+
+def show_pw(req):
+    req.content_type = "text/plain"
+    req.write("pw=%r user=%r\n" % (req.get_basic_auth_pw(), req.user))
+    return apache.OK
+
+
+def general(req):
+    req.content_type = "text/plain"
+    req.write("general\n")
+    return apache.OK
+
+
+def for_txt(req):
+    req.content_type = "text/plain"
+    req.write("for_txt\n")
+    return apache.OK
+
+
+def sub_general(req):
+    req.content_type = "text/plain"
+    req.write("sub_general\n")
+    return apache.OK

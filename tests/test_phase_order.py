@@ -1,0 +1,202 @@
+"""When the log and cleanup handlers run, what an internal redirect keeps,
+Basic credentials in a handler, authentication handlers' answers, '| .ext'
+handler lists and the type check, each as Apache 2.4 + mod_python 3.5
+answered for this site (tests/sites/phaseorder, run on a private Apache
+2.4.71 with the same config), asserted against ``fastdispatch serve``."""
+import os
+import threading
+
+import pytest
+
+from serverproc import Conn, ServerProcess, basic, copy_site, request
+
+BOB = basic("bob", "pw")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    d = tmp_path_factory.mktemp("phaseorder")
+    conf = copy_site("phaseorder", d)
+    srv = ServerProcess(["serve", "--config", str(conf), "--port", "0", "--workers", "1"])
+    srv.dir = d
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def trace(site):
+    """The phases the next requests run, as (phase, uri, status) lines."""
+    path = os.path.join(site.dir, "trace.log")
+    for p in (path, path + ".go"):
+        if os.path.exists(p):
+            os.unlink(p)
+
+    def read(expect_last=None):
+        # the log and cleanup handlers run after the response: wait for them
+        for _ in range(500):
+            lines = open(path).read().split("\n")[:-1] if os.path.exists(path) else []
+            if expect_last is None or (lines and lines[-1].startswith(expect_last)):
+                return lines
+            threading.Event().wait(0.01)
+        return lines
+    return read
+
+
+def get(site, path, **kw):
+    return request(site.port, "GET", path, **kw)
+
+
+# ---------------------------------------------------------------- log and cleanup
+
+def test_log_and_cleanup_run_after_the_response_is_out(site, trace):
+    # the cleanup handler waits until the test has read the whole response:
+    # run before the response's end (as fastdispatch once did), it would
+    # hold it back for 10 s and the read below would time out
+    with Conn(site.port, timeout=5) as c:
+        r = c.request("GET", "/ph/x?cleanup=wait")
+        assert r.status == 200 and r.body.startswith(b"uri=/ph/x status=200")
+        open(os.path.join(site.dir, "trace.log.go"), "w").close()
+        assert [l.split()[0] for l in trace("cleanup-waited")] == [
+            "type", "handler", "log", "cleanup", "cleanup-waited"]
+
+
+def test_a_log_handlers_status_and_headers_do_not_reach_the_response(site, trace):
+    r = get(site, "/ph/x?handler=ok&log=status500")
+    assert r.status == 200 and r.header("X-Set-In") is None
+    assert r.body == b"" and r.header("Content-Length") == "0"
+    assert trace("cleanup")[-1] == "cleanup /ph/x 500"   # (the cleanup sees it)
+
+
+def test_what_a_log_handler_writes_follows_the_response(site, trace):
+    # Apache sends it as it is, after the response's end: the client sees
+    # bytes no response frames (the connection is then unusable, as there)
+    with Conn(site.port) as c:
+        r = c.request("GET", "/ph/x?handler=ok&log=write")
+        assert r.status == 200 and r.body == b""
+        trace("cleanup")
+        assert c.buf + c.sock.recv(100) == b"written in log\n"
+
+
+def test_a_log_handler_error_page_follows_the_response_under_debug(site, trace):
+    r = request(site.port, "GET", "/ph/x?handler=ok&log=raise",
+                headers=[("Connection", "close")])
+    assert r.status == 200 and r.header("Content-Length") == "0"
+    assert trace("cleanup")[-1] == "cleanup /ph/x 500"
+    assert site.wait_for_log(r"PythonLogHandler phord::log")
+
+
+# ---------------------------------------------------------------- internal redirect
+
+def test_redirect_after_a_write_ends_the_chunked_body_once(site, trace):
+    with Conn(site.port) as c:
+        c.send(b"GET /ph/x?handler=redirect-after-write HTTP/1.1\r\nHost: a\r\n\r\n"
+               b"GET /ph/x HTTP/1.1\r\nHost: a\r\n\r\n")
+        r = c.read_response()
+        assert r.body == b"before redirect\nuri=/ph/target status=200 user=None\n"
+        r2 = c.read_response()      # a second last-chunk would break this one
+        assert r2.status == 200 and r2.body.startswith(b"uri=/ph/x ")
+    # the redirect target's own cleanup handler runs too, before the original's
+    lines = trace("cleanup /ph/x")
+    assert "cleanup /ph/target 200" in lines
+
+
+def test_a_status_set_before_a_redirect_stays(site, trace):
+    r = get(site, "/ph/x?handler=status-redirect")
+    assert r.status == 404
+    assert r.body == b"uri=/ph/target status=404 user=None\n"
+
+
+def test_a_redirect_with_an_error_status_that_fails_names_both(site, trace):
+    r = get(site, "/ph/x?handler=status-redirect-missing")
+    assert r.status == 404
+    assert b"<p>The requested URL was not found on this server.</p>" in r.body
+    assert b"<p>Additionally, a 404 Not Found\nerror was encountered while trying to use " \
+           b"an ErrorDocument to handle the request.</p>" in r.body
+
+
+# ---------------------------------------------------------------- credentials
+
+def test_get_basic_auth_pw_needs_authtype_basic(site):
+    r = get(site, "/noauth/x", headers=[BOB])
+    assert r.body == b"pw=None user=None\n"
+    assert r.header("WWW-Authenticate") is None
+
+
+def test_get_basic_auth_pw_reads_basic_credentials(site):
+    r = get(site, "/basic/x", headers=[BOB])
+    assert r.status == 200 and r.body == b"pw='pw' user='bob'\n"
+    assert r.header("WWW-Authenticate") is None
+
+
+@pytest.mark.parametrize("auth", [None, "Digest x=1"])
+def test_get_basic_auth_pw_without_basic_credentials_notes_the_challenge(site, auth):
+    r = get(site, "/basic/x", headers=[("Authorization", auth)] if auth else [])
+    assert r.status == 200 and r.body == b"pw=None user=None\n"
+    assert r.header("WWW-Authenticate") == 'Basic realm="BRealm"'
+
+
+def test_authen_ok_without_a_user_is_a_server_error(site):
+    r = get(site, "/auth/x", headers=[BOB])
+    assert r.status == 500
+    assert r.header("WWW-Authenticate") is None
+    assert site.wait_for_log(r"AH00027: No authentication done")
+
+
+def test_authen_naming_a_user_lets_the_request_in(site):
+    r = get(site, "/auth/x?authen=user", headers=[BOB])
+    assert r.status == 200 and r.body == b"uri=/auth/x status=200 user=bob\n"
+
+
+def test_an_authz_handlers_401_carries_no_challenge(site):
+    r = get(site, "/auth/x?authen=user&authz=401", headers=[BOB])
+    assert r.status == 401
+    assert r.header("WWW-Authenticate") is None
+
+
+def test_mod_authz_cores_own_401_carries_the_challenge(site):
+    r = get(site, "/auth/x?authen=declined")
+    assert r.status == 401
+    assert r.header("WWW-Authenticate") == 'Basic realm="PRealm"'
+
+
+@pytest.mark.parametrize("headers", [[], [BOB]])
+def test_another_authtype_declined_by_its_handler_is_a_server_error(site, headers):
+    # nothing else checks users for AuthType Python (Apache's decl_die)
+    r = get(site, "/pyauth/x?authen=declined", headers=headers)
+    assert r.status == 500
+    assert get(site, "/pyauth/x?authen=user", headers=headers).status == 200
+
+
+# ---------------------------------------------------------------- handler lists
+
+@pytest.mark.parametrize("path, body", [
+    ("/ext/a.txt", b"for_txt\n"),           # the .txt list replaces the general one
+    ("/ext/b.html", b"general\n"),
+    ("/ext/sub/a.txt", b"for_txt\n"),       # a section's general list leaves it
+    ("/ext/sub/b.html", b"sub_general\n"),
+])
+def test_an_extension_list_replaces_the_general_list(site, path, body):
+    r = get(site, path)
+    assert r.status == 200 and r.body == body
+
+
+def test_a_handler_added_in_post_read_request_runs(site, trace):
+    r = get(site, "/ph/x?postread=addhandler")
+    assert r.status == 200
+    assert [l.split()[0] for l in trace("cleanup")] == [
+        "postread", "type", "added", "handler", "log", "cleanup"]
+
+
+# ---------------------------------------------------------------- the type check
+
+def test_a_type_handlers_ok_skips_mod_mime(site):
+    # no AddHandler: the file is served as it is, without a type
+    r = get(site, "/mime/a.txt")
+    assert r.status == 200 and r.body == b"file mime/a.txt\n"
+    assert r.header("Content-Type") is None
+
+
+def test_a_declining_type_handlers_type_gives_way_to_mod_mime(site):
+    r = get(site, "/mime/a.txt?type=ctype&handler=ok")
+    assert r.status == 200 and r.body == b""
+    assert r.header("Content-Type") == "text/plain"
