@@ -383,7 +383,14 @@ class Dispatcher:
         # a phase without handlers is skipped here, without a call: most
         # requests run two or three of the twelve
         route = None
-        if gd.handlers.get("postreadrequest") or gd.handlers.get("trans"):
+        if gd.handlers.get("postreadrequest") or gd.handlers.get("trans") \
+                or gd.handlers.get("init"):
+            # mod_python runs PythonInitHandler in its post-read-request
+            # hook, before PythonPostReadRequestHandler: only the server's
+            # (no directory is known yet). It then marks the request
+            # (python_init_ran), so one in a <Directory> never runs
+            if gd.handlers.get("init"):
+                self._phase(req, "init")
             self._phase(req, "postreadrequest")
             rc = self._phase(req, "trans")
             if rc == DECLINED:
@@ -419,8 +426,6 @@ class Dispatcher:
         dc = req._dir_config
         if req.filename:
             req.canonical_filename = req.filename
-        if dc.handlers.get("init"):
-            self._phase(req, "init")
         if req._dir_config.handlers.get("headerparser"):
             self._phase(req, "headerparser")
         if req.filename and req.filename.rpartition("/")[2].startswith(".ht"):
@@ -880,7 +885,10 @@ class Dispatcher:
             if doc and doc.startswith('"'):
                 req.write(doc[1:])
             else:
+                location = req.headers_out.get("Location") or \
+                    req.err_headers_out.get("Location")
                 req.write(errorpages.error_page(status, method=req.method, uri=req.uri,
+                                                location=location,
                                                 server_admin=self.server_info.server_admin,
                                                 signature=self._signature(req),
                                                 notes=_expect(req, status)))
@@ -946,6 +954,9 @@ class Dispatcher:
         req._send_head(final=True)
 
     def _error_document_redirect(self, req, doc, status):
+        # the method the client used, for the page (REDIRECT_REQUEST_METHOD
+        # there), as Apache's ap_die sets it before its redirect
+        req.subprocess_env["REQUEST_METHOD"] = req.method
         sub = self._subrequest(req, doc)
         sub.subprocess_env["REDIRECT_STATUS"] = str(status)
         if 300 <= status < 400:
@@ -977,11 +988,22 @@ class Dispatcher:
         depth = getattr(req, "_redirects", 0) + 1
         if depth > MAX_REDIRECTS:
             raise _Abort(apache.HTTP_INTERNAL_SERVER_ERROR)
-        sub = self._subrequest(req, new_uri)
+        refused = None
+        try:
+            sub = self._subrequest(req, new_uri)
+        except HTTPError as exc:
+            # a target Apache's request processing refuses (a relative
+            # path, a bad escape): the new request answers its 400, and
+            # the handler goes on after the call, as on Apache
+            refused = exc.status
+            sub = self._subrequest(req, "/")
+            sub.uri = sub.unparsed_uri = new_uri
         sub._redirects = depth
         req.next = sub
         mark = len(sub._cleanups)
         try:
+            if refused is not None:
+                raise _Abort(refused)
             self._run(sub)
         except _Abort as abort:
             if abort.status not in (DONE, OK, DECLINED) and sub.status != apache.HTTP_OK \
@@ -1021,7 +1043,11 @@ class Dispatcher:
         req.bytes_sent = sub.bytes_sent
 
     def _subrequest(self, req, new_uri):
-        path_raw, query = _uri.split_target(new_uri)
+        if new_uri[:1] in ("", "?"):
+            # no path: Apache's ap_parse_uri makes it "/"
+            path_raw, query = "/", new_uri[1:] if new_uri else None
+        else:
+            path_raw, query = _uri.split_target(new_uri)
         path = _uri.normalize_path(_uri.unquote_path(path_raw))
         sub = Request.__new__(Request)
         sub.__dict__.update(req.__dict__)

@@ -238,7 +238,7 @@ def add_filter(req, name, is_input, registry=None, log_unknown=False):
     if is_input:
         chain = req._body.chain if isinstance(req._body, FilteredBody) else None
         if chain is None:
-            limit = req._clength_in if not req.chunked else None
+            limit = req._clength_in if not req._chunked_in else None
             req._body = FilteredBody(req._body, Chain(req, [spec]), limit)
         else:
             chain.filters.append(Filter(spec, req))

@@ -43,6 +43,7 @@ class ServerInfo:
         self.port = port
         self.server_admin = srv.server_admin or "[no address given]"
         self.timeout = srv.timeout
+        self.restart_time = _time()     # (when this server's config was loaded)
         self.keep_alive_timeout = srv.keep_alive_timeout
         self.keep_alive_max = srv.max_keep_alive_requests
         self.keep_alive = 1 if srv.keep_alive else 0
@@ -176,7 +177,10 @@ class Request:
     allowed = 0
     status = 200
     header_only = 0
+    # Apache's r->chunked (the response goes out chunked: set with its head)
+    # and r->read_chunked (set when a handler starts reading a chunked body)
     chunked = read_chunked = 0
+    _chunked_in = False  # the request body is chunked
     expecting_100 = 0
     _clength_in = 0
     _cleanups = ()
@@ -242,8 +246,11 @@ class Request:
         self.headers_in = headers_in = Table(
             headers if getattr(head, "plain_headers", False) else _merge_repeated(headers))
         if target[0] != "/" and "://" in target:
-            # absolute-form: the target's authority replaces Host (RFC 9112 3.2.2)
-            headers_in["Host"] = target.split("://", 1)[1].split("/", 1)[0]
+            # absolute-form: the target's authority replaces Host (RFC 9112
+            # 3.2.2), lower-cased, as Apache does for its own scheme only
+            authority = _target_authority(target)
+            if authority:
+                headers_in["Host"] = authority
         self.headers_out = Table()
         self.server = server
         self.connection = mp = _connection_for(conn, server)
@@ -253,7 +260,7 @@ class Request:
             self.header_only = 1
         self.request_time = _time()
         if head.chunked:
-            self.chunked = self.read_chunked = 1
+            self._chunked_in = True
         # (always set: the head's writer reads it, and an instance attribute
         # is the fast read)
         self.expecting_100 = 1 if head.expect_continue else 0
@@ -313,7 +320,12 @@ class Request:
         if "://" in target and not target.startswith("/"):
             scheme, rest = target.split("://", 1)
             hostinfo = rest.split("/", 1)[0]
-            hostname = _hostname(target, None)
+            # (apr_uri_parse: any scheme, the name as written)
+            if hostinfo.startswith("["):
+                hostname = hostinfo[1:hostinfo.find("]")] if "]" in hostinfo else None
+            else:
+                hostname = hostinfo.rsplit(":", 1)[0] if ":" in hostinfo else hostinfo
+            hostname = hostname or None
         host = hostinfo or self.headers_in.get("Host") or ""
         p = host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else ""
         if p.isdigit():
@@ -386,6 +398,8 @@ class Request:
         self._reading = True
         if length is None:
             length = -1
+        if self._chunked_in:
+            self.read_chunked = 1
         if self.expecting_100 and self._no_continue():
             return b""
         limit = self._dir_body_limit()
@@ -414,6 +428,8 @@ class Request:
         if self._held:
             self._release()
         self._reading = True
+        if self._chunked_in:
+            self.read_chunked = 1
         if self.expecting_100 and self._no_continue():
             return b""
         limit = self._dir_body_limit()
@@ -680,6 +696,8 @@ class Request:
             content_length, ctype = _place(headers, length_at, type_at,
                                            type_at >= 0 and type_first, content_length, ctype)
         self._chunked = chunked
+        if chunked:
+            self.chunked = 1
         dispatcher = self._dispatcher
         if self._close:
             keep_alive, terms = False, ""
@@ -815,7 +833,7 @@ class Request:
             self._filter_pass(eos=True)
         elif not self._head_sent:
             if self.expecting_100 and 200 <= self.status < 300 and self._continue_owed() \
-                    and (self._clength_in or self.chunked):
+                    and (self._clength_in or self._chunked_in):
                 # a whole response, a body nobody read: Apache reads and drops
                 # it before the head (ap_finalize_request_protocol), so the
                 # client gets its 100 and the connection can be kept; a body
@@ -824,7 +842,7 @@ class Request:
                     drop_request_body(self._body)
                 except ClientGone:
                     pass
-            elif (self._clength_in or self.chunked) and self.main is None \
+            elif (self._clength_in or self._chunked_in) and self.main is None \
                     and self.status not in DROPS_CONNECTION:
                 # a whole response and a body not read to its end: Apache
                 # reads and drops it before the head goes out
@@ -842,7 +860,7 @@ class Request:
                     return
             self._send_head(final=True)
         else:
-            if not self._close and (self._clength_in or self.chunked) \
+            if not self._close and (self._clength_in or self._chunked_in) \
                     and self._over_dir_limit():
                 self._close = True  # the unread rest is over LimitRequestBody: no next request
             if self._buffer:
@@ -1176,11 +1194,34 @@ def _host_port(host):
     return int(port) if port.isdigit() else 80
 
 
+def _target_authority(target):
+    """The authority of an absolute-form target in the server's own scheme
+    (http), lower-cased; None for any other target. Apache takes the host
+    from the target only then (ap_parse_uri): an https:// target leaves
+    the Host header in charge."""
+    if target[:1] != "/" and target[:7].lower() == "http://":
+        rest = target[7:]
+        end = len(rest)
+        for sep in "/?":
+            i = rest.find(sep)
+            if 0 <= i < end:
+                end = i
+        return rest[:end].lower()
+    return None
+
+
 def _hostname(target, host):
-    """req.hostname: from an absolute-form target, else the Host header;
-    port stripped, lower-cased, a trailing dot dropped; None without either."""
+    """req.hostname: from an absolute-form http:// target, else the Host
+    header; port stripped, lower-cased, a trailing dot dropped; None
+    without either."""
     if "://" in target and not target.startswith("/"):
-        host = target.split("://", 1)[1].split("/", 1)[0]
+        host = _target_authority(target) or host
+    return _name_of(host)
+
+
+def _name_of(host):
+    """The host name in a Host value (or an authority): port stripped,
+    lower-cased, a trailing dot dropped; None for none."""
     if not host:
         return None
     if host.startswith("["):

@@ -244,7 +244,8 @@ class FieldStorage:
         if req.method != "POST":
             return
         headers = req.headers_in
-        chunked = bool(getattr(req, "chunked", 0))
+        # (a chunked body: mod_python refuses it with 411, fastdispatch reads it)
+        chunked = "chunked" in (headers.get("Transfer-Encoding") or "").lower()
         clen = headers.get("Content-Length")
         if clen is None and not chunked:
             raise apache.SERVER_RETURN(apache.HTTP_LENGTH_REQUIRED)

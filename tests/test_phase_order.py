@@ -114,6 +114,59 @@ def test_a_redirect_with_an_error_status_that_fails_names_both(site, trace):
            b"an ErrorDocument to handle the request.</p>" in r.body
 
 
+def test_a_redirect_to_an_empty_uri_is_one_to_the_root(site, trace):
+    with Conn(site.port) as c:
+        r = c.request("GET", "/ph/x?handler=redirect-empty")
+        assert r.status == 200 and r.body == b"site index\n"
+        assert c.buf + c.sock.recv(100) == b"after the redirect\n"
+
+
+def test_a_redirect_to_a_relative_uri_is_a_bad_request_and_the_handler_goes_on(site, trace):
+    with Conn(site.port) as c:
+        r = c.request("GET", "/ph/x?handler=redirect-relative")
+        assert r.status == 400 and b"<title>400 Bad Request</title>" in r.body
+        assert c.buf + c.sock.recv(100) == b"after the redirect\n"
+
+
+def test_an_error_document_sees_the_method_the_client_used(site, trace):
+    r = request(site.port, "POST", "/ph/x?handler=402", body=b"a=1",
+                headers=[("Content-Type", "application/x-www-form-urlencoded")])
+    assert r.status == 402
+    assert r.body == (b"402 [('REDIRECT_REQUEST_METHOD', 'POST'), "
+                      b"('REDIRECT_STATUS', '402')]\n")
+
+
+# ---------------------------------------------------------------- request attributes
+
+def test_chunked_flags_are_apaches_and_get_config_flags_are_numbers(site, trace):
+    # (a chunked body would be refused by mod_python's req.read() with 411;
+    # fastdispatch reads it, README says so)
+    r = request(site.port, "POST", "/ph/x?handler=attrs", body=b"ab")
+    lines = r.body.decode().split("\n")
+    assert lines[0] == "config=[('PythonAutoReload', '0'), ('PythonDebug', '1'), " \
+        "('PythonPath', \"sys.path + ['%s']\")]" % site.dir
+    # r->chunked is the response's: chunked once its head is out (the first
+    # write sends it), not the request's
+    assert lines[1] == "chunked=0 read_chunked=0"
+    assert lines[2] == "read b'ab': chunked=0 read_chunked=0; written: chunked=1"
+    assert lines[4] == "restart_time=float"
+
+
+@pytest.mark.parametrize("target, hostname, host, parsed", [
+    # an https:// target on an http server: the Host header stays in charge
+    ("https://Example.org/ph/x?handler=attrs", "127.0.0.1", "127.0.0.1",
+     "('https', 'Example.org', None, None, 'Example.org', None)"),
+    # its own scheme: the target's host replaces Host, lower-cased
+    ("HTTP://Example.org:81/ph/x?handler=attrs", "example.org", "example.org:81",
+     "('HTTP', 'Example.org:81', None, None, 'Example.org', 81)"),
+])
+def test_an_absolute_target_names_the_host_only_in_the_servers_scheme(
+        site, trace, target, hostname, host, parsed):
+    r = request(site.port, "GET", target)
+    line = r.body.decode().split("\n")[3]
+    assert line == "hostname=%s Host=%s parsed=%s" % (hostname, host, parsed)
+
+
 # ---------------------------------------------------------------- credentials
 
 def test_get_basic_auth_pw_needs_authtype_basic(site):
@@ -185,6 +238,24 @@ def test_a_handler_added_in_post_read_request_runs(site, trace):
     assert r.status == 200
     assert [l.split()[0] for l in trace("cleanup")] == [
         "postread", "type", "added", "handler", "log", "cleanup"]
+
+
+def test_the_servers_init_handler_runs_before_post_read_request(site, trace):
+    # the <Directory>'s PythonInitHandler never runs, as on Apache
+    r = get(site, "/ph/x?init=ok&postread=ok")
+    assert r.status == 200
+    assert [l.split()[0] for l in trace("cleanup")] == [
+        "init", "postread", "type", "handler", "log", "cleanup"]
+
+
+def test_the_servers_init_handler_can_end_the_request(site, trace):
+    r = get(site, "/ph/x?init=403&postread=ok")
+    assert r.status == 403
+    # no directory is known then: the server's log and cleanup lists (none
+    # here) are the ones that run; the next request's phases follow
+    assert get(site, "/ph/x?handler=ok").status == 200
+    assert [l.split()[0] for l in trace("cleanup")] == [
+        "init", "type", "handler", "log", "cleanup"]
 
 
 # ---------------------------------------------------------------- the type check

@@ -27,7 +27,6 @@ class FakeRequest:
             self.headers_in["Content-Type"] = ctype
         if length and method == "POST":
             self.headers_in["Content-Length"] = str(len(body))
-        self.chunked = 0
         self._data = body
         self._pos = 0
         self._piece = piece
@@ -240,7 +239,7 @@ def test_limit_request_body_by_content_length():
 
 def test_limit_request_body_while_reading_unknown_length():
     req = FakeRequest(b"a=" + b"1" * 100, limit=50, length=False)
-    req.chunked = 1
+    req.headers_in["Transfer-Encoding"] = "chunked"
     with pytest.raises(apache.SERVER_RETURN) as e:
         util.FieldStorage(req)
     assert status_of(e) == 413

@@ -82,6 +82,14 @@ def _split_handlers(args):
     return args, None
 
 
+_CONFIG_NAMES = {n.lower(): n for n in (
+    "PythonDebug", "PythonAutoReload", "PythonEnablePdb", "PythonPath", "PythonInterpreter",
+    "PythonInterpPerDirectory", "PythonInterpPerDirective", "PythonOptimize")}
+_FLAG_NAMES = frozenset(("pythondebug", "pythonautoreload", "pythonenablepdb",
+                         "pythoninterpperdirectory", "pythoninterpperdirective",
+                         "pythonoptimize"))
+
+
 def _on(d):
     return d.args[0].lower() == "on"
 
@@ -283,8 +291,11 @@ class DirConfig:
         elif key in ("authbasicauthoritative", "authauthoritative"):
             self.auth_authoritative = _on(d)
         if key.startswith("python") and key not in ("pythonoption",):
-            self.config_table[d.name] = " ".join(a) if key != "pythondebug" else (
-                "1" if self.debug else "0")
+            # req.get_config(): mod_python's directive table, under its own
+            # spelling of the name, a flag as "1" or "0"
+            name = _CONFIG_NAMES.get(key, d.name)
+            self.config_table[name] = ("1" if _on(d) else "0") if key in _FLAG_NAMES \
+                else " ".join(a)
 
     def handler_name_for(self, filename):
         """r->handler: SetHandler, else AddHandler by extension(s)."""

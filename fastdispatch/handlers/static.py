@@ -308,7 +308,7 @@ def serve(req, dc):
     Apache's default handler: the request body is read and dropped first
     (which sends a 100 Continue the client waits for), then any method but
     GET, HEAD and POST is answered whether or not the file exists."""
-    if (req._clength_in or req.chunked) and 200 <= req.status < 300:
+    if (req._clength_in or req._chunked_in) and 200 <= req.status < 300:
         # (not for an error's page, an ErrorDocument: Apache reads a body
         # only for a request that is going well)
         status = req._drop_body()

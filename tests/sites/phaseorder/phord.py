@@ -28,6 +28,8 @@ def _do(req, phase):
     act = _acts(req).get(phase)
     if act is None:
         return apache.OK
+    if act == "ok":
+        return apache.OK
     if act == "declined":
         return apache.DECLINED
     if act == "raise":
@@ -67,6 +69,16 @@ def postread(req):
     return apache.OK
 
 
+def init(req):
+    if _acts(req).get("init"):
+        return _do(req, "init")
+    return apache.OK
+
+
+def init_dir(req):
+    return _do(req, "init-dir")
+
+
 def type(req):
     return _do(req, "type")
 
@@ -102,6 +114,28 @@ def handler(req):
     if act == "redirect-after-write":
         req.write("before redirect\n")
         req.internal_redirect("/ph/target")
+        return apache.OK
+    if act and act.isdigit():
+        return int(act)
+    if act in ("redirect-empty", "redirect-relative"):
+        req.internal_redirect("" if act == "redirect-empty" else "target")
+        req.write("after the redirect\n")     # (follows the response, as on Apache)
+        return apache.OK
+    if act == "attrs":
+        before = (req.chunked, req.read_chunked)
+        body = req.read()
+        after_read = (req.chunked, req.read_chunked)
+        req.write("config=%r\n" % sorted(req.get_config().items()))
+        req.write("chunked=%s read_chunked=%s\n" % before)
+        req.write("read %r: chunked=%s read_chunked=%s; written: chunked=%s\n" % (
+            (body,) + after_read + (req.chunked,)))
+        req.write("hostname=%s Host=%s parsed=%r\n" % (
+            req.hostname, req.headers_in.get("Host"), req.parsed_uri[:6]))
+        req.write("restart_time=%s\n" % req.server.restart_time.__class__.__name__)
+        return apache.OK
+    if req.uri == "/ph/envshow":
+        req.write("%s %s\n" % (req.status, sorted(
+            (k, v) for k, v in req.subprocess_env.items() if k.startswith("REDIRECT_"))))
         return apache.OK
     if act in ("status-redirect", "status-redirect-missing"):
         req.status = 404
