@@ -472,7 +472,7 @@ class Request:
             data = bytes(data)      # (a memoryview's len() counts its items)
             self._buffer.append(data)
             self._buffered += len(data)
-            if flush:
+            if flush or self._buffered > WRITE_BUFFER:
                 self.flush()
         # (mod_python flushes only a write of something: req.write("") sends
         # no head, so the response gets its length; req.flush() does send it)
@@ -611,7 +611,11 @@ class Request:
             headers[:0] = err.items()
         http11 = self.proto_num >= 1001
         buffered = self._buffered
-        clen = self._content_length
+        # a whole body gets its own length, whatever the handler said (as
+        # Apache's content-length filter, which sees it end); the handler's
+        # counts for a streamed body, and for a HEAD answered without one
+        measured = final and not (self.header_only and buffered == 0)
+        clen = self._content_length if not measured else -1
         content_length = -1
         chunked = False
         ctype = self.content_type
@@ -630,7 +634,7 @@ class Request:
                 if name == "content-length":
                     if length_at < 0:
                         length_at = len(kept)
-                    if clen < 0 and not final:
+                    if clen < 0 and not measured:
                         v = v.strip()
                         if v.isdigit():
                             clen = int(v)
@@ -1237,6 +1241,10 @@ def _name_of(host):
 # a header name Apache exports as HTTP_*: letters, digits and "-" only
 _ENV_NAME_OK = re.compile(r"[A-Za-z0-9-]+\Z").match
 
+# req.write(s, 0) keeps at most this much: more goes on at once, as
+# Apache's ap_rwrite buffer (APR_BUCKET_BUFF_SIZE) passes it down the chain;
+# a response whose head goes out then has no length (chunked)
+WRITE_BUFFER = 8000
 HELD_MAX = 65536     # coalescing: bytes kept back at most before a send
 SEND_APART = 65536   # a body this large is sent after its head, not joined to it
 _PROTO_NUMS = {"HTTP/1.1": 1001, "HTTP/1.0": 1000}

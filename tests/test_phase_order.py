@@ -39,7 +39,10 @@ def trace(site):
                 return lines
             threading.Event().wait(0.01)
         return lines
-    return read
+    yield read
+    # the test's last request ends with its cleanup handler: waiting for it
+    # keeps its trace lines out of the next test's
+    read("cleanup")
 
 
 def get(site, path, **kw):
@@ -165,6 +168,40 @@ def test_an_absolute_target_names_the_host_only_in_the_servers_scheme(
     r = request(site.port, "GET", target)
     line = r.body.decode().split("\n")[3]
     assert line == "hostname=%s Host=%s parsed=%s" % (hostname, host, parsed)
+
+
+# ---------------------------------------------------------------- writes
+
+def test_a_whole_body_gets_its_own_length_whatever_the_handler_said(site, trace):
+    with Conn(site.port) as c:
+        r = c.request("GET", "/ph/x?handler=length-then-write0")
+        assert r.header("Content-Length") == "6" and r.body == b"abcdef"
+        assert c.request("GET", "/ph/x?handler=ok").status == 200    # (framing kept)
+
+
+def test_a_head_answered_without_a_body_keeps_the_handlers_length(site, trace):
+    r = request(site.port, "HEAD", "/ph/x?handler=length-only")
+    assert r.status == 200 and r.header("Content-Length") == "6"
+
+
+@pytest.mark.parametrize("query, size, length", [
+    ("n=8000", 8000, "8000"),           # what ap_rwrite keeps: a whole response
+    ("n=8001", 8001, None),             # more goes on at once: chunked
+    ("n=5&times=1601", 8005, None),     # (the 1,601st write passes the 8,000 on)
+    ("n=5&times=1600", 8000, "8000"),
+])
+def test_unflushed_writes_over_8000_bytes_go_out_chunked(site, trace, query, size, length):
+    r = get(site, "/ph/x?handler=write0&" + query)
+    assert r.status == 200 and len(r.body) == size
+    assert r.header("Content-Length") == length
+    assert r.header("Transfer-Encoding") == (None if length else "chunked")
+
+
+def test_unflushed_writes_over_8000_bytes_close_an_http10_connection(site, trace):
+    r = request(site.port, "GET", "/ph/x?handler=write0&n=9000", version="HTTP/1.0",
+                headers=[("Connection", "keep-alive")])
+    assert r.header("Content-Length") is None and r.header("Connection") == "close"
+    assert len(r.body) == 9000
 
 
 # ---------------------------------------------------------------- credentials

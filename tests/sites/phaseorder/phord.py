@@ -117,6 +117,18 @@ def handler(req):
         return apache.OK
     if act and act.isdigit():
         return int(act)
+    if act == "length-then-write0":
+        req.set_content_length(10)
+        req.write("abcdef", 0)
+        return apache.OK
+    if act == "length-only":
+        req.headers_out["Content-Length"] = "6"
+        return apache.OK
+    if act == "write0":
+        n = int(acts.get("n", "0"))
+        for _ in range(int(acts.get("times", "1"))):
+            req.write("x" * n, 0)
+        return apache.OK
     if act in ("redirect-empty", "redirect-relative"):
         req.internal_redirect("" if act == "redirect-empty" else "target")
         req.write("after the redirect\n")     # (follows the response, as on Apache)
