@@ -938,7 +938,8 @@ class Dispatcher:
         body = errorpages.error_page(status, method=req.method, uri=req.uri, location=location,
                                      server_admin=self.server_info.server_admin,
                                      signature=self._signature(req), notes=_expect(req, status),
-                                     additionally=failed_document)
+                                     additionally=failed_document,
+                                     status_line=req.status_line)
         req.content_type = "text/html; charset=iso-8859-1"
         if status in (405, 501) and "Allow" not in req.err_headers_out:
             req.err_headers_out["Allow"] = _allow_header(req.allowed)

@@ -134,14 +134,20 @@ def _message(status, method, uri, location, server_admin, notes):
 
 
 def error_page(status, *, method="GET", uri="", location=None, server_admin="",
-               signature="", notes=None, additionally=None):
+               signature="", notes=None, additionally=None, status_line=None):
     """The HTML body Apache sends for ``status``. ``notes``: Apache's
     error notes (a 400's reason), for a 417 the request's Expect header
     (None when it had none). ``additionally``: the status whose
     ErrorDocument failed too (Apache then says so in a paragraph of its
-    own)."""
+    own). ``status_line``: the handler's req.status_line, whose reason
+    titles the page when it starts with ``status`` (as Apache's
+    ap_send_error_response)."""
+    reason = None
+    if status_line and len(status_line) > 4 and status_line[:3].isdigit() \
+            and int(status_line[:3]) == status:
+        reason = status_line[4:]
     if status not in KNOWN_STATUSES:
-        status = 500        # a code Apache has no line for: its 500 page
+        status, reason = 500, None  # a code Apache has no line for: its 500 page
     address = "<hr>\n<address>%s</address>\n" % signature if signature else ""
     message = _message(status, method, uri, location, server_admin, notes)
     if additionally is not None:
@@ -150,7 +156,7 @@ def error_page(status, *, method="GET", uri="", location=None, server_admin="",
         message += ("<p>Additionally, a %d %s\nerror was encountered while trying to use "
                     "an ErrorDocument to handle the request.</p>\n"
                     % (additionally, reason_phrase(additionally)))
-    return (_TEMPLATE % {"status": status, "reason": reason_phrase(status),
+    return (_TEMPLATE % {"status": status, "reason": reason or reason_phrase(status),
                          "message": message,
                          "address": address}).encode("latin-1", "replace")
 

@@ -107,3 +107,13 @@ def test_worker_survived_the_corpus(site):
     assert len(pids) == 1
     assert "died" not in site.error_log()
     assert "internal error" not in site.error_log()
+
+
+def test_a_refused_heads_501_page_names_its_method(site):
+    # (Apache's 501 page says which method is not supported: the request
+    # line's, read before the head was refused, not a default GET)
+    data = b"PUT /app/echo.py HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+    raw, closed = hsite.exchange(site.server.port, data, quiet=1.0, limit=8.0)
+    (status, _, body), = hsite.final_responses(raw)
+    assert status == 501 and closed
+    assert b"<p>PUT not supported for current URL.<br />\n</p>" in body

@@ -170,6 +170,12 @@ def test_an_absolute_target_names_the_host_only_in_the_servers_scheme(
     assert line == "hostname=%s Host=%s parsed=%s" % (hostname, host, parsed)
 
 
+def test_an_error_page_is_titled_by_the_handlers_status_line(site, trace):
+    r = get(site, "/ph/x?handler=status-line")
+    assert (r.status, r.reason) == (404, "Really Not")
+    assert b"<title>404 Really Not</title>\n</head><body>\n<h1>Really Not</h1>" in r.body
+
+
 # ---------------------------------------------------------------- writes
 
 def test_a_whole_body_gets_its_own_length_whatever_the_handler_said(site, trace):

@@ -118,19 +118,24 @@ def _fresh(conn, now):
 
 
 def _line_method(buf, start, status):
-    """"HEAD" when a refused head's request line is a HEAD's: Apache has read
-    the method by then and answers without a body (not so for a 414, or a
-    line that ends in a bare LF: that line was never read)."""
+    """The method of a refused head's request line, when Apache had read it
+    by then: a HEAD is answered without a body, and a 501 page names the
+    method (not so for a 414, or a line that ends in a bare LF: that line
+    was never read). None otherwise."""
     if status == 414:
         return None
     while buf[start:start + 2] == b"\r\n":       # blank lines before it
         start += 2
-    if buf[start:start + 5] != b"HEAD ":
-        return None
     end = buf.find(b"\n", start)
     if end < 0 or buf[end - 1:end] != b"\r":
         return None
-    return "HEAD"
+    space = buf.find(b" ", start, end)
+    if space <= start:
+        return None
+    method = bytes(buf[start:space])
+    if not method.isalpha():
+        return None         # (not a method Apache would name)
+    return method.decode("ascii")
 
 
 def _keywords_taken(fn, names):

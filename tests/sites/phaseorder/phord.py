@@ -121,6 +121,9 @@ def handler(req):
         req.set_content_length(10)
         req.write("abcdef", 0)
         return apache.OK
+    if act == "status-line":
+        req.status_line = "404 Really Not"
+        return apache.HTTP_NOT_FOUND
     if act == "length-only":
         req.headers_out["Content-Length"] = "6"
         return apache.OK
