@@ -297,6 +297,21 @@ def test_a_stalled_body_is_answered_408(site):
         srv.stop()
 
 
+@pytest.mark.parametrize("body_head, status", [
+    (b"Transfer-Encoding: chunked\r\n\r\nzz\r\n", 400),       # malformed chunks
+    (b"Content-Length: 2000000000\r\n\r\nabc", 413),            # over LimitRequestBody
+])
+def test_a_body_that_cannot_be_read_gets_a_close_delimited_page(server, body_head, status):
+    # as Apache's default handler after a failed ap_discard_request_body:
+    # no Content-Length, the close ends the page
+    with Conn(server.port) as c:
+        c.send(b"POST /notes.txt HTTP/1.1\r\nHost: x\r\n" + body_head)
+        r = c.read_response()
+        assert r.status == status and r.header("Content-Length") is None
+        assert r.header("Connection") == "close"
+        assert b"</body></html>\n" in r.body
+
+
 # ------------------------------------------------------------ large files
 # From SENDFILE_MIN up, the own server sends a file's bytes with os.sendfile
 # after the head; these go through the socket's send buffer many times over.

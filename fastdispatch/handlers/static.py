@@ -313,7 +313,10 @@ def serve(req, dc):
         # only for a request that is going well)
         status = req._drop_body()
         if status is not None:
-            return status           # over LimitRequestBody, malformed, stalled
+            # over LimitRequestBody, malformed, stalled: Apache's page after
+            # a failed body read has no length (the close ends it)
+            req._error_response = True
+            return status
     if req.method not in ("GET", "HEAD", "POST"):
         if req.method == "OPTIONS":
             req.headers_out["Allow"] = _ALLOW
