@@ -421,6 +421,8 @@ class Dispatcher:
                     req.content_type = route.ctype
                 if route.handler:
                     req.handler = route.handler
+                if dc.mime_extras:
+                    _mime_extras(req, dc)
                 self._respond(req, dc)
                 return
         dc = req._dir_config
@@ -704,6 +706,8 @@ class Dispatcher:
                 dc.handler_name_for(req.filename)
             if handler:
                 req.handler = handler
+            if dc.mime_extras:
+                _mime_extras(req, dc)
         else:
             # a type handler's OK ends the type check before mod_mime: no
             # AddType or AddHandler; core's fixup still applies ForceType
@@ -721,6 +725,8 @@ class Dispatcher:
         if not (route.is_dir if route is not None else static.is_dir(req.filename)):
             return
         if not req.uri.endswith("/"):
+            if not dc.directory_slash:
+                return      # DirectorySlash Off: no redirect (the directory is no file: 404)
             location = req.construct_url(req.uri + "/")
             if req.args is not None:
                 location += "?" + req.args
@@ -903,6 +909,7 @@ class Dispatcher:
         dc = req._dir_config or self.global_dir
         req._filters = None     # error pages skip the output filters, as Apache's
         req.status = status
+        req.content_encoding, req.content_languages = None, ()     # (as Apache's page)
         req._buffer, req._buffered = [], 0
         if status in (204, 304):
             # no body, and the handler's headers stay (ETag, Last-Modified
@@ -1152,6 +1159,16 @@ _ALLOW_BITS = tuple((name, 1 << apache.METHODS.index("GET" if name == "HEAD" els
 # CONNECT's target: host ":" port (RFC 9110 9.3.6), the host a name, an
 # IPv4 address or a bracketed IPv6 address
 _AUTHORITY_FORM = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):[0-9]+\Z")
+
+
+def _mime_extras(req, dc):
+    """mod_mime's content encoding and languages for the request's file
+    (AddEncoding, AddLanguage, DefaultLanguage), where the name gives any."""
+    encoding, languages = static.encoding_and_languages(req.filename, dc)
+    if encoding:
+        req.content_encoding = encoding
+    if languages:
+        req.content_languages = languages
 
 
 def _expect(req, status):

@@ -718,6 +718,9 @@ class Request:
         if expires is not None:
             data = _with_expires(data, len(data) - len(body) - 2, expires,
                                  chunked and content_length < 0, ctype)
+        if self.content_encoding or self.content_languages:
+            data = _with_content_fields(data, len(data) - len(body) - 2, table,
+                                        self.content_encoding, self.content_languages)
         line = self.status_line
         if line is not None:
             data = _with_status_line(data, line, self.status)
@@ -1276,6 +1279,20 @@ def _with_expires(data, head_end, expires, chunked, ctype):
     elif ctype:
         at = data.rfind(b"\r\nContent-Type: ", 0, head_end) + 2
     return b"%sExpires: %s\r\n%s" % (data[:at], expires.encode(), data[at:])
+
+
+def _with_content_fields(data, head_end, table, encoding, languages):
+    """The head with Content-Encoding and Content-Language from
+    req.content_encoding and req.content_languages, last, as Apache's header
+    filter sets them (an entry the handler put in headers_out for either
+    stays as it is)."""
+    names = {k.lower() for k, _ in table}
+    extra = b""
+    if encoding and "content-encoding" not in names:
+        extra += b"Content-Encoding: %s\r\n" % encoding.encode("latin-1", "replace")
+    if languages and "content-language" not in names:
+        extra += b"Content-Language: %s\r\n" % ",".join(languages).encode("latin-1", "replace")
+    return data[:head_end] + extra + data[head_end:]
 
 
 def drop_request_body(body):

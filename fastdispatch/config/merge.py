@@ -82,6 +82,11 @@ def _split_handlers(args):
     return args, None
 
 
+_MIME_MAPS = {"addcharset": "add_charset", "addencoding": "add_encoding",
+              "addlanguage": "add_language"}
+_MIME_REMOVALS = {"removetype": "add_type", "removecharset": "add_charset",
+                  "removeencoding": "add_encoding", "removelanguage": "add_language"}
+
 _CONFIG_NAMES = {n.lower(): n for n in (
     "PythonDebug", "PythonAutoReload", "PythonEnablePdb", "PythonPath", "PythonInterpreter",
     "PythonInterpPerDirectory", "PythonInterpPerDirective", "PythonOptimize")}
@@ -135,6 +140,15 @@ class DirConfig:
         self.force_type = None
         self.default_type = None      # (DefaultType: Apache 2.4 ignores it, so does this)
         self.default_charset = None
+        # mod_mime's other mappings: ".utf8" -> "utf-8", ".gz" -> "x-gzip",
+        # ".en" -> "en"; DefaultLanguage (static.encoding_and_languages)
+        self.add_charset = {}
+        self.add_encoding = {}
+        self.add_language = {}
+        self.default_language = None
+        self.mime_extras = False            # any of the three maps, or DefaultLanguage
+        self.accept_path_info = "default"   # AcceptPathInfo: on, off, default
+        self.directory_slash = True         # DirectorySlash
         self.directory_index = ["index.html"]
         self.error_documents = {}     # 404 -> "/missing.html" or '"text'
         # mod_alias in sections: the section-wide Redirect (the most specific
@@ -257,13 +271,29 @@ class DirConfig:
             for ext in a:
                 self.add_input_filter.pop(_ext(ext), None)
         elif key == "addtype":
+            # (Apache keeps a type lower-cased, parameters included)
             for ext in a[1:]:
-                self.add_type[_ext(ext)] = a[0]
+                self.add_type[_ext(ext)] = a[0].lower()
+        elif key in _MIME_MAPS:
+            table = getattr(self, _MIME_MAPS[key])
+            value = a[0].lower() if key != "addlanguage" else a[0]
+            for ext in a[1:]:
+                table[_ext(ext)] = value
+        elif key in _MIME_REMOVALS:
+            table = getattr(self, _MIME_REMOVALS[key])
+            for ext in a:
+                table.pop(_ext(ext), None)
+        elif key == "defaultlanguage":
+            self.default_language = a[0]
+        elif key == "acceptpathinfo":
+            self.accept_path_info = a[0].lower()
+        elif key == "directoryslash":
+            self.directory_slash = _on(d)
         elif key == "forcetype":
-            self.force_type = None if a[0].lower() == "none" else a[0]
+            self.force_type = None if a[0].lower() == "none" else a[0].lower()
         elif key == "adddefaultcharset":
             v = a[0].lower()
-            self.default_charset = None if v == "off" else ("ISO-8859-1" if v == "on" else a[0])
+            self.default_charset = None if v == "off" else ("iso-8859-1" if v == "on" else a[0])
         elif key == "directoryindex":
             self.directory_index = [] if a[0].lower() == "disabled" else list(a)
         elif key == "errordocument":
@@ -379,6 +409,7 @@ def merge(global_directives, sections):
     cfg.env_vars = _merge_env(global_directives, sections)
     cfg.sections = tuple(sections)
     cfg.authz_verdict = authz.fixed_verdict(cfg.requires)
+    cfg.mime_extras = bool(cfg.add_encoding or cfg.add_language or cfg.default_language)
     cfg.has_filters = bool(cfg.set_output_filter or cfg.add_output_filter
                            or cfg.set_input_filter or cfg.add_input_filter)
     return cfg

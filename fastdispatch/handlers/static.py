@@ -12,10 +12,30 @@ from fastdispatch.httpdate import parse_http_date
 
 _http_date = _speedups.headers.http_date
 
-_types = mimetypes.MimeTypes()
-for _f in ("/etc/mime.types", "/etc/apache2/mime.types"):
-    if os.path.exists(_f):
-        _types.read(_f)
+def _read_mime_types(paths):
+    """Extension -> type from mime.types files, as mod_mime reads its
+    TypesConfig: the extension lower-cased, the type as written, a later
+    line winning. Python's own table only when no file exists (it knows
+    types Apache's file does not)."""
+    table = {}
+    found = False
+    for path in paths:
+        try:
+            with open(path, encoding="latin-1") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            continue
+        found = True
+        for line in lines:
+            words = line.split("#", 1)[0].split()
+            for ext in words[1:]:
+                table["." + ext.lower()] = words[0]
+    if not found:
+        table = dict(mimetypes.MimeTypes().types_map[True])
+    return table
+
+
+_TYPES = _read_mime_types(("/etc/mime.types", "/etc/apache2/mime.types"))
 
 
 def guess_type(filename, dc=None):
@@ -44,17 +64,40 @@ _MISSING = object()
 
 
 def _guess(base, dc):
-    found = None
+    found = charset = None
     for part in base.split(".")[1:]:
         ext = "." + part.lower()
         t = dc.add_type.get(ext) if dc is not None else None
         if t is None:
-            t = _types.types_map[True].get(ext) or _types.types_map[False].get(ext)
+            t = _TYPES.get(ext)
         if t:
             found = t
+        if dc is not None and dc.add_charset:
+            charset = dc.add_charset.get(ext, charset)
     if found:
+        if charset and "charset=" not in found.lower():
+            found = "%s; charset=%s" % (found, charset)     # (AddCharset)
         return found
     return dc.default_type if dc is not None else None
+
+
+def encoding_and_languages(filename, dc):
+    """mod_mime's content encoding (AddEncoding: one per extension, joined
+    with ", ") and languages (AddLanguage, in the name's order; else
+    DefaultLanguage) for a file name: (None or str, tuple)."""
+    base = (filename or "").rpartition("/")[2].lstrip(".")
+    encodings, languages = [], []
+    for part in base.split(".")[1:]:
+        ext = "." + part.lower()
+        enc = dc.add_encoding.get(ext)
+        if enc:
+            encodings.append(enc)
+        lang = dc.add_language.get(ext)
+        if lang:
+            languages.append(lang)
+    if not languages and dc.default_language:
+        languages.append(dc.default_language)
+    return (", ".join(encodings) or None), tuple(languages)
 
 
 def default_type(filename, path_info, dc):
@@ -377,8 +420,8 @@ def _serve_file(req, dc, filename, st, fd, data):
         return apache.HTTP_NOT_FOUND  # no index file and no listings (no mod_autoindex)
     if not _stat.S_ISREG(st.st_mode):
         return apache.HTTP_FORBIDDEN
-    if req.path_info:
-        return apache.HTTP_NOT_FOUND  # AcceptPathInfo Default: not for files
+    if req.path_info and dc.accept_path_info != "on":
+        return apache.HTTP_NOT_FOUND  # AcceptPathInfo Default (or Off): not for files
     if _refused_code(filename, dc, getattr(req, "_link_checked", None) == filename):
         req.log_error("client denied by server configuration: %s (Python code is "
                       "never served as a file)" % filename, apache.APLOG_ERR)
