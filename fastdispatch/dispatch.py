@@ -733,10 +733,32 @@ class Dispatcher:
             req.headers_out["Location"] = location
             raise _Abort(apache.HTTP_MOVED_PERMANENTLY)
         for name in dc.directory_index:
-            if os.path.isfile(os.path.join(req.filename, name)):
-                query = "?" + req.args if req.args is not None else ""
-                self.internal_redirect(req, req.uri + name + query)
-                raise _Abort(DONE)
+            if name.startswith("/"):
+                # a URL path (DirectoryIndex /index.py): mod_dir looks it up
+                # as a URI, and takes it when it maps to a file
+                uri = name
+                if not self._maps_to_file(req, uri):
+                    continue
+            elif os.path.isfile(os.path.join(req.filename, name)):
+                uri = req.uri + name
+            else:
+                continue
+            query = "?" + req.args if req.args is not None else ""
+            self.internal_redirect(req, uri + query)
+            raise _Abort(DONE)
+
+    def _maps_to_file(self, req, uri):
+        """Whether ``uri`` maps to a regular file (a lookup, nothing run)."""
+        try:
+            probe = self._subrequest(req, uri)
+        except HTTPError:
+            return False
+        try:
+            self._translate(probe)
+        except _Abort:
+            return False
+        return bool(probe.filename) and not probe.path_info \
+            and os.path.isfile(probe.filename)
 
     def _respond(self, req, dc):
         if dc.env_vars:

@@ -70,3 +70,10 @@ def test_an_error_page_drops_them(site):
     r = request(site.port, "GET", "/m/missing.en.html.gz")
     assert r.status == 404
     assert r.header("Content-Encoding") is None and r.header("Content-Language") is None
+
+
+def test_a_directory_index_may_be_a_url_path(site):
+    # (mod_dir looks a name starting with "/" up as a URI)
+    r = request(site.port, "GET", "/d2/")
+    assert r.status == 200 and r.body == b"f m/b.txt\n"
+    assert r.header("Content-Type") == "text/plain; charset=iso-8859-1"
