@@ -17,6 +17,11 @@ read it first. What differs is how the answer is found:
   (``*.py``, ``/home/*/public``) is tested in place; any other shape uses the
   very regex ``fnmatch.fnmatchcase`` would build.
 - A <DirectoryMatch> regex is one search of the filename, as in the twin.
+- A wildcard <Location> (apr_fnmatch with APR_FNM_PATHNAME in the twin, a
+  port of the C code) is one regex fullmatch of the uri: the pattern is
+  read once with apr_fnmatch's own rules into an equivalent regex
+  (``_fnmatch_regex``). A uri or pattern that is not a str gets the twin's
+  very code (``_location_matches`` and its helpers, copied here).
 """
 cimport cython
 from cpython.dict cimport PyDict_GetItemWithError
@@ -31,6 +36,8 @@ from libc.string cimport memcmp, memset
 
 import re
 from fnmatch import fnmatchcase, translate as _fn_translate
+
+from fastdispatch.config.pcre import translate as _pcre
 
 cdef extern from "Python.h":
     int PyUnicode_READY(object o) except -1
@@ -48,7 +55,7 @@ cdef enum:
 
 cdef enum:
     LOC_REGEX = 0   # <LocationMatch>
-    LOC_GLOB = 1    # <Location> with a wildcard
+    LOC_GLOB = 1    # <Location> with a wildcard (apr_fnmatch_test)
     LOC_PREFIX = 2  # <Location> path prefix, component-wise
     LOC_CALL = 3    # a pattern that is not a str: the twin's own test
 
@@ -93,8 +100,7 @@ ctypedef struct _LocSec:
     Py_ssize_t length           # len(pattern)
     bint root                   # pattern == "/"
     bint slash                  # pattern ends with "/"
-    PyObject *a                 # bound .search / _Glob of pattern / pattern
-    PyObject *b                 # _Glob of pattern.rstrip("/") + "/*"
+    PyObject *a                 # bound .search / .fullmatch / pattern
     PyObject *pattern           # str (for a uri that is not a str)
 
 
@@ -148,14 +154,291 @@ def _depth(path):
 
 def _location_matches(uri, pattern):
     """The twin's test, for a uri or a pattern that is not a str (the same
-    result or the same error)."""
-    if _WILDCARD.search(pattern):
-        return fnmatchcase(uri, pattern) or fnmatchcase(uri, pattern.rstrip("/") + "/*")
+    result or the same error). This and the helpers below are the twin's
+    code as it is."""
+    if _fnmatch_test(pattern):
+        return _fnmatch(pattern, uri)
     if pattern == "/" or uri == pattern:
         return True
     if not uri.startswith(pattern):
         return False
     return pattern.endswith("/") or uri[len(pattern)] == "/"
+
+
+# --- apr_fnmatch ------------------------------------------------------------
+#
+# A port of APR 1.7's strings/apr_fnmatch.c, for the flags Apache's location
+# walk passes: APR_FNM_PATHNAME alone. So backslash escapes are on, there is
+# no APR_FNM_PERIOD (a leading "." is matched by "*", "?" and "[...]") and
+# no case folding. In short:
+#
+# - "/" in the string is matched only by "/" (or "\/") in the pattern, one
+#   for one; "*", "?" and "[...]" match within one segment, never a "/";
+# - the pattern matches the whole string (no implicit prefix);
+# - "?" is any one character; "*" any run (possibly empty);
+# - "[...]": "!" or "^" first negates; a "]" first (after them) is a
+#   literal; "a-z" is a range (by code point; not "a-]", which is "a", "-"
+#   and the closing "]"; "a-\]" is a range to "]"); "\x" is a literal x;
+#   a bracket that meets "/" or the end of the pattern before its "]" is no
+#   bracket: its "[" is a literal "[";
+# - "\x" is a literal x; a trailing "\" is a literal backslash.
+#
+# The C code walks NUL-terminated strings; here ``_at`` gives "" past the
+# end where C reads the NUL.
+
+def _at(s, k):
+    return s[k] if k < len(s) else ""
+
+
+def _fnmatch_test(pattern):
+    """apr_fnmatch_test: does ``pattern`` have a wildcard? ("*", "?", or a
+    "[" followed by a "]"; a backslash hides the next character.)"""
+    nesting = False
+    k, n = 0, len(pattern)
+    while k < n:
+        c = pattern[k]
+        if c == "?" or c == "*":
+            return True
+        if c == "\\":
+            k += 1
+            if k >= n:
+                return False
+        elif c == "[":
+            nesting = True
+        elif c == "]" and nesting:
+            return True
+        k += 1
+    return False
+
+
+def _fnmatch_ch(p, i, s, j):
+    """fnmatch_ch: one pattern element at p[i] against s[j] (not "*").
+    Returns (matched, i, j) with both advanced past what was consumed; "/"
+    and the end are not advanced over."""
+    start = i
+    if _at(p, i) == "[":
+        i += 1
+        negate = _at(p, i) in ("!", "^")
+        if negate:
+            i += 1
+        found = False
+        leading = _at(p, i) == "]"          # a literal "]" first
+        while leading or _at(p, i):
+            if not leading:
+                if _at(p, i) == "]":
+                    return found != negate, i + 1, j + 1
+                if _at(p, i) == "\\":
+                    i += 1
+                    if not _at(p, i):
+                        break               # ends in the pattern's end
+                if _at(p, i) == "/":
+                    break                   # brackets never hold "/"
+            leading = False
+            if _at(p, i + 1) == "-" and _at(p, i + 2) != "]":   # a range
+                lo = _at(p, i)
+                i += 3 if _at(p, i + 2) == "\\" else 2
+                if not _at(p, i) or _at(p, i) == "/":
+                    break
+                if lo <= _at(s, j) <= _at(p, i):
+                    found = True
+                i += 1
+                continue
+            if _at(s, j) == _at(p, i):
+                found = True
+            i += 1
+        i = start                           # not a bracket: a literal "["
+    elif _at(p, i) == "?":
+        if not _at(s, j) or _at(s, j) == "/":
+            return False, i, j
+        return True, i + 1, j + 1
+    elif _at(p, i) == "\\" and _at(p, i + 1):
+        i += 1
+    matched = _at(s, j) == _at(p, i)
+    if not _at(s, j) or not _at(p, i) or _at(s, j) == "/" or _at(p, i) == "/":
+        return matched, i, j
+    return matched, i + 1, j + 1
+
+
+def _slash_at(p, i):
+    """A segment ends at p[i]: "/" or a backslash and "/"."""
+    return _at(p, i) == "/" or (_at(p, i) == "\\" and _at(p, i + 1) == "/")
+
+
+def _fnmatch(p, s):
+    """apr_fnmatch(p, s, APR_FNM_PATHNAME) == APR_SUCCESS."""
+    i = j = 0
+    np, ns = len(p), len(s)
+    first = _at(p, 0) == "*"        # C: goto firstsegment
+    while first or (i < np and j < ns):
+        if not first:
+            # balanced slashes start a new segment (a backslash and "/" is a "/")
+            if _at(p, i) == "\\" and _at(p, i + 1) == "/":
+                i += 1
+            if _at(p, i) == "/" and _at(s, j) == "/":
+                i += 1
+                j += 1
+        first = False
+        end = s.find("/", j)        # the end of this segment of the string
+        if end < 0:
+            end = ns
+        while i < np:
+            if j > end or (j == end and _at(p, i) != "*"):
+                break
+            if _slash_at(p, i):
+                break
+            # a run of "*" and "?": n "?" (one character each), then one "*"
+            wild = False
+            while _at(p, i) in ("*", "?"):
+                if _at(p, i) == "*":
+                    wild = True
+                elif j < end:
+                    j += 1
+                else:
+                    return False
+                i += 1
+            if wild:
+                startseg, mismatch = j, i
+                # count the one-character elements up to the next "*" or
+                # the end of the segment
+                k, matchlen = i, 0
+                while True:
+                    if not _at(p, k) or _slash_at(p, k):
+                        # the last ones: they match the segment's last characters
+                        if j + matchlen > end:
+                            return False
+                        j = end - matchlen
+                        wild = False
+                        break
+                    if _at(p, k) == "*":
+                        if j + matchlen > end:
+                            return False
+                        break
+                    if _at(p, k) == "\\" and _at(p, k + 1):
+                        k += 2
+                    elif _at(p, k) == "[":
+                        k = _fnmatch_ch(p, k, " ", 0)[1]
+                    else:
+                        k += 1
+                    matchlen += 1
+            # match one character at a time; after a "*", on a mismatch,
+            # try again one character further
+            while i < np and j < end:
+                if _at(p, i) == "*":
+                    break
+                if _at(s, j) == "/" or _slash_at(p, i):
+                    break
+                matched, i2, j2 = _fnmatch_ch(p, i, s, j)
+                if matched:
+                    i, j = i2, j2
+                    continue
+                if wild:
+                    startseg += 1
+                    j = startseg
+                    if j + matchlen > end:
+                        return False
+                    i = mismatch
+                    continue
+                return False
+        if j < ns and _at(s, j) != "/":
+            return False
+        if i < np and not _slash_at(p, i):
+            return False
+    return i >= np and j >= ns
+
+
+# --- apr_fnmatch as a regex ----------------------------------------------------
+#
+# For a str pattern, the same answer as _fnmatch(pattern, uri) for every str
+# uri: the pattern is read element by element as apr_fnmatch reads it (each
+# element but "*" matches exactly one character that is not "/", so the
+# greedy walk of the C code finds a match exactly when the regex does).
+
+cdef str _cp(Py_UCS4 c):
+    """One character as an escape valid in and out of a regex class."""
+    cdef unsigned long cp = c
+    if cp < 0x100:
+        return "\\x%02x" % cp
+    if cp < 0x10000:
+        return "\\u%04x" % cp
+    return "\\U%08x" % cp
+
+
+cdef tuple _fnmatch_bracket(str p, Py_ssize_t i):
+    """The bracket expression at p[i] == "[" as fnmatch_ch reads it:
+    (negate, [(lo, hi), ...], index after the "]"), or None when it is no
+    bracket (then the "[" is a literal)."""
+    cdef Py_ssize_t n = len(p)
+    cdef bint negate, leading
+    i += 1
+    negate = i < n and (p[i] == "!" or p[i] == "^")
+    if negate:
+        i += 1
+    items = []
+    leading = i < n and p[i] == "]"
+    while leading or i < n:
+        if not leading:
+            if p[i] == "]":
+                return negate, items, i + 1
+            if p[i] == "\\":
+                i += 1
+                if i >= n:
+                    return None
+            if p[i] == "/":
+                return None
+        leading = False
+        if i + 1 < n and p[i + 1] == "-" and (i + 2 >= n or p[i + 2] != "]"):
+            lo = p[i]
+            i += 3 if i + 2 < n and p[i + 2] == "\\" else 2
+            if i >= n or p[i] == "/":
+                return None
+            items.append((lo, p[i]))
+            i += 1
+            continue
+        items.append((p[i], p[i]))
+        i += 1
+    return None
+
+
+def _fnmatch_regex(str pattern):
+    """A regex whose fullmatch is apr_fnmatch(pattern, ., APR_FNM_PATHNAME)."""
+    cdef Py_ssize_t i = 0, n = len(pattern)
+    out = []
+    while i < n:
+        c = pattern[i]
+        if c == "\\" and i + 1 < n:
+            # "\/" is a "/"; "\x" a literal x
+            out.append("/" if pattern[i + 1] == "/" else _cp(pattern[i + 1]))
+            i += 2
+        elif c == "/":
+            out.append("/")
+            i += 1
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[":
+            br = _fnmatch_bracket(pattern, i)
+            if br is None:
+                out.append(_cp(c))
+                i += 1
+                continue
+            negate, items, i = br
+            # a range such as "+-0" holds "/", which is never in a segment;
+            # a range from high to low holds nothing
+            spans = "".join(_cp(lo) if lo == hi else _cp(lo) + "-" + _cp(hi)
+                            for lo, hi in items if lo <= hi)
+            if negate:
+                out.append("[^%s/]" % spans)
+            elif not spans:
+                out.append("(?!)")
+            else:
+                out.append("(?!/)[%s]" % spans)
+        else:
+            out.append(_cp(c))
+            i += 1
+    return re.compile("".join(out), re.DOTALL)
 
 
 cdef inline void _file_order(Py_ssize_t *out, Py_ssize_t start, Py_ssize_t end) noexcept:
@@ -333,7 +616,7 @@ cdef class Lookup:
             n = i + 1
             if s.kind == "directory":
                 if s.regex:
-                    rdirs.append((i, re.compile(s.pattern)))
+                    rdirs.append((i, re.compile(_pcre(s.pattern))))
                 elif _WILDCARD.search(s.pattern):
                     pattern = _exact_str(s.pattern)
                     wild.append((_depth(pattern), i, _Glob(pattern)))
@@ -346,12 +629,12 @@ cdef class Lookup:
             elif s.kind == "files":
                 parent = s.parent
                 if s.regex:
-                    files.append((i, parent, True, re.compile(s.pattern).search))
+                    files.append((i, parent, True, re.compile(_pcre(s.pattern)).search))
                 else:
                     files.append((i, parent, False, _Glob(s.pattern)))
             elif s.kind == "location":
                 if s.regex:
-                    locs.append((i, LOC_REGEX, re.compile(s.pattern).search))
+                    locs.append((i, LOC_REGEX, re.compile(_pcre(s.pattern)).search))
                 else:
                     locs.append((i, -1, s.pattern))
             else:
@@ -441,20 +724,18 @@ cdef class Lookup:
             loc = &self._locs[k]
             loc.index = i
             loc.pattern = <PyObject *>obj
-            loc.a = loc.b = <PyObject *>obj
+            loc.a = <PyObject *>obj
             loc.length = 0
             loc.root = loc.slash = False
             if mode == LOC_REGEX:
                 loc.mode = LOC_REGEX
             elif type(obj) is not str:  # a subclass too: the twin's test, as is
                 loc.mode = LOC_CALL
-            elif _WILDCARD.search(obj):
+            elif _fnmatch_test(obj):
                 loc.mode = LOC_GLOB
-                a, b = _Glob(obj), _Glob(obj.rstrip("/") + "/*")
+                a = _fnmatch_regex(obj).fullmatch
                 self._keep.append(a)
-                self._keep.append(b)
                 loc.a = <PyObject *>a
-                loc.b = <PyObject *>b
             else:
                 PyUnicode_READY(obj)
                 loc.mode = LOC_PREFIX
@@ -721,7 +1002,7 @@ cdef class Lookup:
             elif not is_str or loc.mode == LOC_CALL:
                 hit = bool(_location_matches(uri, <object>loc.pattern))
             elif loc.mode == LOC_GLOB:
-                hit = (<_Glob>loc.a).test(<str>uri, 0, n) or (<_Glob>loc.b).test(<str>uri, 0, n)
+                hit = (<object>loc.a)(uri) is not None
             elif loc.root:
                 hit = True
             elif n == loc.length:

@@ -27,6 +27,7 @@ What a matching line gives, as mod_alias computes it:
 """
 import re
 
+from fastdispatch.config import pcre
 from fastdispatch.errors import ConfigError
 
 REDIRECT_DIRECTIVES = ("redirect", "redirectmatch", "redirectpermanent", "redirecttemp")
@@ -129,7 +130,7 @@ def parse_redirect(name, args, filename, lineno, in_section):
     regex = None
     if key == "redirectmatch" and fake is not None:
         try:
-            regex = re.compile(fake)
+            regex = pcre.compile(fake)      # Apache's regexes are PCRE
         except re.error:
             raise ConfigError("Regular expression could not be compiled.",
                               filename, lineno) from None

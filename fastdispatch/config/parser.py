@@ -11,6 +11,7 @@ import os
 
 from fastdispatch.config import alias as _alias
 from fastdispatch.config import directives as D
+from fastdispatch.config import pcre
 from fastdispatch.config.model import Config, Directive, Section
 from fastdispatch.errors import ConfigError
 
@@ -162,7 +163,7 @@ class ConfigParser:
         if regex:
             import re
             try:
-                re.compile(pattern)
+                pcre.compile(pattern)   # Apache's regexes are PCRE
             except re.error as exc:
                 raise ConfigError("bad regular expression %r: %s" % (pattern, exc),
                                   path, lineno) from None
