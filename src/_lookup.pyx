@@ -950,11 +950,13 @@ cdef class Lookup:
 
     cdef Py_ssize_t _files_for(self, str filename, Py_ssize_t *out, Py_ssize_t cnt,
                                char *applied) except -1:
-        """3. <Files>/<FilesMatch> on the last path component, file order."""
+        """3. <Files>/<FilesMatch> on the last path component: the
+        top-level ones, then those nested in each applied <Directory> in the
+        order the directories applied, each group in file order."""
         cdef Py_ssize_t n = PyUnicode_GET_LENGTH(filename)
         cdef int kind = PyUnicode_KIND(filename)
         cdef void *data = PyUnicode_DATA(filename)
-        cdef Py_ssize_t start = n, k
+        cdef Py_ssize_t start = n, k, d, ndirs = cnt, group
         cdef _FilesSec *f
         cdef bint hit
         if self._n_files == 0:
@@ -964,20 +966,27 @@ cdef class Lookup:
         base = None  # filename[start:], made only for a regex
         for k in range(self._n_files):
             f = &self._files[k]
-            if f.parent != -1:
-                if f.parent == -3:
-                    hash(<object>f.parent_obj)  # the twin's ``parent not in applied``
-                if f.parent < 0 or not applied[f.parent]:
+            if f.parent == -3:
+                hash(<object>f.parent_obj)  # the twin's ``parent not in applied``
+        # group -1: the top-level ones; then group d: those nested in the
+        # directory applied d-th (out[d])
+        for group in range(-1, ndirs):
+            for k in range(self._n_files):
+                f = &self._files[k]
+                if group == -1:
+                    if f.parent != -1:
+                        continue
+                elif f.parent != out[group]:
                     continue
-            if f.regex:
-                if base is None:
-                    base = PyUnicode_Substring(filename, start, n)
-                hit = (<object>f.matcher)(base) is not None
-            else:
-                hit = (<_Glob>f.matcher).test(filename, start, n)
-            if hit:
-                out[cnt] = f.index
-                cnt += 1
+                if f.regex:
+                    if base is None:
+                        base = PyUnicode_Substring(filename, start, n)
+                    hit = (<object>f.matcher)(base) is not None
+                else:
+                    hit = (<_Glob>f.matcher).test(filename, start, n)
+                if hit:
+                    out[cnt] = f.index
+                    cnt += 1
         return cnt
 
     cdef Py_ssize_t _locations(self, object uri, Py_ssize_t *out, Py_ssize_t cnt) except -1:

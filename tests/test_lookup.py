@@ -71,3 +71,18 @@ def test_cache_is_bounded(impl_lookup):
                             lambda idx: idx, 16)
     for i in range(1000):
         assert lk.match("/x%d" % i, "/a/f%d" % i) == (0,)
+
+
+def test_nested_files_merge_after_the_top_level_ones(impl_lookup):
+    # Apache merges a <Directory>'s own <Files> list after the server's:
+    # a nested <Files> wins over a top-level one written later in the file
+    # (seen on Apache 2.4.71 with PythonOption in both)
+    lk = lookup(impl_lookup,
+                ("directory", "/srv/www", False, -1),      # 0
+                ("files", "o_*", False, 0),                # 1 nested in 0
+                ("directory", "/srv/www/s1", False, -1),   # 2
+                ("files", "o_x*", False, 2),               # 3 nested in 2
+                ("files", "o_*", False, -1),               # 4 top level, last
+                ("files", "*.txt", False, -1))             # 5 top level
+    assert lk.match("/s1/o_x.txt", "/srv/www/s1/o_x.txt") == (0, 2, 4, 5, 1, 3)
+    assert lk.match("/o_x.txt", "/srv/www/o_x.txt") == (0, 4, 5, 1)

@@ -8,8 +8,10 @@ Apache's merge order:
    a wildcard one is tested against the directory of its own depth);
 2. <DirectoryMatch> / <Directory ~>, in file order, each searched once in
    the filename (without path_info; "/srv/a/" for a directory URL);
-3. <Files> / <FilesMatch> at top level or nested in a <Directory> that
-   applied, in file order;
+3. <Files> / <FilesMatch>: the top-level ones, then those nested in each
+   <Directory> that applied, in the order the directories applied (Apache
+   merges a directory's <Files> list after the server's), each group in
+   file order;
 4. <Location> / <LocationMatch>, in file order.
 
 A <Location> path is matched as Apache's ap_location_walk does: when
@@ -140,13 +142,20 @@ class Lookup:
                 if rx.search(filename):
                     out.append(i)
                     applied.add(i)
-            # 3. <Files>, on the last path component
+            # 3. <Files>, on the last path component: the server's own
+            # first, then those nested in each applied <Directory>, in the
+            # order those were applied (Apache merges a directory's <Files>
+            # list after its parent's), each group in file order
             base = filename.rsplit("/", 1)[-1]
+            position = {d: k for k, d in enumerate(out)}
+            files = []
             for i, parent, regex, pat in self._files:
                 if parent != -1 and parent not in applied:
                     continue
                 if (pat.search(base) if regex else fnmatchcase(base, pat)):
-                    out.append(i)
+                    files.append((-1 if parent == -1 else position[parent], i))
+            files.sort()
+            out.extend(i for _, i in files)
         # 4. <Location>
         for i, regex, pat in self._locations:
             if regex:
