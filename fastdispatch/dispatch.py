@@ -544,7 +544,8 @@ class Dispatcher:
         req.filename, req.path_info = _uri.map_to_storage(root, rel)
         target = static.link_target(link_root or root, req.filename)
         req._link_checked = req.filename if target is None else None   # no link below root
-        if target is not None and not self._link_allowed(uri, req.filename, target):
+        if target is not None and not (self._link_allowed(uri, req.filename, target)
+                                       and self._links_followed(uri, req.filename)):
             log.error("[client %s] AH00037: Symbolic link not allowed or link target not "
                       "accessible: %s", req.connection.remote_ip, req.filename)
             raise _Abort(apache.HTTP_FORBIDDEN)
@@ -557,6 +558,17 @@ class Dispatcher:
             return False
         return self._match(uri, target, "").sections == \
             self._match(uri, filename, "").sections
+
+    def _links_followed(self, uri, filename):
+        """Options for the linked file's directory: FollowSymLinks (Apache's
+        default), or SymLinksIfOwnerMatch with the link and its target
+        owned by one user; neither: the link is refused (403)."""
+        opts = self._match(uri, filename, "").link_options
+        if "followsymlinks" in opts:
+            return True
+        if "symlinksifownermatch" in opts:
+            return static.link_owner_matches(filename)
+        return False
 
     def _location_has_handler(self, uri):
         cfg = self.lookup.match(uri, None)

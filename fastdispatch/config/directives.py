@@ -123,6 +123,23 @@ def _check_passenv(args):
     return None
 
 
+# Apache 2.4's Options (core.c set_options); of these only the symbolic
+# link ones change anything here (no CGI, SSI, listings or MultiViews)
+OPTION_NAMES = ("none", "all", "indexes", "includes", "includesnoexec", "followsymlinks",
+                "symlinksifownermatch", "execcgi", "multiviews")
+
+
+def _check_options(args):
+    signed = [a[:1] in ("+", "-") for a in args]
+    if any(signed) and not all(signed):
+        return ("Either all Options must start with + or -, or no Option may.")
+    for a in args:
+        name = a.lstrip("+-").lower()
+        if name not in OPTION_NAMES:
+            return "Illegal option %s" % a.lstrip("+-")
+    return None
+
+
 KNOWN = {
     # server-wide
     "listen": Spec(1, 2, server_only=True),
@@ -174,6 +191,7 @@ KNOWN = {
     "adddefaultcharset": Spec(1, 1),
     "acceptpathinfo": Spec(1, 1, choices={"on", "off", "default"}),
     "directoryslash": Spec(1, 1, flag=True),
+    "options": Spec(1, None, validate=_check_options),
     "directoryindex": Spec(1, None),
     "errordocument": Spec(2, 2, validate=lambda args: _error_document_status(args[0])),
     "limitrequestbody": Spec(1, 1),
@@ -213,7 +231,7 @@ for _phase, _directive in PHASES:
     KNOWN.setdefault(_directive.lower(), _handler_spec())
 
 # Apache-only directives that mean nothing here: accepted with one warning.
-for _name in ("loadmodule", "user", "group", "pidfile", "options", "allowoverride",
+for _name in ("loadmodule", "user", "group", "pidfile", "allowoverride",
               "serverroot", "mutex", "startservers", "minspareservers", "maxspareservers",
               "maxrequestworkers", "maxclients", "maxconnectionsperchild",
               "maxrequestsperchild", "serverlimit", "threadlimit",

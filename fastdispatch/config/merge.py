@@ -82,6 +82,30 @@ def _split_handlers(args):
     return args, None
 
 
+# Apache 2.4's default Options is FollowSymLinks; "All" has it too
+_DEFAULT_LINK_OPTIONS = frozenset(("followsymlinks",))
+_LINK_OPTIONS = frozenset(("followsymlinks", "symlinksifownermatch"))
+
+
+def _link_options(inherited, args):
+    """The symbolic link options after an Options line: plain names replace
+    the inherited set, +/- names change it (core.c's merge)."""
+    if not args[0].startswith(("+", "-")):
+        names = {a.lower() for a in args}
+        if "all" in names:
+            names.add("followsymlinks")
+        return frozenset(names & _LINK_OPTIONS)
+    out = set(inherited)
+    for a in args:
+        name = a[1:].lower()
+        names = {"followsymlinks"} if name == "all" else {name} & _LINK_OPTIONS
+        if a[0] == "+":
+            out |= names
+        else:
+            out -= names
+    return frozenset(out)
+
+
 _MIME_MAPS = {"addcharset": "add_charset", "addencoding": "add_encoding",
               "addlanguage": "add_language"}
 _MIME_REMOVALS = {"removetype": "add_type", "removecharset": "add_charset",
@@ -149,6 +173,7 @@ class DirConfig:
         self.mime_extras = False            # any of the three maps, or DefaultLanguage
         self.accept_path_info = "default"   # AcceptPathInfo: on, off, default
         self.directory_slash = True         # DirectorySlash
+        self.link_options = _DEFAULT_LINK_OPTIONS  # Options: the symbolic link ones
         self.directory_index = ["index.html"]
         self.error_documents = {}     # 404 -> "/missing.html" or '"text'
         # mod_alias in sections: the section-wide Redirect (the most specific
@@ -289,6 +314,8 @@ class DirConfig:
             self.accept_path_info = a[0].lower()
         elif key == "directoryslash":
             self.directory_slash = _on(d)
+        elif key == "options":
+            self.link_options = _link_options(self.link_options, a)
         elif key == "forcetype":
             self.force_type = None if a[0].lower() == "none" else a[0].lower()
         elif key == "adddefaultcharset":

@@ -161,6 +161,21 @@ def link_target(root, filename):
     return verdict
 
 
+def link_owner_matches(filename):
+    """SymLinksIfOwnerMatch: every link on the way to ``filename`` is owned
+    by the user who owns what it points to."""
+    path = ""
+    for part in filename.strip("/").split("/"):
+        path += "/" + part
+        try:
+            st = os.lstat(path)
+            if _stat.S_ISLNK(st.st_mode) and st.st_uid != os.stat(path).st_uid:
+                return False
+        except OSError:
+            return False
+    return True
+
+
 def _link_verdict(root, filename):
     base = root.rstrip("/") or "/"
     real_root = _real_roots.get(base)
