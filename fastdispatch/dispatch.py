@@ -571,11 +571,20 @@ class Dispatcher:
         return False
 
     def _location_has_handler(self, uri):
+        """Whether mod_python keeps ``uri`` off the file system: when the
+        last <Location> (in merge order) with any mod_python directive has
+        a handler. One that only sets PythonOption or PythonDebug after it
+        maps the URL to a file again (as mod_python 3.5 on Apache 2.4.71
+        answers; a section without mod_python directives does not count)."""
         cfg = self.lookup.match(uri, None)
+        last = None
         for s in cfg.sections:
-            if s.kind == "location" and any(d.key in PHASE_OF_DIRECTIVE for d in s.directives):
-                return True
-        return False
+            if s.kind in ("location", "locationmatch") and any(
+                    d.key.startswith("python") for d in s.directives):
+                last = s
+        return last is not None and any(
+            d.key in PHASE_OF_DIRECTIVE or d.key == "pythonhandlermodule"
+            for d in last.directives)
 
     def _access_compat(self, req, rules):
         """Order/Allow/Deny (access_compat.py): whether the client may in."""

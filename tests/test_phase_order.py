@@ -176,6 +176,25 @@ def test_an_error_page_is_titled_by_the_handlers_status_line(site, trace):
     assert b"<title>404 Really Not</title>\n</head><body>\n<h1>Really Not</h1>" in r.body
 
 
+# ---------------------------------------------------------------- <Location> handlers
+
+@pytest.mark.parametrize("path, status, body", [
+    # a <Location> whose handler is mod_python's maps to no file...
+    ("/lmap/x", 200, b"filename=None path_info=None\n"),
+    # ...unless a later <Location> with mod_python directives but no handler
+    # applies: the URL maps to a file again (mod_python 3.5's rule)
+    ("/lmap/sub/x.txt", 200, b"filename=/lmap/sub/x.txt path_info=''\n"),
+    ("/lmap/sub", 301, None),                   # (then mod_dir's redirect)
+])
+def test_a_location_handler_and_the_file_system(site, path, status, body):
+    r = get(site, path)
+    assert r.status == status
+    if body is not None:
+        assert r.body == body
+    else:
+        assert r.header("Location").endswith("/lmap/sub/")
+
+
 # ---------------------------------------------------------------- writes
 
 def test_a_whole_body_gets_its_own_length_whatever_the_handler_said(site, trace):

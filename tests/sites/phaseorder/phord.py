@@ -183,3 +183,12 @@ def sub_general(req):
     req.content_type = "text/plain"
     req.write("sub_general\n")
     return apache.OK
+
+
+def show_file(req):
+    req.content_type = "text/plain"
+    name = req.filename
+    if name:
+        name = name[len(os.path.dirname(os.path.abspath(__file__))):]
+    req.write("filename=%s path_info=%r\n" % (name, req.path_info))
+    return apache.OK
