@@ -21,7 +21,7 @@ read it first. What differs is how the answer is found:
   port of the C code) is one regex fullmatch of the uri: the pattern is
   read once with apr_fnmatch's own rules into an equivalent regex
   (``_fnmatch_regex``). A uri or pattern that is not a str gets the twin's
-  very code (``_location_matches`` and its helpers, copied here).
+  very code (``_location_matches``, imported from it).
 """
 cimport cython
 from cpython.dict cimport PyDict_GetItemWithError
@@ -38,6 +38,9 @@ import re
 from fnmatch import fnmatchcase, translate as _fn_translate
 
 from fastdispatch.config.pcre import translate as _pcre
+# a uri or pattern that is not a str gets the twin's own test (the same
+# answer or the same error): only a str pattern is compiled here
+from fastdispatch._pure._lookup import _fnmatch_test, _location_matches
 
 cdef extern from "Python.h":
     int PyUnicode_READY(object o) except -1
@@ -150,200 +153,6 @@ cdef inline str _exact_str(object s):
 
 def _depth(path):
     return 0 if path == "/" else path.count("/")
-
-
-def _location_matches(uri, pattern):
-    """The twin's test, for a uri or a pattern that is not a str (the same
-    result or the same error). This and the helpers below are the twin's
-    code as it is."""
-    if _fnmatch_test(pattern):
-        return _fnmatch(pattern, uri)
-    if pattern == "/" or uri == pattern:
-        return True
-    if not uri.startswith(pattern):
-        return False
-    return pattern.endswith("/") or uri[len(pattern)] == "/"
-
-
-# --- apr_fnmatch ------------------------------------------------------------
-#
-# A port of APR 1.7's strings/apr_fnmatch.c, for the flags Apache's location
-# walk passes: APR_FNM_PATHNAME alone. So backslash escapes are on, there is
-# no APR_FNM_PERIOD (a leading "." is matched by "*", "?" and "[...]") and
-# no case folding. In short:
-#
-# - "/" in the string is matched only by "/" (or "\/") in the pattern, one
-#   for one; "*", "?" and "[...]" match within one segment, never a "/";
-# - the pattern matches the whole string (no implicit prefix);
-# - "?" is any one character; "*" any run (possibly empty);
-# - "[...]": "!" or "^" first negates; a "]" first (after them) is a
-#   literal; "a-z" is a range (by code point; not "a-]", which is "a", "-"
-#   and the closing "]"; "a-\]" is a range to "]"); "\x" is a literal x;
-#   a bracket that meets "/" or the end of the pattern before its "]" is no
-#   bracket: its "[" is a literal "[";
-# - "\x" is a literal x; a trailing "\" is a literal backslash.
-#
-# The C code walks NUL-terminated strings; here ``_at`` gives "" past the
-# end where C reads the NUL.
-
-def _at(s, k):
-    return s[k] if k < len(s) else ""
-
-
-def _fnmatch_test(pattern):
-    """apr_fnmatch_test: does ``pattern`` have a wildcard? ("*", "?", or a
-    "[" followed by a "]"; a backslash hides the next character.)"""
-    nesting = False
-    k, n = 0, len(pattern)
-    while k < n:
-        c = pattern[k]
-        if c == "?" or c == "*":
-            return True
-        if c == "\\":
-            k += 1
-            if k >= n:
-                return False
-        elif c == "[":
-            nesting = True
-        elif c == "]" and nesting:
-            return True
-        k += 1
-    return False
-
-
-def _fnmatch_ch(p, i, s, j):
-    """fnmatch_ch: one pattern element at p[i] against s[j] (not "*").
-    Returns (matched, i, j) with both advanced past what was consumed; "/"
-    and the end are not advanced over."""
-    start = i
-    if _at(p, i) == "[":
-        i += 1
-        negate = _at(p, i) in ("!", "^")
-        if negate:
-            i += 1
-        found = False
-        leading = _at(p, i) == "]"          # a literal "]" first
-        while leading or _at(p, i):
-            if not leading:
-                if _at(p, i) == "]":
-                    return found != negate, i + 1, j + 1
-                if _at(p, i) == "\\":
-                    i += 1
-                    if not _at(p, i):
-                        break               # ends in the pattern's end
-                if _at(p, i) == "/":
-                    break                   # brackets never hold "/"
-            leading = False
-            if _at(p, i + 1) == "-" and _at(p, i + 2) != "]":   # a range
-                lo = _at(p, i)
-                i += 3 if _at(p, i + 2) == "\\" else 2
-                if not _at(p, i) or _at(p, i) == "/":
-                    break
-                if lo <= _at(s, j) <= _at(p, i):
-                    found = True
-                i += 1
-                continue
-            if _at(s, j) == _at(p, i):
-                found = True
-            i += 1
-        i = start                           # not a bracket: a literal "["
-    elif _at(p, i) == "?":
-        if not _at(s, j) or _at(s, j) == "/":
-            return False, i, j
-        return True, i + 1, j + 1
-    elif _at(p, i) == "\\" and _at(p, i + 1):
-        i += 1
-    matched = _at(s, j) == _at(p, i)
-    if not _at(s, j) or not _at(p, i) or _at(s, j) == "/" or _at(p, i) == "/":
-        return matched, i, j
-    return matched, i + 1, j + 1
-
-
-def _slash_at(p, i):
-    """A segment ends at p[i]: "/" or a backslash and "/"."""
-    return _at(p, i) == "/" or (_at(p, i) == "\\" and _at(p, i + 1) == "/")
-
-
-def _fnmatch(p, s):
-    """apr_fnmatch(p, s, APR_FNM_PATHNAME) == APR_SUCCESS."""
-    i = j = 0
-    np, ns = len(p), len(s)
-    first = _at(p, 0) == "*"        # C: goto firstsegment
-    while first or (i < np and j < ns):
-        if not first:
-            # balanced slashes start a new segment (a backslash and "/" is a "/")
-            if _at(p, i) == "\\" and _at(p, i + 1) == "/":
-                i += 1
-            if _at(p, i) == "/" and _at(s, j) == "/":
-                i += 1
-                j += 1
-        first = False
-        end = s.find("/", j)        # the end of this segment of the string
-        if end < 0:
-            end = ns
-        while i < np:
-            if j > end or (j == end and _at(p, i) != "*"):
-                break
-            if _slash_at(p, i):
-                break
-            # a run of "*" and "?": n "?" (one character each), then one "*"
-            wild = False
-            while _at(p, i) in ("*", "?"):
-                if _at(p, i) == "*":
-                    wild = True
-                elif j < end:
-                    j += 1
-                else:
-                    return False
-                i += 1
-            if wild:
-                startseg, mismatch = j, i
-                # count the one-character elements up to the next "*" or
-                # the end of the segment
-                k, matchlen = i, 0
-                while True:
-                    if not _at(p, k) or _slash_at(p, k):
-                        # the last ones: they match the segment's last characters
-                        if j + matchlen > end:
-                            return False
-                        j = end - matchlen
-                        wild = False
-                        break
-                    if _at(p, k) == "*":
-                        if j + matchlen > end:
-                            return False
-                        break
-                    if _at(p, k) == "\\" and _at(p, k + 1):
-                        k += 2
-                    elif _at(p, k) == "[":
-                        k = _fnmatch_ch(p, k, " ", 0)[1]
-                    else:
-                        k += 1
-                    matchlen += 1
-            # match one character at a time; after a "*", on a mismatch,
-            # try again one character further
-            while i < np and j < end:
-                if _at(p, i) == "*":
-                    break
-                if _at(s, j) == "/" or _slash_at(p, i):
-                    break
-                matched, i2, j2 = _fnmatch_ch(p, i, s, j)
-                if matched:
-                    i, j = i2, j2
-                    continue
-                if wild:
-                    startseg += 1
-                    j = startseg
-                    if j + matchlen > end:
-                        return False
-                    i = mismatch
-                    continue
-                return False
-        if j < ns and _at(s, j) != "/":
-            return False
-        if i < np and not _slash_at(p, i):
-            return False
-    return i >= np and j >= ns
 
 
 # --- apr_fnmatch as a regex ----------------------------------------------------

@@ -9,7 +9,7 @@ import re
 
 from fastdispatch import access_compat, authz
 from fastdispatch.config.alias import REDIRECT_DIRECTIVES, parse_redirect
-from fastdispatch.config.directives import PHASE_OF_DIRECTIVE, PHASES, default_object
+from fastdispatch.config.directives import KNOWN, PHASE_OF_DIRECTIVE, PHASES, default_object
 from fastdispatch.errors import ConfigError
 
 
@@ -114,9 +114,6 @@ _MIME_REMOVALS = {"removetype": "add_type", "removecharset": "add_charset",
 _CONFIG_NAMES = {n.lower(): n for n in (
     "PythonDebug", "PythonAutoReload", "PythonEnablePdb", "PythonPath", "PythonInterpreter",
     "PythonInterpPerDirectory", "PythonInterpPerDirective", "PythonOptimize")}
-_FLAG_NAMES = frozenset(("pythondebug", "pythonautoreload", "pythonenablepdb",
-                         "pythoninterpperdirectory", "pythoninterpperdirective",
-                         "pythonoptimize"))
 
 
 def _on(d):
@@ -351,7 +348,7 @@ class DirConfig:
             # req.get_config(): mod_python's directive table, under its own
             # spelling of the name, a flag as "1" or "0"
             name = _CONFIG_NAMES.get(key, d.name)
-            self.config_table[name] = ("1" if _on(d) else "0") if key in _FLAG_NAMES \
+            self.config_table[name] = ("1" if _on(d) else "0") if getattr(KNOWN.get(key), "flag", False) \
                 else " ".join(a)
 
     def handler_name_for(self, filename):
