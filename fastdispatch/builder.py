@@ -44,7 +44,7 @@ import os
 import re
 
 from fastdispatch.config import directives as D
-from fastdispatch.config.model import Config, Directive, Section
+from fastdispatch.config.model import Config, Directive, Section, handler_context
 from fastdispatch.errors import ConfigError
 
 log = logging.getLogger("fastdispatch.error")
@@ -185,14 +185,9 @@ class _Builder:
             raise ConfigError("%s not allowed in <%s> context" % (name, section.kind),
                               SOURCE, 0)
         spec.check(name, args, SOURCE, 0)
-        directory = ""
-        if section is not None and section.kind == "directory" and not section.regex:
-            directory = section.pattern
-        elif section is not None and section.kind == "files" and section.parent is not None \
-                and not section.parent.regex:
-            directory = section.parent.pattern
+        directory, context = handler_context(section)
         d = Directive(name=name, args=spec.normalize(args, self.base), filename=SOURCE,
-                      lineno=0, directory=directory)
+                      lineno=0, directory=directory, context=context)
         if key == "pythonpath":
             from fastdispatch.config.merge import _eval_python_path
             _eval_python_path(d)

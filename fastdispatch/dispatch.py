@@ -100,12 +100,17 @@ class HList:
 
     def __init__(self, entry):
         self.handler = entry.name
-        d = entry.directory
-        # mod_python's hlist.directory ends with "/" (a <Directory>'s path)
-        self.directory = d + "/" if d and not d.endswith("/") else d
         self.parent = None
         self.silent = 1 if entry.silent else 0
-        self.is_location = 0
+        if entry.location is not None:
+            # a <Location>'s pattern, as written
+            self.directory = entry.location
+            self.is_location = 1
+        else:
+            # a directory ends with "/" (a <Directory>'s path)
+            d = entry.directory
+            self.directory = d + "/" if d and not d.endswith("/") else d
+            self.is_location = 0
 
 
 # mod_python's words for a handler result that is not an int (bool too)
@@ -753,33 +758,99 @@ class Dispatcher:
                 location += "?" + req.args
             req.headers_out["Location"] = location
             raise _Abort(apache.HTTP_MOVED_PERMANENTLY)
-        for name in dc.directory_index:
-            if name.startswith("/"):
-                # a URL path (DirectoryIndex /index.py): mod_dir looks it up
-                # as a URI, and takes it when it maps to a file
-                uri = name
-                if not self._maps_to_file(req, uri):
-                    continue
-            elif os.path.isfile(os.path.join(req.filename, name)):
-                uri = req.uri + name
-            else:
+        # each name is looked up as a subrequest; the first that leads to a
+        # regular file replaces this request's URI, file and config
+        # (ap_internal_fast_redirect: no new request, no REDIRECT_ variables,
+        # unparsed_uri kept) and the response phase serves it
+        names = dc.directory_index
+        error = None
+        for name in names:
+            uri = name if name.startswith("/") else req.uri + name
+            if req.args is not None:
+                uri += "?" + req.args
+            try:
+                sub = self._subrequest(req, uri)
+            except HTTPError:
                 continue
-            query = "?" + req.args if req.args is not None else ""
-            self.internal_redirect(req, uri + query)
-            raise _Abort(DONE)
+            sub.main, sub.prev = req, None
+            sub.subprocess_env = _headers.Table(req.subprocess_env.items())
+            sub.notes, sub.err_headers_out = _headers.Table(), _headers.Table()
+            status = self._lookup_phases(sub)
+            if status == OK and sub.filename and not sub.path_info \
+                    and os.path.isfile(sub.filename):
+                self._fast_redirect(req, sub)
+                return
+            if 300 <= status < 400 or (status in (apache.HTTP_UNAUTHORIZED,
+                                                  apache.HTTP_NOT_ACCEPTABLE)
+                                       and len(names) == 1):
+                # the index's own answer goes to the client (its challenge too)
+                req.notes = _overlay(sub.notes, req.notes)
+                req.headers_out = _overlay(sub.headers_out, req.headers_out)
+                req.err_headers_out = _overlay(sub.err_headers_out, req.err_headers_out)
+                raise _Abort(status)
+            if status not in (OK, apache.HTTP_NOT_FOUND):
+                error = status
+        if error is not None:
+            raise _Abort(error)
 
-    def _maps_to_file(self, req, uri):
-        """Whether ``uri`` maps to a regular file (a lookup, nothing run)."""
+    def _lookup_phases(self, sub):
+        """ap_sub_req_lookup_uri's phases for ``sub`` (translate to fixups,
+        nothing sent): OK, or the status one of them ended with. The
+        authentication phases are skipped when the config is the main
+        request's own, as Apache skips them."""
         try:
-            probe = self._subrequest(req, uri)
-        except HTTPError:
-            return False
-        try:
-            self._translate(probe)
-        except _Abort:
-            return False
-        return bool(probe.filename) and not probe.path_info \
-            and os.path.isfile(probe.filename)
+            sub._dir_config = self.global_dir
+            if self.global_dir.handlers.get("trans"):
+                if self._phase(sub, "trans") == DECLINED:
+                    self._translate(sub)
+            else:
+                self._translate(sub)
+            dc = sub._dir_config = self._match(sub.uri, sub.filename, sub.path_info)
+            if sub.filename:
+                sub.canonical_filename = sub.filename
+            if dc is not sub.main._dir_config:
+                if sub.filename and sub.filename.rpartition("/")[2].startswith(".ht"):
+                    return apache.HTTP_FORBIDDEN
+                rules = dc.access_rules
+                if rules is not None and not self._access_compat(sub, rules):
+                    if not rules.satisfy_any or not dc.requires:
+                        return apache.HTTP_FORBIDDEN
+                    self._authorize(sub, dc)
+                    rules = None
+                elif rules is not None and rules.satisfy_any:
+                    rules = False
+                if dc.handlers.get("access"):
+                    self._phase(sub, "access")
+                if dc.requires and rules is not False:
+                    self._authorize(sub, dc)
+            self._type_check(sub, sub._dir_config)
+            if sub._dir_config.handlers.get("fixup"):
+                self._phase(sub, "fixup")
+        except _Abort as abort:
+            return OK if abort.status == DONE else abort.status
+        return OK
+
+    @staticmethod
+    def _fast_redirect(req, sub):
+        """ap_internal_fast_redirect: ``req`` becomes what ``sub`` looked up
+        (the index file's URI, file, type, handler and config); what the
+        lookup put in its tables is added to ``req``'s."""
+        req.uri, req.args = sub.uri, sub.args
+        req.filename, req.canonical_filename = sub.filename, sub.canonical_filename
+        req.path_info = None        # (mod_python shows the lookup's NULL)
+        req._link_checked = sub._link_checked
+        req._alias = sub._alias
+        req.content_type, req.handler = sub.content_type, sub.handler
+        for name in ("content_encoding", "content_languages"):
+            if name in sub.__dict__:
+                setattr(req, name, getattr(sub, name))
+        if sub.user is not None:
+            req.user = sub.user
+        req._dir_config = sub._dir_config
+        req.notes = _overlay(sub.notes, req.notes)
+        req.headers_out = _overlay(sub.headers_out, req.headers_out)
+        req.err_headers_out = _overlay(sub.err_headers_out, req.err_headers_out)
+        req.subprocess_env = _overlay(sub.subprocess_env, req.subprocess_env)
 
     def _respond(self, req, dc):
         if dc.env_vars:
@@ -855,6 +926,8 @@ class Dispatcher:
         the traceback in the page under PythonDebug On)."""
         dc = req._dir_config
         req.phase = entry.directive
+        if entry.matched is not None:
+            entry = entry.in_directory(req.filename)
         hlist = entry.hlist
         if hlist is None:
             hlist = entry.hlist = HList(entry)
@@ -1223,6 +1296,15 @@ def _allow_header(allowed):
     """Apache's Allow for a 405/501: the methods whose bit is set in
     req.allowed, in Apache's order."""
     return ",".join([name for name, bit in _ALLOW_BITS if allowed & bit])
+
+
+def _overlay(first, then):
+    """apr_table_overlay: a new table of ``first``'s fields, then
+    ``then``'s (a name in both is there twice)."""
+    table = _headers.Table(first.items())
+    for name, value in then.items():
+        table.add(name, value)
+    return table
 
 
 def _with_added(dc, entries):

@@ -389,6 +389,8 @@ class Request:
         # instead of raising as mod_python does.
         self.user = _utf8(user)
         self.ap_auth_type = "Basic"
+        # (Apache notes that the password was read: CVE-2017-3167's fix)
+        self.notes["AP_GET_BASIC_AUTH_PW_NOTE"] = "1"
         return pw
 
     # ------------------------------------------------------------ input

@@ -9,6 +9,7 @@ import re
 
 from fastdispatch import access_compat, authz
 from fastdispatch.config.alias import REDIRECT_DIRECTIVES, parse_redirect
+from fastdispatch.config.pcre import translate as translate_pcre
 from fastdispatch.config.directives import KNOWN, PHASE_OF_DIRECTIVE, PHASES, default_object
 from fastdispatch.errors import ConfigError
 
@@ -17,16 +18,22 @@ class HandlerEntry:
     """One handler of a Python*Handler line."""
     __slots__ = ("module", "object", "directory", "exts", "directive", "phase",
                  "filename", "lineno", "silent", "python_path", "resolved", "hlist",
-                 "dynamic")
+                 "dynamic", "location", "matched", "_in_dirs")
 
     def __init__(self, spec, directive, phase, directory, exts=None, filename="<python>",
-                 lineno=0, silent=False):
+                 lineno=0, silent=False, context=""):
         module, sep, obj = spec.partition("::")
         if not module or (sep and not obj):
             raise ConfigError("bad handler %r (want module[::object])" % spec, filename, lineno)
         self.module = module
         self.object = obj if sep else default_object(directive)
-        self.directory = directory or None
+        # (model.handler_context): the import directory; a <Location>'s
+        # pattern is only shown; a matching section's directory is per file
+        self.directory = (directory or None) if not context else None
+        self.location = directory if context == "location" else None
+        self.matched = MatchedDirectory(directory, context == "regex") \
+            if context in ("regex", "wildcard") else None
+        self._in_dirs = None
         self.exts = exts
         self.directive = directive
         self.phase = phase
@@ -36,6 +43,26 @@ class HandlerEntry:
         self.resolved = None  # loader.resolve's answer while it is trusted
         self.hlist = None     # dispatch's req.hlist for this entry, made once
         self.dynamic = False  # added by req.add_handler(): runs whatever the file
+
+    def in_directory(self, filename):
+        """This entry as it runs for ``filename`` (a matching section's
+        entry: a copy with the directory the section matched; the copy keeps
+        its own resolved callable)."""
+        directory = self.matched.resolve(filename)
+        seen = self._in_dirs
+        if seen is None:
+            seen = self._in_dirs = {}
+        entry = seen.get(directory)
+        if entry is None:
+            if len(seen) >= 256:
+                seen.clear()
+            entry = seen[directory] = HandlerEntry.__new__(HandlerEntry)
+            for slot in HandlerEntry.__slots__:
+                if hasattr(self, slot):     # (python_path is set by some only)
+                    setattr(entry, slot, getattr(self, slot))
+            entry.directory = directory
+            entry.matched = entry._in_dirs = entry.resolved = entry.hlist = None
+        return entry
 
     @property
     def name(self):
@@ -50,6 +77,50 @@ class HandlerEntry:
 
     def __repr__(self):
         return "<HandlerEntry %s %s::%s>" % (self.directive, self.module, self.object)
+
+
+class MatchedDirectory:
+    """The directory a <DirectoryMatch>, <Directory ~> or wildcard
+    <Directory> matched for a file: mod_python's ``hlist.directory`` there,
+    and where it imports the handler module from. It is the shortest of the
+    file's directories the section matches, with a trailing slash:
+    <DirectoryMatch "htdocs/rw"> gives '/srv/htdocs/rw/' for
+    /srv/htdocs/rw/sub/x.py, <Directory /srv/*/deep> '/srv/a/deep/' for
+    /srv/a/deep/more/x.py (as mod_python 3.5 on Apache 2.4.71 gives them)."""
+
+    def __init__(self, pattern, regex):
+        self.pattern = pattern
+        # a wildcard section matched at its own depth (lookup's test)
+        self._regex = re.compile(translate_pcre(pattern)) if regex else None
+        self._depth = pattern.count("/")
+        self._seen = {}
+
+    def resolve(self, filename):
+        if not filename:
+            return None
+        parent = filename.rsplit("/", 1)[0] + "/"
+        found = self._seen.get(parent)
+        if found is None:
+            found = self._find(parent)
+            if len(self._seen) >= 1024:
+                self._seen.clear()
+            self._seen[parent] = found
+        return found
+
+    def _find(self, parent):
+        end = 0
+        depth = 0
+        while True:
+            end = parent.find("/", end + 1)
+            if end < 0:
+                return parent
+            depth += 1
+            prefix = parent[:end + 1]
+            if self._regex is None:
+                if depth == self._depth:
+                    return prefix
+            elif self._regex.search(prefix):
+                return prefix
 
 
 def handler_ext(filename):
@@ -222,7 +293,7 @@ class DirConfig:
                 for ext in exts or (None,):
                     entries = [HandlerEntry(n, d.name, phase, d.directory,
                                             None if ext is None else (ext,), d.filename,
-                                            d.lineno) for n in names]
+                                            d.lineno, context=d.context) for n in names]
                     kept = self.handlers.get(phase, [])
                     if (phase, ext) not in seen_phase:
                         seen_phase.add((phase, ext))
@@ -238,7 +309,7 @@ class DirConfig:
                     self.handlers[phase] = [e for e in self.handlers.get(phase, ())
                                             if e.exts is not None] + \
                         [HandlerEntry(d.args[0], directive, phase, d.directory, None,
-                                      d.filename, d.lineno, silent=True)]
+                                      d.filename, d.lineno, silent=True, context=d.context)]
                 continue
             if key == "require":
                 if not seen_require:

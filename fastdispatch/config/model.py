@@ -4,6 +4,7 @@ A ``Config`` holds the server-wide settings (``ServerConfig``) and the
 sections. Each section carries a list of ``Directive`` entries in file order;
 merging them per request is ``_lookup``'s job.
 """
+import re
 from dataclasses import dataclass, field
 
 
@@ -14,9 +15,10 @@ class Directive:
     args: list
     filename: str = "<python>"
     lineno: int = 0
-    # directory the directive was found in (for Python*Handler sys.path);
-    # the section's directory for <Directory>, the DocumentRoot otherwise
+    # where a Python*Handler line was written, as handler_context() says:
+    # mod_python's hlist.directory and the handler module's import path
     directory: str = ""
+    context: str = ""
     # what the line was read into when the parser checks more than its
     # arity (a Redirect's config.alias.RedirectRule); None otherwise
     value: object = None
@@ -39,6 +41,36 @@ class Section:
     lineno: int = 0
     # <Files> nested inside a <Directory> applies only under that directory
     parent: "Section | None" = None
+
+
+_WILDCARD = re.compile(r"[*?\[]")
+
+
+def handler_context(section):
+    """(directory, context) of a Python*Handler line in ``section``, as
+    mod_python gives them in ``hlist.directory`` and imports the module from:
+
+    * context "": a plain <Directory> (or a <Files> nested in one) gives its
+      path; outside any, directory is "";
+    * "regex" (a <DirectoryMatch> or <Directory ~>) and "wildcard" (a
+      <Directory> with * ? or [): the pattern is given here, and the
+      directory it matched is found per request (merge.MatchedDirectory);
+    * "location": a <Location>/<LocationMatch> gives its pattern as
+      written, shown in ``hlist.directory`` (with ``is_location`` 1) and
+      never imported from."""
+    if section is None:
+        return "", ""
+    if section.kind == "location":
+        return section.pattern, "location"
+    if section.kind == "files":
+        section = section.parent
+        if section is None:
+            return "", ""
+    if section.regex:
+        return section.pattern, "regex"
+    if _WILDCARD.search(section.pattern):
+        return section.pattern, "wildcard"
+    return section.pattern, ""
 
 
 @dataclass

@@ -12,7 +12,7 @@ import os
 from fastdispatch.config import alias as _alias
 from fastdispatch.config import directives as D
 from fastdispatch.config import pcre
-from fastdispatch.config.model import Config, Directive, Section
+from fastdispatch.config.model import Config, Directive, Section, handler_context
 from fastdispatch.errors import ConfigError
 
 log = logging.getLogger("fastdispatch.error")
@@ -239,14 +239,9 @@ class ConfigParser:
             # as Apache 2.4 (AH00117): a file of unknown type gets no Content-Type
             self._warn_once(key, "Ignoring deprecated use of DefaultType: Apache 2.4 "
                             "has no default type", path, lineno)
-        directory = ""
-        if section is not None and section.kind == "directory" and not section.regex:
-            directory = section.pattern
-        elif section is not None and section.kind == "files" and section.parent is not None \
-                and not section.parent.regex:
-            directory = section.parent.pattern
+        directory, context = handler_context(section)
         d = Directive(name=name, args=spec.normalize(args, base), filename=path,
-                      lineno=lineno, directory=directory, value=rule)
+                      lineno=lineno, directory=directory, context=context, value=rule)
         if key == "pythonpath":
             from fastdispatch.config.merge import _eval_python_path
             _eval_python_path(d)  # a bad expression is reported here, with its line
