@@ -14,12 +14,15 @@ import os
 from fastdispatch.httpdate import parse_http_date
 
 
+_OFF_MAX = 2 ** 63 - 1     # the largest apr_off_t
+
+
 def parse_ranges(value, size):
     """A Range header as Apache 2.4's byterange filter reads it:
     [(start, end), ...] inclusive and clipped, "unsatisfiable" when no
     range starts inside the file, or None to serve it whole (no Range,
-    another unit, any malformed spec, "-0", ranges adding up to more than
-    the file, an empty body). A range that overlaps or touches the one before it is merged
+    another unit, any malformed spec, a number over 2**63-1, "-0", ranges
+    adding up to more than the file, an empty body). A range that overlaps or touches the one before it is merged
     into it, and "0-" stands for the whole file on its own."""
     if not value or value[:6].lower() != "bytes=" or size <= 0:
         return None
@@ -29,12 +32,18 @@ def parse_ranges(value, size):
     ranges = []
     current = None          # the set being merged: [start, end]
     unsatisfiable = False
-    for cur in spec.split(","):
+    words = spec.split(",")
+    # (ap_getword: an empty first spec ends the list; later commas in a row
+    # count as one)
+    for cur in words[:1] + [w for w in words[1:] if w]:
         if not cur:
             break
         first, sep, last = cur.partition("-")
         if not sep or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
             return None
+        if len(first) > 18 or len(last) > 18:
+            if max(int(first or 0), int(last or 0)) > _OFF_MAX:
+                return None     # (apr_strtoff overflows: the header is ignored)
         if first == "":
             if last == "" or int(last) < 1:
                 return None
@@ -138,7 +147,7 @@ def apply_to_buffered(req):
     body = b"".join(req._buffer)
     if ranges == "unsatisfiable":
         req._buffer, req._buffered = [], 0
-        req._error_response = True      # (its page is close-delimited)
+        req._unsized_error = True       # (its page goes without a length)
         return 416
     req.status = 206
     if len(ranges) == 1:

@@ -546,7 +546,15 @@ class Dispatcher:
             req.path_info = None
             req._link_checked = None
             return
-        req.filename, req.path_info = _uri.map_to_storage(root, rel)
+        try:
+            req.filename, req.path_info = _uri.map_to_storage(root, rel)
+        except HTTPError as exc:
+            # a component the file system refuses (a name too long, no
+            # search permission): Apache's directory walk answers 403
+            if exc.status == apache.HTTP_FORBIDDEN:
+                log.error("[client %s] AH00036: access to %s failed (filesystem path '%s')",
+                          req.connection.remote_ip, uri, root.rstrip("/") + rel)
+            raise _Abort(exc.status) from None
         target = static.link_target(link_root or root, req.filename)
         req._link_checked = req.filename if target is None else None   # no link below root
         if target is not None and not (self._link_allowed(uri, req.filename, target)
@@ -1070,9 +1078,11 @@ class Dispatcher:
             req._error_response = True      # HEAD: the head alone, no length
         else:
             req.write(body, 0)
-            if req._error_response:
-                # the static handler's 416: Apache's byterange filter sends
-                # that page without a length (a handler's 416 has one)
+            if req._error_response or req._unsized_error:
+                # a page the connection cannot outlive is close-delimited;
+                # the byterange filter's 416 goes without a length too, so
+                # chunked where the connection is kept (a handler's own 416
+                # has one)
                 req._send_head(final=False)
                 return
         req._send_head(final=True)

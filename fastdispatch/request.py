@@ -210,6 +210,7 @@ class Request:
     # Apache's error path (ap_die) marks the connection closed before the
     # error response: that response is neither chunked nor given a length
     _error_response = False
+    _unsized_error = False      # (the byterange filter's 416 page: no length)
     _late_status = None  # the status of an error that replaced a finished response
     _filters = None      # filters.Chain of the response output, when it has one
     _filter_ended = False  # a filter closed (sent the end) before the handler did
@@ -652,6 +653,11 @@ class Request:
         elif self._error_response and (self.header_only or not final):
             if not self.header_only:
                 self._close = True  # no length: the close ends the body
+        elif self._unsized_error and not self.header_only and not (
+                http11 and not self._close and self._dispatcher.keep_alive_terms(self)[0]):
+            # the byterange filter's 416 page is chunked on a connection
+            # that is kept, close-delimited on any other
+            self._close = True
         elif final:
             content_length = buffered
         elif not self.header_only:

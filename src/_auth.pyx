@@ -105,7 +105,7 @@ def parse_basic(str value):
     while end > start and _is_ows(data[end - 1]):
         end -= 1
     scheme_end = start
-    while scheme_end < end and not _is_ows(data[scheme_end]):
+    while scheme_end < end and data[scheme_end] != b" ":   # (ap_getword(' '))
         scheme_end += 1
     # "basic" in any case: OR-ing 0x20 lower-cases ASCII letters only, and
     # maps no other byte onto a lower-case letter.

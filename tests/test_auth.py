@@ -13,11 +13,11 @@ def stdlib_parse_basic(value):
     """The same answer composed from the stdlib: the oracle."""
     if value is None:
         return None
-    parts = value.strip(" \t").split(None, 1)
-    if len(parts) != 2 or parts[0].lower() != "basic":
+    scheme, sp, token = value.strip(" \t").partition(" ")  # (Apache: a SP ends the scheme)
+    if not sp or scheme.lower() != "basic":
         return None
     try:
-        decoded = base64.b64decode(parts[1].strip(" \t"), validate=True)
+        decoded = base64.b64decode(token.strip(" \t"), validate=True)
     except (binascii.Error, ValueError):
         return None
     user, colon, password = decoded.partition(b":")
@@ -34,7 +34,7 @@ def stdlib_parse_basic(value):
     ("BASIC QWxhZGRpbjpvcGVuIHNlc2FtZQ==", ("Aladdin", "open sesame")),
     ("bAsIc QWxhZGRpbjpvcGVuIHNlc2FtZQ==", ("Aladdin", "open sesame")),
     ("Basic   QWxhZGRpbjpvcGVuIHNlc2FtZQ==", ("Aladdin", "open sesame")),
-    ("Basic\tQWxhZGRpbjpvcGVuIHNlc2FtZQ==", ("Aladdin", "open sesame")),
+    ("Basic \tQWxhZGRpbjpvcGVuIHNlc2FtZQ==", ("Aladdin", "open sesame")),
     ("  Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==  ", ("Aladdin", "open sesame")),
     (header(b"user:pw:with:colons"), ("user", "pw:with:colons")),
     (header(b":pw"), ("", "pw")),
@@ -67,6 +67,8 @@ def test_parse_basic(impl_auth, value, expected):
     "Basi YTpi",
     "Basicc YTpi",
     "BasicYTpi",
+    "Basic\tYTpi",         # Apache splits the scheme off at a SP only
+    "Basic\t YTpi",
     "Basic\u0130 YTpi",
     "Basic Og",            # ":" without padding
     "Basic Og=",

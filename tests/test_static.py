@@ -106,13 +106,59 @@ def test_ranges(server):
     assert r.header("Content-Type").startswith("multipart/byteranges; boundary=")
     assert b"Content-range: bytes 0-1/16\r\n\r\npl\r\n" in r.body
     with Conn(server.port) as c:
+        # the byterange filter's page has no length: chunked, and the
+        # connection is kept (as Apache 2.4.71 answers)
         r = c.request("GET", "/notes.txt", headers=[("Range", "bytes=100-200")])
-        assert r.status == 416 and r.header("Content-Length") is None   # close-delimited
+        assert r.status == 416 and r.header("Content-Length") is None
+        assert r.header("Transfer-Encoding") == "chunked"
+        assert b"None of the range-specifier values" in r.body
+        assert c.request("GET", "/notes.txt").status == 200
+    with Conn(server.port) as c:
+        r = c.request("GET", "/notes.txt", headers=[("Range", "bytes=100-200")],
+                      version="HTTP/1.0")
+        assert r.status == 416 and r.header("Content-Length") is None
         assert b"None of the range-specifier values" in r.body and c.is_closed()
+
+
+# What Apache 2.4.71's ap_meets_conditions answered for a static file (a
+# differential run of 1,260 combinations): If-Match, then If-Unmodified-Since,
+# then a 304 only when every If-None-Match / If-Modified-Since sent agrees.
+LM, PAST, FUTURE = "LM", "Thu, 01 Jan 2004 00:00:00 GMT", "Fri, 01 Jan 2100 00:00:00 GMT"
+
+
+@pytest.mark.parametrize("method, conditions, status", [
+    ("GET", {"If-None-Match": "ETAG"}, 304),
+    ("GET", {"If-None-Match": "ETAG", "If-Modified-Since": LM}, 304),
+    ("GET", {"If-None-Match": "ETAG", "If-Modified-Since": "garbage"}, 200),
+    ("GET", {"If-None-Match": "ETAG", "If-Modified-Since": FUTURE}, 200),
+    ("GET", {"If-None-Match": '"other"', "If-Modified-Since": LM}, 200),
+    ("GET", {"If-None-Match": "*", "If-Modified-Since": PAST}, 200),
+    ("GET", {"If-Match": "ETAG", "If-Unmodified-Since": LM, "If-None-Match": "ETAG"}, 200),
+    ("GET", {"If-Unmodified-Since": "garbage", "If-Modified-Since": LM}, 200),
+    ("GET", {"If-Match": "ETAG", "If-Unmodified-Since": PAST}, 412),
+    ("GET", {"If-Unmodified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"}, 200),
+    ("GET", {"If-Unmodified-Since": "Wed, 31 Dec 1969 23:59:59 GMT"}, 200),
+    ("GET", {"If-Match": '"other"', "If-None-Match": "ETAG"}, 412),
+    ("POST", {"If-None-Match": "ETAG"}, 412),
+    ("POST", {"If-None-Match": "ETAG", "If-Unmodified-Since": LM}, 412),
+    ("GET", {"Range": "bytes=0-1", "If-Range": "ETAG", "If-None-Match": "ETAG"}, 206),
+])
+def test_conditions_in_apaches_order(server, method, conditions, status):
+    first = get(server, "/notes.txt")
+    etag, lm = first.header("ETag"), first.header("Last-Modified")
+    headers = [(k, v.replace("ETAG", etag) if v != LM else lm) for k, v in conditions.items()]
+    assert request(server.port, method, "/notes.txt", headers=headers).status == status
 
 
 @pytest.mark.parametrize("value, answer", [
     # what Apache 2.4.71's byterange filter answered for a 100-byte file
+    ("bytes=0-9,,20-29", [(0, 9), (20, 29)]),     # commas in a row count as one
+    ("bytes=0-9,,,", [(0, 9)]),
+    ("bytes=,0-9", None),                         # an empty first spec: no ranges
+    ("bytes=0-18446744073709551616", None),       # over 2**63-1: the header is ignored
+    ("bytes=18446744073709551616-", None),
+    ("bytes=-18446744073709551616", None),
+    ("bytes=0-9223372036854775807", [(0, 99)]),   # (2**63-1 itself is read)
     ("bytes=0-1,2-3", [(0, 3)]),                  # adjacent: merged
     ("bytes=0-5,3-8", [(0, 8)]),                  # overlapping: merged
     ("bytes=0-50,10-60,20-99", [(0, 99)]),
@@ -148,6 +194,17 @@ def test_directory_index_and_redirect(server):
 def test_missing_and_path_info(server):
     assert get(server, "/nothere.html").status == 404
     assert get(server, "/page.html/extra").status == 404
+
+
+def test_a_name_the_file_system_refuses_is_403_and_the_connection_stays(server):
+    # a component longer than the file system allows (ENAMETOOLONG): 403 from
+    # the directory walk, as Apache's, on a connection that is kept
+    with Conn(server.port) as c:
+        r = c.request("GET", "/" + "a" * 300)
+        assert r.status == 403
+        assert b"You don't have permission to access this resource." in r.body
+        assert r.header("Connection") != "close"
+        assert c.request("GET", "/notes.txt").status == 200
 
 
 def test_ht_files_are_never_served(server):

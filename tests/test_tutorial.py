@@ -55,6 +55,7 @@ def test_auth_spam_eggs_gets_in(server):
     [basic("eggs", "spam")],
     [("Authorization", "Basic !!!not-base64!!!")],
     [("Authorization", "Bearer abc")],
+    [("Authorization", "Basic\tc3BhbTplZ2dz")],    # Apache splits the scheme at a SP only
 ])
 def test_auth_anything_else_is_401_with_challenge(server, headers):
     r = request(server.port, "GET", "/secure/myscript.py", headers=headers)

@@ -227,10 +227,10 @@ def stdlib_parse_basic(value):
     if value is None:
         return None
     value = value.strip(" \t")
-    scheme, _, rest = value.replace("\t", " ").partition(" ")
-    if not (scheme.isascii() and scheme.lower() == "basic") or not _:
+    scheme, sp, rest = value.partition(" ")     # (Apache: a SP ends the scheme)
+    if not (scheme.isascii() and scheme.lower() == "basic") or not sp:
         return None
-    token = value[len(scheme):].lstrip(" \t")
+    token = rest.lstrip(" \t")
     try:
         decoded = base64.b64decode(token.encode("ascii"), validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError):

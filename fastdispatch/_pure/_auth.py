@@ -54,7 +54,7 @@ def _b64decode_strict(token):
 def parse_basic(value):
     """(user, password) from an Authorization header value, or None.
 
-    The value is ``Basic`` (any case), one or more SP/HTAB, then the
+    The value is ``Basic`` (any case), a SP, any more SP/HTAB, then the
     base64 token; OWS around the whole value is ignored. The decoded bytes
     are split at the first ":" and decoded as latin-1 (mod_python on
     Python 3). None for: no header, another scheme, bad base64, no colon.
@@ -63,15 +63,15 @@ def parse_basic(value):
     if value is None:
         return None
     value = value.strip(_OWS)
-    scheme_end = 0
-    while scheme_end < len(value) and value[scheme_end] not in _OWS:
-        scheme_end += 1
+    # the scheme ends at the first SP, as Apache's ap_getword(' ') splits it
+    # ("Basic<HTAB>token" is no Basic credential); SP/HTAB may follow
+    scheme_end = value.find(" ")
+    if scheme_end < 0:
+        return None                 # no space after the scheme
     scheme = value[:scheme_end]
     if not (scheme.isascii() and scheme.lower() == "basic"):
         return None
     token = value[scheme_end:].lstrip(_OWS)
-    if len(token) == len(value) - scheme_end:  # no space after the scheme
-        return None
     decoded = _b64decode_strict(token)
     if decoded is None:
         return None

@@ -279,52 +279,69 @@ def _tags(value):
 
 
 def meets_conditions(req, mtime, etag):
-    """Apache's ap_meets_conditions for a response whose validators are
+    """Apache 2.4's ap_meets_conditions for a response whose validators are
     ``mtime`` (seconds; 0 when unknown: now) and ``etag`` (None when none):
-    OK, HTTP_PRECONDITION_FAILED, or HTTP_NOT_MODIFIED (a GET or HEAD whose
-    copy is current; another method whose If-None-Match matches gets 412
-    there, and If-Modified-Since is for a GET or HEAD only)."""
-    if not mtime:
-        mtime = time.time()
-    if _precondition_failed(req, mtime, etag):
+    OK, HTTP_PRECONDITION_FAILED, or HTTP_NOT_MODIFIED.
+
+    Its order, which is not RFC 9110's: If-Match, then If-Unmodified-Since
+    (each refuses with 412 whatever the other said; an If-Unmodified-Since
+    that passes rules out a 304); then a GET or HEAD gets 304 only when
+    every one of If-None-Match and If-Modified-Since sent says the copy is
+    current (a date Apache cannot read, or one in the future, says it is
+    not); another method whose If-None-Match matches gets 412. A Range
+    with an If-Range is never answered 304 (as Apache 2.4.71 answers)."""
+    mtime = int(mtime or time.time())
+    headers = req.headers_in
+    im = headers.get("If-Match")
+    if im is not None and im[:1] != "*" and (etag is None or not _strong_match(im, etag)):
         return apache.HTTP_PRECONDITION_FAILED
-    if _not_modified(req, mtime, etag):
-        if req.method in ("GET", "HEAD"):
-            return apache.HTTP_NOT_MODIFIED
-        return apache.HTTP_PRECONDITION_FAILED
+    not_modified = None         # (unset: no header spoke)
+    ius = headers.get("If-Unmodified-Since")
+    if ius is not None:
+        since = parse_http_date(ius)
+        # (a date at or before the epoch is APR's "bad date", which passes)
+        if since is not None and since > 0 and mtime > since:
+            return apache.HTTP_PRECONDITION_FAILED
+        not_modified = False    # (one that passes rules out a 304)
+    get = req.method in ("GET", "HEAD")
+    inm = headers.get("If-None-Match")
+    if inm is not None:
+        if inm[:1] == "*":
+            matches = True
+        elif etag is None:
+            matches = False
+        elif get and "Range" not in headers:
+            matches = _weak_match(inm, etag)    # (a GET may compare weakly)
+        else:
+            matches = _strong_match(inm, etag)
+        if not matches:
+            not_modified = False
+        elif not get:
+            return apache.HTTP_PRECONDITION_FAILED
+        elif not_modified is None:
+            not_modified = True
+    ims = headers.get("If-Modified-Since")
+    if ims is not None and get:
+        since = parse_http_date(ims)
+        if since is not None and mtime <= since <= req.request_time:
+            if not_modified is None:
+                not_modified = True
+        else:
+            not_modified = False
+    if not_modified and not ("If-Range" in headers and "Range" in headers):
+        return apache.HTTP_NOT_MODIFIED
     return apache.OK
 
 
-def _precondition_failed(req, mtime, etag):
-    """If-Match / If-Unmodified-Since (RFC 9110 13.1.1, 13.1.4)."""
-    im = req.headers_in.get("If-Match")
-    if im is not None:
-        if im.strip() == "*":
-            return False
-        # strong comparison: no tag, or a weak one, never matches
-        return etag is None or etag.startswith("W/") or etag not in _tags(im)
-    ius = req.headers_in.get("If-Unmodified-Since")
-    if ius is not None:
-        since = parse_http_date(ius)
-        return since is not None and int(mtime) > since
-    return False
+def _strong_match(value, etag):
+    """ap_find_etag_strong: a weak tag never matches."""
+    return not etag.startswith("W/") and etag in _tags(value)
 
 
-def _not_modified(req, mtime, etag):
-    inm = req.headers_in.get("If-None-Match")
-    if inm is not None:
-        if inm.strip() == "*":
-            return True
-        if etag is None:
-            return False
-        weak_ours = etag[2:] if etag.startswith("W/") else etag
-        return any((t[2:] if t.startswith("W/") else t) == weak_ours for t in _tags(inm))
-    ims = req.headers_in.get("If-Modified-Since")
-    if ims is not None and req.method in ("GET", "HEAD"):
-        # (Apache reads If-Modified-Since for a GET or HEAD only)
-        since = parse_http_date(ims)
-        return since is not None and int(mtime) <= since <= req.request_time
-    return False
+def _weak_match(value, etag):
+    """ap_find_etag_weak: tags compared without their W/."""
+    ours = etag[2:] if etag.startswith("W/") else etag
+    return any((t[2:] if t.startswith("W/") else t) == ours for t in _tags(value))
 
 
 def _send_ranges(req, filename, ranges, size, ctype):
@@ -470,7 +487,7 @@ def _serve_file(req, dc, filename, st, fd, data):
                 req.headers_in.get("If-Range"), etag, out["Last-Modified"]):
             ranges = None
     if ranges == "unsatisfiable":
-        req._error_response = True      # (its page is close-delimited)
+        req._unsized_error = True       # (its page goes without a length)
         return apache.HTTP_RANGE_NOT_SATISFIABLE
     if ranges:
         _send_ranges(req, filename, ranges, size, req.content_type)
