@@ -423,7 +423,7 @@ class Dispatcher:
                 # (mod_mime's type and handler replace what an
                 # authentication handler set, as _type_check)
                 if route.ctype:
-                    req.content_type = route.ctype
+                    req.content_type = req._server_type = route.ctype
                 if route.handler:
                     req.handler = route.handler
                 if dc.mime_extras:
@@ -735,7 +735,7 @@ class Dispatcher:
             ctype = route.ctype if route is not None else \
                 static.default_type(req.filename, req.path_info, dc)
             if ctype:
-                req.content_type = ctype
+                req.content_type = req._server_type = ctype
             handler = route.handler if route is not None else \
                 dc.handler_name_for(req.filename)
             if handler:
@@ -747,7 +747,7 @@ class Dispatcher:
             # AddType or AddHandler; core's fixup still applies ForceType
             # and SetHandler
             if dc.force_type:
-                req.content_type = dc.force_type
+                req.content_type = req._server_type = dc.force_type
             if dc.set_handler:
                 req.handler = dc.set_handler
 
@@ -849,6 +849,7 @@ class Dispatcher:
         req._link_checked = sub._link_checked
         req._alias = sub._alias
         req.content_type, req.handler = sub.content_type, sub.handler
+        req._server_type = sub.content_type     # (this request's code set none)
         for name in ("content_encoding", "content_languages"):
             if name in sub.__dict__:
                 setattr(req, name, getattr(sub, name))
@@ -955,6 +956,11 @@ class Dispatcher:
                 result = obj(req)
             except apache.SERVER_RETURN as exc:
                 result = _server_return_result(req, exc)
+            status, ctype = req.status, req.content_type
+            if status.__class__ is not int or (ctype is not None and (
+                    ctype.__class__ is not str or not ctype.isascii())) \
+                    or req.headers_out or req.__dict__.get("err_headers_out"):
+                _check_assigned(req)
             if result.__class__ is not int:
                 raise AssertionError(_RESULT_WARNING % result.__class__)
             return result
@@ -1306,6 +1312,44 @@ def _allow_header(allowed):
     """Apache's Allow for a 405/501: the methods whose bit is set in
     req.allowed, in Apache's order."""
     return ",".join([name for name, bit in _ALLOW_BITS if allowed & bit])
+
+
+def _check_assigned(req):
+    """What mod_python's request object refuses on assignment, refused as
+    the handler returns, with the same TypeError (so the same 500 and
+    PythonDebug page): a status that is no int, a content type or header
+    value that is no ISO-8859-1 string. As the assignment never happened
+    there, the value is taken back, and so is output not yet sent (it
+    would have come after the refused assignment)."""
+    error = None
+    if not isinstance(req.status, int):
+        error = "'%s' object cannot be interpreted as an integer" % type(req.status).__name__
+        req.status = apache.HTTP_OK
+    if req.content_type is not None and not _latin1(req.content_type):
+        error = error or "not an ISO-8859-1 string"
+        req.content_type = None
+    for name in ("headers_out", "err_headers_out"):
+        table = req.__dict__.get(name)
+        if table and not all(_latin1(v) for _, v in table.items()):
+            error = error or "not an ISO-8859-1 string"
+            setattr(req, name, _headers.Table(
+                [(k, v) for k, v in table.items() if _latin1(v)]))
+    if error is not None:
+        if not req._head_sent:
+            req._buffer, req._buffered = [], 0
+        raise TypeError(error)
+
+
+def _latin1(value):
+    if value.__class__ is not str:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _overlay(first, then):

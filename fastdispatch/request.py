@@ -160,6 +160,7 @@ class Request:
     # when a handler or the pipeline sets it): fewer stores per request.
     status_line = None
     content_type = None
+    _server_type = None  # the content type the server's type check set
     content_encoding = None
     content_languages = ()
     handler = None
@@ -363,6 +364,13 @@ class Request:
         return tuple(" ".join(r) for r in self._dir_config.requires)
 
     # ------------------------------------------------------------ auth
+    @property
+    def _content_type_set(self):
+        """mod_python's flag: 1 once Python code assigned ``content_type``
+        (what the server's type check set does not count)."""
+        ctype = self.content_type
+        return 1 if ctype is not None and ctype is not self._server_type else 0
+
     def get_basic_auth_pw(self):
         """The Basic password sent by the client (and sets ``req.user``), or
         None when there are no (valid) Basic credentials. As Apache's

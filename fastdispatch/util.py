@@ -257,12 +257,13 @@ class FieldStorage:
             raise apache.SERVER_RETURN(apache.HTTP_REQUEST_ENTITY_TOO_LARGE)
         ctype = headers.get("Content-Type") or "application/x-www-form-urlencoded"
         body = _Body(req, clen, limits.body)
-        lower = ctype.lower()
-        if lower.startswith("application/x-www-form-urlencoded"):
+        # (mod_python compares the type case-sensitively: another spelling
+        # is no form it reads, 501)
+        if ctype.startswith("application/x-www-form-urlencoded"):
             data = body.read_all(limits.memory)
             self._add_pairs(_parse_qsl(_wire_text(data), bool(keep_blank_values)))
             return
-        if not lower.startswith("multipart/"):
+        if not ctype.startswith("multipart/"):
             raise apache.SERVER_RETURN(apache.HTTP_NOT_IMPLEMENTED)
         _, options = parse_header(ctype)
         boundary = options.get("boundary")
@@ -578,12 +579,18 @@ class _Multipart:
     def _copy_until_marker(self, write):
         """Pass the content before the next delimiter to ``write`` (None:
         drop it) and consume the delimiter; False when the input ends first.
-        The line break before the delimiter belongs to it."""
+        The line break before the delimiter belongs to it. A line that only
+        starts like one ("--BBnot" for boundary BB) is content (RFC 2046
+        5.1.1: the boundary is followed by "--" or the line's end)."""
         marker = self.marker
         keep = len(marker)     # a delimiter's possible start, and the CR before it
+        start = 0
         while True:
             buf = self.buf
-            i = buf.find(marker)
+            i = buf.find(marker, start)
+            if i >= 0 and not self._delimiter_at(i + len(marker)):
+                start = i + 1
+                continue
             if i >= 0:
                 end = i - 1 if i > 0 and buf[i - 1] == 0x0D else i
                 if write is not None and end:
@@ -600,7 +607,24 @@ class _Multipart:
                 if write is not None:
                     write(bytes(buf[:flush]))
                 del buf[:flush]
+                start = max(0, start - flush)
             self._fill()
+
+    def _delimiter_at(self, after):
+        """Whether the boundary that ends at ``after`` is a delimiter: "--"
+        or only blanks up to the line's end follow it (read on as needed)."""
+        buf = self.buf
+        while True:
+            rest = bytes(buf[after:after + MAX_PART_HEADER_LINE + 2])
+            if rest[:2] == b"--":
+                return True
+            nl = rest.find(b"\n")
+            if nl >= 0:
+                return not rest[:nl].strip(b" \t\r")
+            if (len(rest) >= 2 and rest.strip(b" \t\r")) or len(rest) > MAX_PART_HEADER_LINE:
+                return False
+            if not self._fill():
+                return not rest.strip(b" \t\r")    # (the input ended there)
 
 
 # ---------------------------------------------------------------- helpers

@@ -48,8 +48,6 @@ def handler(req):
     dc = req._dir_config
     module = loader.import_file(filename, autoreload=dc.autoreload if dc else True,
                                 log=bool(dc and dc.debug))
-    # what the type checker set; a callable that assigns its own keeps it
-    req._publisher_type = req.content_type
     realm, user, passwd = process_auth(req, module)
     obj = resolve_object(req, module, func_path, realm, user, passwd)
     published = publish_object(req, obj)
@@ -404,17 +402,12 @@ def _publish(req, obj, form):
     else:
         result = str(obj)
         is_html = _re_html.search(result, max(0, len(result) - 100))
-    if not _content_type_set(req):
+    if not req._content_type_set:
+        # (a type any Python code assigned stays: the callable's, or a
+        # fixup's or an earlier handler's)
         req.content_type = "text/html" if is_html else "text/plain"
     req.write(result, 0)
     return True
-
-
-def _content_type_set(req):
-    """Did the published callable set ``req.content_type``? (It did when the
-    attribute holds another object than the one the type checker left.)"""
-    before = getattr(req, "_publisher_type", None)
-    return req.content_type is not before and req.content_type is not None
 
 
 def _defining_module(obj):

@@ -1,0 +1,78 @@
+"""What mod_python's request object checks and remembers about the fields a
+handler assigns, as Apache 2.4.71 + mod_python 3.5 answered for
+tests/sites/fields (the same config on a private Apache), asserted against
+``fastdispatch serve``:
+
+* ``req._content_type_set`` is 1 once Python code assigned a content type,
+  and the publisher keeps such a type - the callable's, a fixup's or an
+  earlier handler's - instead of guessing text/html or text/plain;
+* a status that is no int, a content type or header value that is no
+  ISO-8859-1 string is a TypeError in the handler (500, and the traceback
+  page under PythonDebug On);
+* form bodies: the type is compared case-sensitively (another spelling is
+  501), and a multipart line that only starts like a delimiter is content."""
+import pytest
+
+from serverproc import ServerProcess, copy_site, request
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fields")
+    conf = copy_site("fields", d)
+    srv = ServerProcess(["serve", "--config", str(conf), "--port", "0", "--workers", "1"])
+    yield srv
+    srv.stop()
+
+
+def test_content_type_set_tells_what_python_code_assigned(site):
+    r = request(site.port, "GET", "/pub/fldpub.py/ctset")
+    assert (r.status, r.body) == (200, b"before=0 after=1")
+
+
+@pytest.mark.parametrize("path, ctype", [
+    ("/fix/fldfixpage.py/html", "application/x-fixup"),
+    ("/fix/fldfixpage.py/plain", "text/html"),
+    ("/chain/fldchainpage.py/page", "application/x-chain"),
+    ("/pub/fldpub.py/ctset", "text/plain"),
+])
+def test_the_publisher_keeps_a_type_python_code_set(site, path, ctype):
+    r = request(site.port, "GET", path)
+    assert r.status == 200
+    assert r.header("Content-Type") == ctype
+
+
+@pytest.mark.parametrize("name, message", [
+    ("status_str", b"TypeError: &#x27;str&#x27; object cannot be interpreted as an integer"),
+    ("ctype_euro", b"TypeError: not an ISO-8859-1 string"),
+    ("ctype_int", b"TypeError: not an ISO-8859-1 string"),
+    ("header_euro", b"TypeError: not an ISO-8859-1 string"),
+])
+def test_a_field_mod_python_refuses_is_a_handler_error(site, name, message):
+    r = request(site.port, "GET", "/pub/fldpub.py/" + name)
+    assert r.status == 500
+    assert r.header("Content-Type") == "text/html"
+    assert message in r.body
+    assert name.encode() not in r.body.split(b"Traceback")[0]     # (not the value)
+
+
+def test_a_latin1_header_value_is_sent(site):
+    r = request(site.port, "GET", "/pub/fldpub.py/header_latin1")
+    assert r.status == 200
+    assert r.header("X-Latin") == "caf\u00e9"
+
+
+def test_a_form_type_in_another_case_is_not_read(site):
+    r = request(site.port, "POST", "/pub/fldpub.py/form", body=b"ba=bvalue",
+                headers=[("Content-Type", "APPLICATION/X-WWW-FORM-URLENCODED"),
+                         ("Content-Length", "9")])
+    assert r.status == 501
+
+
+def test_a_line_that_only_starts_like_a_delimiter_is_content(site):
+    body = (b"--BB\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\n"
+            b"line1\r\n--BBnot\r\nline2\r\n--BB--\r\n")
+    r = request(site.port, "POST", "/pub/fldpub.py/form", body=body,
+                headers=[("Content-Type", "multipart/form-data; boundary=BB"),
+                         ("Content-Length", str(len(body)))])
+    assert (r.status, r.body) == (200, b"f='line1\\r\\n--BBnot\\r\\nline2'")
