@@ -121,15 +121,17 @@ _RESULT_WARNING = ("Handler has returned result or raised SERVER_RETURN\n"
 
 def _server_return_result(req, exc):
     """The result a SERVER_RETURN carries, read as mod_python reads it:
-    SERVER_RETURN(result, status) sets the status; SERVER_RETURN() has no
-    result (IndexError, reported as a handler error). One lenience:
-    SERVER_RETURN((result, status)), the Python 2 spelling, is unpacked."""
+    SERVER_RETURN(result, status) sets the status (one that is no int is
+    the status attribute's TypeError); SERVER_RETURN() has no result
+    (IndexError, reported as a handler error); SERVER_RETURN((result,
+    status)) carries a tuple, which is no int result."""
     args = exc.args
-    if len(args) == 1 and isinstance(args[0], tuple) and len(args[0]) == 2:
-        args = args[0]
     if len(args) == 2:
         result, status = args
         if status:
+            if not isinstance(status, int):
+                raise TypeError("'%s' object cannot be interpreted as an integer"
+                                % type(status).__name__)
             req.status = status
         return result
     return args[0]

@@ -76,3 +76,25 @@ def test_a_line_that_only_starts_like_a_delimiter_is_content(site):
                 headers=[("Content-Type", "multipart/form-data; boundary=BB"),
                          ("Content-Length", str(len(body)))])
     assert (r.status, r.body) == (200, b"f='line1\\r\\n--BBnot\\r\\nline2'")
+
+
+@pytest.mark.parametrize("path, message", [
+    ("/pub/fldpub.py/return_tuple",
+     b"AssertionError: Handler has returned result or raised SERVER_RETURN"),
+    ("/pub/fldpub.py/return_str_status",
+     b"TypeError: &#x27;str&#x27; object cannot be interpreted as an integer"),
+    ("/pub/fldpub.py/thing.", b"IndexError: string index out of range"),
+    ("/pub/fldpub.py/.thing", b"IndexError: string index out of range"),
+    ("/pub/fldpub.py/thing..meth", b"IndexError: string index out of range"),
+])
+def test_what_mod_python_cannot_read_is_a_handler_error(site, path, message):
+    r = request(site.port, "GET", path)
+    assert r.status == 500
+    assert message in r.body
+
+
+@pytest.mark.parametrize("path", ["/pub/fldpub.py/thing/meth", "/pub/fldpub.py/thing//meth",
+                                  "/pub/fldpub.py/thing/meth/"])
+def test_slashes_in_the_object_path_are_merged(site, path):
+    r = request(site.port, "GET", path)
+    assert (r.status, r.body) == (200, b"meth called")

@@ -93,9 +93,8 @@ def _find_module(req):
             break
     func_path = ""
     if req.path_info:
-        func_path = req.path_info[1:]
-        if func_path.endswith("/"):
-            func_path = func_path[:-1]
+        # (Apache merges the slashes: "a//b" is "a/b"; a trailing one goes)
+        func_path = "/".join(part for part in req.path_info.split("/") if part)
     filename = os.path.join(directory, module_name + ".py")
     if not os.path.isfile(filename):
         func_path = module_name + "/" + func_path if func_path else module_name
@@ -342,7 +341,9 @@ def resolve_object(req, obj, object_str, realm=None, user=None, passwd=None):
     module = obj
     for part in object_str.split("."):
         if not part:
-            continue                 # "a//b": Apache merges the slashes
+            # a dot at either end or two in a row: mod_python's part[0]
+            # fails on the empty name (500, the traceback under PythonDebug)
+            raise IndexError("string index out of range")
         if part[0] == "_":
             _refuse(req, part, "it starts with an underscore")
         if not traversable(obj, module):

@@ -40,3 +40,21 @@ def form(req, **fields):
             value = value.decode("latin-1")
         out.append("%s=%r" % (name, str(value)))
     return "|".join(out)
+
+
+def return_tuple(req):
+    from mod_python import apache
+    raise apache.SERVER_RETURN((403, "msg"))
+
+
+def return_str_status(req):
+    from mod_python import apache
+    raise apache.SERVER_RETURN(403, "msg")
+
+
+class Thing:
+    def meth(self, req):
+        return "meth called"
+
+
+thing = Thing()
