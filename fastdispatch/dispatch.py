@@ -958,10 +958,9 @@ class Dispatcher:
                 result = obj(req)
             except apache.SERVER_RETURN as exc:
                 result = _server_return_result(req, exc)
-            status, ctype = req.status, req.content_type
-            if status.__class__ is not int or (ctype is not None and (
-                    ctype.__class__ is not str or not ctype.isascii())) \
-                    or req.headers_out or req.__dict__.get("err_headers_out"):
+            ctype = req.content_type
+            if req.status.__class__ is not int or (ctype is not None and (
+                    ctype.__class__ is not str or not ctype.isascii())) or req.headers_out:
                 _check_assigned(req)
             if result.__class__ is not int:
                 raise AssertionError(_RESULT_WARNING % result.__class__)
