@@ -196,6 +196,26 @@ def test_missing_and_path_info(server):
     assert get(server, "/page.html/extra").status == 404
 
 
+@pytest.mark.parametrize("count, framing", [(32, "length"), (33, "chunked")])
+def test_more_than_32_ranges_go_without_a_length(server, count, framing):
+    # as Apache 2.4.71 sends them: chunked (close-delimited on HTTP/1.0)
+    spec = "bytes=" + ",".join("%d-%d" % (i * 2, i * 2) for i in range(count))
+    with Conn(server.port) as c:
+        r = c.request("GET", "/page.html", headers=[("Range", spec)])
+        assert r.status == 206
+        assert r.body.count(b"Content-range: bytes ") == count
+        if framing == "length":
+            assert r.header("Content-Length") == str(len(r.body))
+        else:
+            assert r.header("Content-Length") is None
+            assert r.header("Transfer-Encoding") == "chunked"
+        assert c.request("GET", "/notes.txt").status == 200
+    with Conn(server.port) as c:
+        r = c.request("GET", "/page.html", headers=[("Range", spec)], version="HTTP/1.0")
+        assert r.status == 206 and r.body.count(b"Content-range: bytes ") == count
+        assert (r.header("Content-Length") is None) == (framing == "chunked")
+
+
 def test_a_name_the_file_system_refuses_is_403_and_the_connection_stays(server):
     # a component longer than the file system allows (ENAMETOOLONG): 403 from
     # the directory walk, as Apache's, on a connection that is kept

@@ -344,6 +344,9 @@ def _weak_match(value, etag):
     return any((t[2:] if t.startswith("W/") else t) == ours for t in _tags(value))
 
 
+UNSIZED_RANGES = 32     # more parts than this go out without a Content-Length
+
+
 def _send_ranges(req, filename, ranges, size, ctype):
     """206 with one range, or multipart/byteranges with several (as Apache)."""
     req.status = apache.HTTP_PARTIAL_CONTENT
@@ -368,6 +371,12 @@ def _send_ranges(req, filename, ranges, size, ctype):
     parts.append(byterange.END)
     body = b"".join(parts)
     req.content_type = byterange.MULTIPART_TYPE
+    if len(ranges) > UNSIZED_RANGES:
+        # (Apache sends more than 32 parts without a length: chunked, or
+        # close-delimited on a connection that is not kept)
+        if not req.header_only:
+            req.write(body)
+        return
     req.set_content_length(len(body))
     if not req.header_only:
         req.write(body, 0)
