@@ -117,3 +117,22 @@ def test_a_refused_heads_501_page_names_its_method(site):
     (status, _, body), = hsite.final_responses(raw)
     assert status == 501 and closed
     assert b"<p>PUT not supported for current URL.<br />\n</p>" in body
+
+
+@pytest.mark.parametrize("target, address", [
+    # (what Apache 2.4.71 names on the 400 page of a refused head: the host
+    # of an http:// target, parsed with the request line; not an https://
+    # one's, nor one with a malformed port)
+    ("http://abs.example/app/", b"Server at abs.example Port 80"),
+    ("http://abs.example:99/app/", b"Server at abs.example Port 99"),
+    ("http://user@abs.example/", b"Server at abs.example Port 80"),
+    ("https://abs.example/app/", b"Port 80</address>"),
+])
+def test_a_refused_heads_400_page_names_an_absolute_targets_host(site, target, address):
+    data = ("GET %s HTTP/1.1\r\nConnection: close\r\n\r\n" % target).encode()  # (no Host)
+    raw, closed = hsite.exchange(site.server.port, data, quiet=1.0, limit=8.0)
+    (status, _, body), = hsite.final_responses(raw)
+    assert status == 400 and closed
+    assert address in body
+    if target.startswith("https"):
+        assert b"abs.example" not in body

@@ -46,6 +46,7 @@ every tick; the master then replaces this worker.
 """
 import errno
 import inspect
+import re
 import logging
 import os
 import queue
@@ -136,6 +137,16 @@ def _line_method(buf, start, status):
     if not method.isalpha():
         return None         # (not a method Apache would name)
     return method.decode("ascii")
+
+
+_ABSOLUTE_TARGET = re.compile(r"[A-Za-z]+ [hH][tT][tT][pP]://(?:[^/?#\s@]*@)?([^/?#\s@:]+(?::\d+)?)[/?#\s]")
+
+
+def _target_authority(line):
+    """host[:port] of a request line's http:// target, or None (Apache
+    names that host on the 400 page; an https:// one it does not)."""
+    m = _ABSOLUTE_TARGET.match(line + " ")
+    return m.group(1) if m else None
 
 
 def _keywords_taken(fn, names):
@@ -854,6 +865,12 @@ class Worker:
         method = _line_method(buf, pos, status)
         if method is not None:
             facts["method"] = method
+        if status == 400 and method is not None:
+            # an absolute-form target names the host the page's address
+            # line shows, as Apache parsed it with the request line
+            authority = _target_authority(_first_line(buf, pos, 8192))
+            if authority:
+                facts["host"] = authority
         if status == 417:
             facts["host"] = _head_field(buf, pos, b"host")
             facts["connection"] = _head_field(buf, pos, b"connection")
