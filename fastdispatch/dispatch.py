@@ -1021,14 +1021,23 @@ class Dispatcher:
                 status if status in errorpages.KNOWN_STATUSES else 500)
             if doc and doc.startswith('"'):
                 req.write(doc[1:])
-            else:
-                location = req.headers_out.get("Location") or \
-                    req.err_headers_out.get("Location")
-                req.write(errorpages.error_page(status, method=req.method, uri=req.uri,
-                                                location=location,
-                                                server_admin=self.server_info.server_admin,
-                                                signature=self._signature(req),
-                                                notes=_expect(req, status)))
+                return req.status
+            if doc and doc.startswith("/"):
+                # the ErrorDocument runs as ever: its output follows
+                req.status = status
+                self._error_document_redirect(req, doc, status)
+                return req.status
+            location = req.headers_out.get("Location") or \
+                req.err_headers_out.get("Location")
+            if doc:
+                # an external URL: the redirect's page follows
+                status = req.status = apache.HTTP_MOVED_TEMPORARILY
+                location = doc
+            req.write(errorpages.error_page(status, method=req.method, uri=req.uri,
+                                            location=location,
+                                            server_admin=self.server_info.server_admin,
+                                            signature=self._signature(req),
+                                            notes=_expect(req, status)))
             return req.status
         self._send_error(req, status)
         return status
@@ -1063,14 +1072,15 @@ class Dispatcher:
                     req._error_response = True
                 else:
                     req.write(doc[1:], 0)
-                req._send_head(final=True)
+                # (a response that ends the connection goes without a length)
+                req._send_head(final=not req._error_response)
                 return
             if doc.startswith("/"):
                 self._error_document_redirect(req, doc, status)
                 return
-            if "://" in doc:
-                req.err_headers_out["Location"] = doc
-                status = req.status = apache.HTTP_MOVED_TEMPORARILY
+            # an external URL (ap_is_url: "scheme:"): a redirect to it
+            req.err_headers_out["Location"] = doc
+            status = req.status = apache.HTTP_MOVED_TEMPORARILY
         if location is None:
             location = req.err_headers_out.get("Location")
         body = errorpages.error_page(status, method=req.method, uri=req.uri, location=location,
@@ -1110,6 +1120,9 @@ class Dispatcher:
             sub._error_response = True
         sub.status = status
         sub.method = "GET" if req.method != "HEAD" else "HEAD"
+        # (ap_die makes the failed request a GET while its ErrorDocument
+        # runs: req.prev.method there)
+        method, req.method = req.method, "GET"
         mark = len(sub._cleanups)
         try:
             self._run(sub)
@@ -1117,9 +1130,20 @@ class Dispatcher:
             if abort.status not in (DONE, OK, DECLINED):
                 # the ErrorDocument failed too: as Apache's ap_die, the
                 # first status with its own page, which says so (a canned
-                # page: it has its length)
-                sub._error_response = False
-                self._send_error(sub, status, failed_document=status)
+                # page: it has its length); after output, the page follows
+                # it and the connection ends
+                if sub._head_sent:
+                    sub._close = True
+                    sub._filters = None
+                    sub.write(errorpages.error_page(
+                        status, method=sub.method, uri=req.uri,
+                        server_admin=self.server_info.server_admin,
+                        signature=self._signature(req), additionally=status))
+                else:
+                    sub._error_response = False
+                    self._send_error(sub, status, failed_document=status)
+        finally:
+            req.method = method
         self._register_sub_cleanup(sub, mark)
         self._adopt_response(req, sub)
 
@@ -1184,6 +1208,8 @@ class Dispatcher:
         req.bytes_sent = sub.bytes_sent
 
     def _subrequest(self, req, new_uri):
+        if "#" in new_uri[1:]:
+            new_uri = new_uri.split("#", 1)[0]    # (apr_uri_parse drops a fragment)
         if new_uri[:1] in ("", "?"):
             # no path: Apache's ap_parse_uri makes it "/"
             path_raw, query = "/", new_uri[1:] if new_uri else None

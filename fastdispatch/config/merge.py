@@ -191,14 +191,15 @@ def _on(d):
     return d.args[0].lower() == "on"
 
 
-_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# Apache's ap_is_url: a scheme (letters, digits, + - .) and a colon
+_URL_SCHEME = re.compile(r"[A-Za-z0-9+.-]+:")
 
 
 def error_document(arg):
     """An ErrorDocument's second argument (quotes already removed) as the
     dispatcher keeps it, by Apache 2.4's rule: text with a space is a
-    message, a leading slash a local URL, scheme:// an external one, any
-    other word a message. Messages are kept with a leading '"' (as Apache
+    message, a leading slash a local URL, scheme: an external one
+    (mailto:x@y too), any other word a message. Messages are kept with a leading '"' (as Apache
     does); "default" gives None (the built-in page again)."""
     if arg.lower() == "default":
         return None
@@ -400,7 +401,7 @@ class DirConfig:
             doc = error_document(a[1])
             if doc is None:
                 self.error_documents.pop(status, None)      # "default"
-            elif not (status == 401 and "://" in doc and not doc.startswith('"')):
+            elif not (status == 401 and doc[0] not in '"/'):
                 # (Apache ignores a full URL for 401, with a warning at startup)
                 self.error_documents[status] = doc
         elif key == "limitrequestbody":
