@@ -972,8 +972,10 @@ class Dispatcher:
             return exc.status
         except ClientGone:
             raise  # the client is gone or stalled: the server closes
-        except (Exception, SystemExit):
-            # (mod_python reports a sys.exit() in a handler as any error)
+        except BaseException:
+            # (mod_python's bare except: a sys.exit(), a KeyboardInterrupt
+            # or a GeneratorExit in a handler is reported as any error; the
+            # worker's own signals never raise in a handler)
             return self._report_exception(req, entry, dc)
 
     def _report_exception(self, req, entry, dc):

@@ -390,7 +390,9 @@ class PSP:
                 # a session's access time changed by loading it: always saved
                 if hasattr(req, "session"):
                     req.session.save()
-            except Exception:
+            except BaseException:
+                # (any exception, sys.exit() too, goes to the error page, as
+                # mod_python's bare except sends it)
                 if psp.error_page is None:
                     raise
                 psp.error_page.run({"exception": sys.exc_info()}, flush)
@@ -445,6 +447,14 @@ def handler(req):
     return apache.OK
 
 
+class _InstanceInfo:
+    """What mod_python's importer hangs on a module it loaded
+    (``__mp_info__``): its label, file and cache."""
+
+    def __init__(self, label, file, cache=None):
+        self.label, self.file, self.cache = label, file, cache
+
+
 # What a page has without importing it. mod_python gives a page a copy of
 # its psp module's globals; pages came to use these names unimported.
 _page_globals = {
@@ -453,4 +463,8 @@ _page_globals = {
     "os": os, "sys": sys, "marshal": marshal, "types": types, "dbm": dbm,
     "tempfile": tempfile, "escape": escape,
     "PSP": PSP, "PSPInterface": PSPInterface, "parse": parse, "parsestring": parsestring,
+    "handler": handler, "PY2": False, "tempdir": tempfile.gettempdir(), "dbm_types": {},
+    # mod_python's C parser module, by the names pages call
+    "_psp": types.SimpleNamespace(parse=parse, parsestring=parsestring),
+    "__mp_info__": _InstanceInfo("mod_python.psp", __file__), "__mp_path__": [],
 }

@@ -480,6 +480,12 @@ def test_indentation(site, query, tail):
     ("/p/errpage.psp", "before\nERROR PAGE: ZeroDivisionError: division by zero tb=True "
                        "req=/p/errpage.psp\n"),
     ("/p/errpage_abs.psp", "before\nERROR PAGE: KeyError: 'k' tb=True req=/p/errpage_abs.psp\n"),
+    # (any exception goes to the error page, as mod_python's bare except)
+    ("/p/exit.psp", "AEH SystemExit 3"),
+    ("/p/kbi.psp", "AEH KeyboardInterrupt "),
+    # more of mod_python.psp's globals a page has
+    ("/p/globals_more.psp", "['PY2', 'Session', '_psp', 'apache', 'handler', 'tempdir', 'util'] "
+                            "_InstanceInfo [] False"),
 ])
 def test_page(site, path, body):
     r = get(site, path)

@@ -98,3 +98,12 @@ def test_what_mod_python_cannot_read_is_a_handler_error(site, path, message):
 def test_slashes_in_the_object_path_are_merged(site, path):
     r = request(site.port, "GET", path)
     assert (r.status, r.body) == (200, b"meth called")
+
+
+@pytest.mark.parametrize("name", ["kbi", "genexit"])
+def test_any_exception_in_a_handler_is_a_500(site, name):
+    # (mod_python's bare except: a KeyboardInterrupt or GeneratorExit too)
+    r = request(site.port, "GET", "/pub/fldpub.py/" + name)
+    assert r.status == 500
+    assert (b"KeyboardInterrupt" if name == "kbi" else b"GeneratorExit") in r.body
+    assert request(site.port, "GET", "/pub/fldpub.py/ctset").status == 200

@@ -58,3 +58,11 @@ class Thing:
 
 
 thing = Thing()
+
+
+def kbi(req):
+    raise KeyboardInterrupt()
+
+
+def genexit(req):
+    raise GeneratorExit()
