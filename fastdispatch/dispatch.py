@@ -1287,7 +1287,7 @@ class Dispatcher:
             fn, data = cleanups.pop()
             try:
                 fn(data)
-            except Exception as exc:
+            except BaseException as exc:    # (any: the worker goes on)
                 conn = req.connection
                 log.error("[client %s:%s] python_cleanup: Error calling cleanup object %r",
                           conn.remote_ip, conn.remote_addr[1], fn)

@@ -172,7 +172,7 @@ class Chain:
             obj(f)
             if not f.closed:
                 f._flushed = True       # mod_python flushes a filter after each call
-        except Exception:
+        except BaseException:     # (any, as mod_python's bare except)
             self._report(f, sys.exc_info())
         out = b"".join(f._out)
         f._in, f._out = b"", []
