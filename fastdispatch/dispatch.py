@@ -23,7 +23,7 @@ from fastdispatch.config.directives import DIRECTIVE_OF_PHASE, PHASE_OF_DIRECTIV
 from fastdispatch.config.merge import HandlerEntry, entries_for_file, merge
 from fastdispatch.errors import ClientGone, HTTPError
 from fastdispatch.handlers import static
-from fastdispatch.request import (Request, ServerInfo, _host_port, _hostname,
+from fastdispatch.request import (HeadRefused, Request, ServerInfo, _host_port, _hostname,
                                   drop_request_body)
 from fastdispatch.transport import Outcome
 
@@ -249,7 +249,14 @@ class Dispatcher:
         try:
             try:
                 status = self._process(req)
-                req._finish()
+                try:
+                    req._finish()
+                except HeadRefused as exc:
+                    # the head could not go out (a CR or LF in a field): a
+                    # close-delimited 500 in its place, as Apache's
+                    req._error_response = True
+                    status = self._answer(req, exc.status)
+                    req._finish()
                 if req._late_status is not None:
                     status = req._late_status   # the body failed before the head went out
             except ClientGone as exc:
@@ -802,6 +809,8 @@ class Dispatcher:
                 error = status
         if error is not None:
             raise _Abort(error)
+        # what was tried, for a listing (mod_dir's note)
+        req.notes["dir-index-names"] = ",".join(names)
 
     def _lookup_phases(self, sub):
         """ap_sub_req_lookup_uri's phases for ``sub`` (translate to fixups,
@@ -967,6 +976,16 @@ class Dispatcher:
             return result
         except _Abort:
             raise
+        except HeadRefused as exc:
+            # the handler's write met a head Apache refuses: its 500 goes
+            # out at once, and the write fails as Apache's does (the
+            # handler's error then follows it under PythonDebug On)
+            self._send_error(req, apache.HTTP_INTERNAL_SERVER_ERROR)
+            try:
+                raise OSError("Write failed, client closed connection.") \
+                    .with_traceback(exc.__traceback__) from None
+            except OSError:
+                return self._report_exception(req, entry, dc)
         except HTTPError as exc:
             # from req.read(): the body was over LimitRequestBody, or malformed
             return exc.status

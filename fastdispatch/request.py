@@ -108,6 +108,25 @@ class Connection:
                          level)
 
 
+def _header_fault(value):
+    """What keeps a header name or value from going out: None, "type" (no
+    ISO-8859-1 str: mod_python refuses it) or "line" (a CR or LF: Apache
+    refuses the head)."""
+    if value.__class__ is not str:
+        return "type"
+    if "\r" in value or "\n" in value:
+        return "line"
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return "type"
+    return None
+
+
+class HeadRefused(HTTPError):
+    """A response head Apache refuses to send (AH02430)."""
+
+
 _connection_ids = itertools.count(1)
 
 
@@ -630,7 +649,7 @@ class Request:
         content_length = -1
         chunked = False
         ctype = self.content_type
-        length_at = type_at = -1
+        length_at = type_at = conn_at = -1
         table = headers
         if headers:
             # Content-Length and Content-Type are the request's own fields,
@@ -640,6 +659,7 @@ class Request:
             # entry keeps its place (``*_at``: placed below) where the filter
             # sets the value; a field the table lacks comes after it
             kept = []
+            vary_at = -1
             for k, v in headers:
                 name = k.lower()
                 if name == "content-length":
@@ -653,7 +673,20 @@ class Request:
                     if type_at < 0:
                         type_at = len(kept)
                         type_first = length_at < 0
+                elif name == "server" or name == "date":
+                    continue    # (Apache's header filter sends its own)
+                elif name == "vary" and vary_at >= 0:
+                    # (Apache's header filter merges the Vary fields into
+                    # the first, each token once)
+                    k0, v0 = kept[vary_at]
+                    tokens = [t.strip() for t in v0.split(",")]
+                    tokens += [t.strip() for t in v.split(",") if t.strip() not in tokens]
+                    kept[vary_at] = (k0, ",".join(t for t in tokens if t))
                 else:
+                    if name == "vary":
+                        vary_at = len(kept)
+                    elif name == "connection":
+                        conn_at = len(kept)
                     kept.append((k, v))
             headers = kept
         if clen >= 0:
@@ -727,10 +760,25 @@ class Request:
         status = self.status
         if status not in KNOWN_STATUSES:
             status = 500        # Apache has no status line for it: it sends 500's
-        data = _build_head(11 if http11 else 10, status, headers,
-                           content_length=content_length, chunked=chunked,
-                           keep_alive=keep_alive, server=dispatcher.server_header,
-                           keep_alive_header=terms, content_type=ctype, body=body)
+        conn_extra = None
+        if conn_at >= 0 and (not keep_alive or not http11):
+            # a handler's Connection field takes the server's token after
+            # its own, in one field (Apache merges its close or Keep-Alive)
+            for i, (k, v) in enumerate(headers):
+                if k.lower() == "connection" and _header_fault(v) is None:
+                    conn_extra = v
+                    del headers[i]
+                    break
+        try:
+            data = _build_head(11 if http11 else 10, status, headers,
+                               content_length=content_length, chunked=chunked,
+                               keep_alive=keep_alive, server=dispatcher.server_header,
+                               keep_alive_header=terms, content_type=ctype, body=body)
+        except (ValueError, TypeError, UnicodeEncodeError) as exc:
+            self._refuse_head(exc, 0 if self.header_only else buffered)
+        if conn_extra is not None:
+            data = data.replace(b"\r\nConnection: ",
+                                b"\r\nConnection: %s, " % conn_extra.encode("latin-1"), 1)
         if expires is not None:
             data = _with_expires(data, len(data) - len(body) - 2, expires,
                                  chunked and content_length < 0, ctype)
@@ -752,6 +800,41 @@ class Request:
             self._out(data)
         else:
             self._out_apart(data, apart, b"\r\n" if chunked else b"")
+
+    def _refuse_head(self, exc, counted):
+        """A head that cannot go out (nothing went): the fields at fault are
+        dropped and the head is unsent again. A value that is no ISO-8859-1
+        string is mod_python's TypeError (as if refused on assignment); a CR
+        or LF in a field is Apache's AH02430: HeadRefused (a 500, and the
+        connection ends)."""
+        self._head_sent = False
+        self._chunked = False
+        self.chunked = 0
+        self.bytes_sent -= counted
+        self._buffer, self._buffered = [], 0
+        faults = set()
+        if self.content_type is not None:
+            fault = _header_fault(self.content_type)
+            if fault:
+                self.content_type = None
+                faults.add(fault)
+        for name in ("headers_out", "err_headers_out"):
+            table = self.__dict__.get(name)
+            if not table:
+                continue
+            found = {_header_fault(k) or _header_fault(v) for k, v in table.items()} - {None}
+            if found:
+                faults |= found
+                setattr(self, name, Table([(k, v) for k, v in table.items()
+                                           if not (_header_fault(k) or _header_fault(v))]))
+        if not faults:
+            raise exc
+        if "line" in faults:
+            self.log_error("AH02430: Response header value contains invalid characters, "
+                           "aborting request")
+            self._close = True
+            raise HeadRefused(500, "invalid response header") from None
+        raise TypeError("not an ISO-8859-1 string") from None
 
     def _drop_body(self):
         """Read and drop the body after what is held goes out (then no 100
@@ -997,9 +1080,13 @@ class Request:
         signature = self._dispatcher._signature(self)
         env["SERVER_SIGNATURE"] = "<address>%s</address>\n" % signature if signature else ""
         env["SERVER_SOFTWARE"] = self._dispatcher.server_header
-        env["SERVER_NAME"] = self.hostname or srv.server_hostname
+        name = self.hostname or srv.server_hostname
+        env["SERVER_NAME"] = "[%s]" % name if ":" in name else name     # (an IPv6 literal)
         env["SERVER_ADDR"] = conn.local_ip
         env["SERVER_PORT"] = str(self.server_port())
+        host = self.get_remote_host(apache.REMOTE_HOST)
+        if host:
+            env["REMOTE_HOST"] = host       # (a name a lookup found)
         env["REMOTE_ADDR"] = conn.remote_ip
         env["DOCUMENT_ROOT"] = srv.document_root
         env["REQUEST_SCHEME"] = "https" if self.is_https() else "http"
@@ -1090,8 +1177,13 @@ class Request:
         self.headers_out["ETag"] = '%s"%x"' % (weak, mtime_us)
 
     def set_last_modified(self):
-        if self.mtime:
-            self.headers_out["Last-Modified"] = _speedups.headers.http_date(self.mtime)
+        # (ap_rationalize_mtime: never later than the request; 0 is the epoch)
+        self.headers_out["Last-Modified"] = _speedups.headers.http_date(
+            min(self.mtime, int(self.request_time)))
+
+    def send_http_header(self):
+        """mod_python 3.5 keeps this name of 2.x for old handlers: the head
+        goes out with the first write, so it does nothing."""
 
     def update_mtime(self, dependency_mtime):
         # whole seconds, as mod_python hands them to Apache

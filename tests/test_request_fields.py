@@ -11,9 +11,11 @@ tests/sites/fields (the same config on a private Apache), asserted against
   page under PythonDebug On);
 * form bodies: the type is compared case-sensitively (another spelling is
   501), and a multipart line that only starts like a delimiter is content."""
+import socket
+
 import pytest
 
-from serverproc import ServerProcess, copy_site, request
+from serverproc import Conn, ServerProcess, copy_site, request
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +109,60 @@ def test_any_exception_in_a_handler_is_a_500(site, name):
     assert r.status == 500
     assert (b"KeyboardInterrupt" if name == "kbi" else b"GeneratorExit") in r.body
     assert request(site.port, "GET", "/pub/fldpub.py/ctset").status == 200
+
+
+def _exchange(port, data):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(data)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
+
+
+def test_a_header_with_a_line_break_is_apaches_500(site):
+    # (AH02430: the 500 page goes out, the handler's write fails, and its
+    # error follows under PythonDebug On; nothing of the bad field is sent;
+    # the connection ends, a request pipelined after it unanswered)
+    raw = _exchange(site.port, b"GET /hdr/x?crlf HTTP/1.1\r\nHost: x\r\n\r\n"
+                               b"GET /hdr/x HTTP/1.1\r\nHost: x\r\n\r\n")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
+    assert b"Injected" not in head and b"Connection: close" in head
+    assert b"<title>500 Internal Server Error</title>" in body
+    assert body.rstrip().endswith(b"OSError: Write failed, client closed connection.\n\n</pre>")
+    assert raw.count(b"HTTP/1.1 ") == 1
+    with Conn(site.port) as c:
+        r = c.request("GET", "/hdr/x?crlf-late")
+        assert r.status == 500 and r.header("Content-Length") is None
+        assert b"<title>500 Internal Server Error</title>" in r.body and c.is_closed()
+
+
+def test_server_date_and_connection_are_the_servers(site):
+    r = request(site.port, "GET", "/hdr/x?own-fields", version="HTTP/1.0")
+    names = [k.lower() for k, _ in r.headers]
+    assert names.count("server") == 1 and r.header("Server") != "mine"
+    assert names.count("date") == 1 and "1970" not in r.header("Date")
+    assert [v for k, v in r.headers if k.lower() == "connection"] == ["x-custom, close"]
+
+
+def test_vary_fields_are_merged(site):
+    r = request(site.port, "GET", "/hdr/x?vary")
+    assert [v for k, v in r.headers if k.lower() == "vary"] == ["Accept,Cookie"]
+
+
+def test_send_http_header_is_there_and_does_nothing(site):
+    r = request(site.port, "GET", "/hdr/x?send-http-header")
+    assert (r.status, r.body) == (200, b"sent\n")
+
+
+@pytest.mark.parametrize("mtime, future", [("0", False), ("4102444800", True)])
+def test_last_modified_is_never_after_the_request(site, mtime, future):
+    r = request(site.port, "GET", "/hdr/x?mtime=" + mtime)
+    lm = r.header("Last-Modified")
+    if future:
+        assert lm == r.header("Date")
+    else:
+        assert lm == "Thu, 01 Jan 1970 00:00:00 GMT"
