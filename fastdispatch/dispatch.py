@@ -308,8 +308,8 @@ class Dispatcher:
         if not srv.keep_alive or "close" in tokens:
             return False, ""
         if "keep-alive" in tokens:
-            return True, "timeout=%d, max=%d" % (srv.keep_alive_timeout,
-                                                 srv.max_keep_alive_requests or 100)
+            return True, _keep_alive_value(srv.keep_alive_timeout,
+                                           srv.max_keep_alive_requests)
         return version >= 11, ""
 
     def keep_alive_terms(self, req):
@@ -327,10 +327,10 @@ class Dispatcher:
         if maxreq and keepalives >= maxreq:
             return False, ""
         conn = req.headers_in.get("Connection")
-        if not conn or "keep-alive" not in conn.lower():
-            return True, ""
-        left = maxreq - keepalives if maxreq else 100
-        return True, "timeout=%d, max=%d" % (srv.keep_alive_timeout, left)
+        if not conn or "keep-alive" not in _TOKENS.split(conn.lower()):
+            return True, ""     # (a token, not a part of one: "x-keep-alive" is not)
+        return True, _keep_alive_value(srv.keep_alive_timeout,
+                                       maxreq - keepalives if maxreq else 0)
 
     def _signature(self, req, host_header=None):
         srv = self.server_config
@@ -675,17 +675,16 @@ class Dispatcher:
             raise _Abort(apache.HTTP_FORBIDDEN)
 
     def _authenticate(self, req, dc):
-        if not dc.auth_type:
-            log.error("[client %s] AuthType not set for %s: Require has no effect",
-                      req.connection.remote_ip, req.uri)
-            raise _Abort(apache.HTTP_INTERNAL_SERVER_ERROR)
-        if not dc.auth_name:
-            log.error("[client %s] need AuthName: %s", req.connection.remote_ip, req.uri)
-            raise _Abort(apache.HTTP_INTERNAL_SERVER_ERROR)
+        # (an authentication handler runs without AuthType or AuthName too,
+        # as on Apache: it finds no credentials and refuses)
         rc = self._phase(req, "authen", abort=False) if dc.handlers.get("authen") else DECLINED
         if rc == apache.HTTP_UNAUTHORIZED:
             self._note_auth_failure(req, dc)
             raise _Abort(rc)
+        if rc == DECLINED and not dc.auth_type:
+            log.error("[client %s] AuthType not set for %s: Require has no effect",
+                      req.connection.remote_ip, req.uri)
+            raise _Abort(apache.HTTP_INTERNAL_SERVER_ERROR)
         if rc == DECLINED and dc.auth_type.lower() != "basic":
             # nothing checks the user for another AuthType (there is no
             # mod_auth_digest here): Apache's decl_die
@@ -729,7 +728,12 @@ class Dispatcher:
             raise _Abort(apache.HTTP_UNAUTHORIZED)
 
     def _note_auth_failure(self, req, dc):
-        if dc.auth_type and dc.auth_type.lower() == "basic":
+        if dc.auth_type and dc.auth_type.lower() == "basic" and not dc.auth_name:
+            # (no AuthName: Apache's challenge breaks off where it would be)
+            log.error("[client %s] AH00572: need AuthName: %s", req.connection.remote_ip,
+                      req.uri)
+            req.err_headers_out["WWW-Authenticate"] = 'Basic realm="'
+        elif dc.auth_type and dc.auth_type.lower() == "basic":
             req.err_headers_out["WWW-Authenticate"] = \
                 _speedups.auth.basic_challenge(dc.auth_name or "")
 
@@ -1077,6 +1081,8 @@ class Dispatcher:
             # on a 304), as Apache's ap_send_error_response
             req._send_head(final=True)
             return
+        # (a length the handler set was its body's, not the page's)
+        req._content_length = -1
         # a status Apache has no line for is sent as a 500, with its ErrorDocument
         doc = dc.error_documents.get(status if status in errorpages.KNOWN_STATUSES else 500)
         # Apache keeps a handler's Location (headers_out) on a redirect or a
@@ -1398,6 +1404,16 @@ def _latin1(value):
     except UnicodeEncodeError:
         return False
     return True
+
+
+_TOKENS = re.compile(r'[\s,;="]+')
+
+
+def _keep_alive_value(timeout, left):
+    """The Keep-Alive header's value: no max under MaxKeepAliveRequests 0."""
+    if left:
+        return "timeout=%d, max=%d" % (timeout, left)
+    return "timeout=%d" % timeout
 
 
 def _overlay(first, then):

@@ -412,10 +412,9 @@ class Request:
                     _speedups.auth.basic_challenge(dc.auth_name)
             return None
         user, pw = creds
-        # mod_python hands the user over as UTF-8 (the password as latin-1,
-        # as documented); a user that is not UTF-8 stays latin-1 here
-        # instead of raising as mod_python does.
-        self.user = _utf8(user)
+        # mod_python 3.5 on Apache 2.4.71 hands the user over as latin-1,
+        # as the password (a UTF-8 "été" is "Ã©tÃ©" there too)
+        self.user = user
         self.ap_auth_type = "Basic"
         # (Apache notes that the password was read: CVE-2017-3167's fix)
         self.notes["AP_GET_BASIC_AUTH_PW_NOTE"] = "1"

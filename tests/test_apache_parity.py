@@ -49,6 +49,9 @@ DELIBERATE = {
     "edge_latin1_header_get": "latin-1 header bytes decode instead of crashing the handler",
     "edge_latin1_header_value": "latin-1 header bytes do not crash the worker",
     "authecho_latin1_user": "latin-1 user names decode as latin-1 (documented)",
+    # req.user is latin-1 on both (test_request_fields); this handler passes it
+    # through req.notes, which mod_python stores as latin-1 and reads as UTF-8
+    "authecho_utf8_user": "mod_python's tables re-decode a stored str as UTF-8",
     # Apache's lenient base64 decoder yields partial users; we yield none
     "authecho_not_base64": "malformed credentials give no user",
     "authecho_no_colon": "malformed credentials give no user",

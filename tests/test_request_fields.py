@@ -11,6 +11,7 @@ tests/sites/fields (the same config on a private Apache), asserted against
   page under PythonDebug On);
 * form bodies: the type is compared case-sensitively (another spelling is
   501), and a multipart line that only starts like a delimiter is content."""
+import base64
 import socket
 
 import pytest
@@ -166,3 +167,43 @@ def test_last_modified_is_never_after_the_request(site, mtime, future):
         assert lm == r.header("Date")
     else:
         assert lm == "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+@pytest.mark.parametrize("credentials, shown", [
+    ("\u00e9t\u00e9:\u00fc".encode(), "user='\u00c3\u00a9t\u00c3\u00a9' pw='\u00c3\u00bc'\n"),
+    ("caf\u00e9:x".encode("latin-1"), "user='caf\u00e9' pw='x'\n"),
+])
+def test_the_user_is_latin1_as_the_password(site, credentials, shown):
+    # (mod_python 3.5 decodes both as latin-1: a UTF-8 name shows its bytes)
+    r = request(site.port, "GET", "/authu/x", headers=[
+        ("Authorization", "Basic " + base64.b64encode(credentials).decode())])
+    assert (r.status, r.body.decode()) == (200, shown)
+
+
+SPAM = ("Authorization", "Basic c3BhbTplZ2dz")
+
+
+@pytest.mark.parametrize("headers", [[], [SPAM]])
+def test_authentication_without_authtype_or_authname_refuses(site, headers):
+    # (the handler runs and finds no Basic credentials to read: 401; without
+    # AuthName Apache's challenge breaks off after 'realm="')
+    r = request(site.port, "GET", "/noat/x", headers=headers)
+    assert r.status == 401 and r.header("WWW-Authenticate") is None
+    r = request(site.port, "GET", "/noan/x", headers=headers)
+    assert r.status == 401 and r.header("WWW-Authenticate") == 'Basic realm="'
+
+
+def test_a_refused_body_gets_no_length_of_the_file(site):
+    with Conn(site.port) as c:
+        r = c.request("POST", "/lim/pub.txt", headers=[("Content-Length", "20")],
+                      body=b"x" * 20)
+        assert r.status == 413 and r.header("Content-Length") is None
+        assert b"<title>413 Request Entity Too Large</title>" in r.body and c.is_closed()
+
+
+@pytest.mark.parametrize("value, terms", [("keep-alive", True), ("Keep-Alive", True),
+                                          ("x-keep-alive", False), ("keep-alived", False)])
+def test_keep_alive_terms_answer_the_token_only(site, value, terms):
+    r = request(site.port, "GET", "/lim/pub.txt", headers=[("Connection", value)])
+    assert r.status == 200
+    assert (r.header("Keep-Alive") is not None) == terms
