@@ -457,7 +457,14 @@ class Dispatcher:
         elif rules is not None and rules.satisfy_any:
             rules = False               # Satisfy Any: the client needs no user
         if req._dir_config.handlers.get("access"):
-            self._phase(req, "access")
+            if rules is False and req._dir_config.requires:
+                # Satisfy Any: an access handler's refusal asks for a user
+                # instead, as Apache's access checkers under Satisfy Any
+                rc = self._phase(req, "access", abort=False)
+                if rc not in (OK, DECLINED):
+                    rules = None
+            else:
+                self._phase(req, "access")
         if req._dir_config.requires and rules is not False:
             self._authorize(req, req._dir_config)
         if route is not None and not route.holds(req):

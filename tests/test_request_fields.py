@@ -207,3 +207,10 @@ def test_keep_alive_terms_answer_the_token_only(site, value, terms):
     r = request(site.port, "GET", "/lim/pub.txt", headers=[("Connection", value)])
     assert r.status == 200
     assert (r.header("Keep-Alive") is not None) == terms
+
+
+def test_under_satisfy_any_an_access_handlers_refusal_asks_for_a_user(site):
+    r = request(site.port, "GET", "/satany/x")
+    assert r.status == 401 and r.header("WWW-Authenticate") == 'Basic realm="any"'
+    r = request(site.port, "GET", "/satany/x", headers=[SPAM])
+    assert (r.status, r.body) == (200, b"user='spam'\n")
