@@ -21,7 +21,7 @@ from fastdispatch import _speedups, access_compat, apache, authz, byterange, err
 from fastdispatch.config import alias as mod_alias
 from fastdispatch.config.directives import DIRECTIVE_OF_PHASE, PHASE_OF_DIRECTIVE
 from fastdispatch.config.merge import HandlerEntry, entries_for_file, merge
-from fastdispatch.errors import ClientGone, HTTPError
+from fastdispatch.errors import ClientGone, ClientReadTimeout, HTTPError
 from fastdispatch.handlers import static
 from fastdispatch.request import (HeadRefused, Request, ServerInfo, _host_port, _hostname,
                                   drop_request_body)
@@ -1000,6 +1000,15 @@ class Dispatcher:
         except HTTPError as exc:
             # from req.read(): the body was over LimitRequestBody, or malformed
             return exc.status
+        except ClientReadTimeout:
+            # the body stopped coming: the handler's read fails as
+            # mod_python's does, its error is answered, and the connection
+            # ends (what is left of the body is unknown)
+            req._close = True
+            try:
+                raise OSError("Client read error (Timeout?)") from None
+            except OSError:
+                return self._report_exception(req, entry, dc)
         except ClientGone:
             raise  # the client is gone or stalled: the server closes
         except BaseException:

@@ -28,6 +28,12 @@ class ClientTimeout(ClientGone, TimeoutError):
     """The client sent or accepted nothing for the Timeout."""
 
 
+class ClientReadTimeout(ClientTimeout):
+    """The client sent nothing of the request body for the Timeout: a
+    handler's read fails (mod_python's IOError), and its answer can still
+    go out."""
+
+
 class ConfigError(Exception):
     """A configuration line that cannot be accepted; names its file and line."""
 

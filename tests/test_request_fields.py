@@ -214,3 +214,18 @@ def test_under_satisfy_any_an_access_handlers_refusal_asks_for_a_user(site):
     assert r.status == 401 and r.header("WWW-Authenticate") == 'Basic realm="any"'
     r = request(site.port, "GET", "/satany/x", headers=[SPAM])
     assert (r.status, r.body) == (200, b"user='spam'\n")
+
+
+def test_a_body_that_stops_coming_fails_the_handlers_read(site):
+    # (after Timeout: mod_python's IOError in the handler, its 500, the end)
+    with socket.create_connection(("127.0.0.1", site.port), timeout=10) as s:
+        s.sendall(b"POST /hdr/x?readall HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: text/plain\r\nContent-Length: 10\r\n\r\nabc")
+        raw = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            raw += chunk
+    assert raw.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
+    assert b"OSError: Client read error (Timeout?)" in raw

@@ -12,7 +12,7 @@ import select
 import socket
 import time
 
-from fastdispatch.errors import ClientGone, ClientTimeout
+from fastdispatch.errors import ClientGone, ClientReadTimeout, ClientTimeout
 from fastdispatch.transport import ConnInfo, FileRegion
 
 RECV_SIZE = 65536
@@ -201,7 +201,7 @@ class Connection:
             self.since = _monotonic()
             if not ready:
                 self.broken = True
-                raise ClientTimeout("timed out reading from the client")
+                raise ClientReadTimeout("timed out reading from the client")
 
     def close(self):
         self.state = CLOSED

@@ -22,6 +22,8 @@ def handler(req):
         req.content_type = "text/plain"
         req.send_http_header()
         req.write("sent\n")
+    elif q == "readall":
+        req.write("read %d\n" % len(req.read()))
     elif q.startswith("mtime="):
         req.update_mtime(int(q[6:]))
         req.set_last_modified()
