@@ -838,9 +838,9 @@ class Dispatcher:
             dc = sub._dir_config = self._match(sub.uri, sub.filename, sub.path_info)
             if sub.filename:
                 sub.canonical_filename = sub.filename
+            if sub.filename and sub.filename.rpartition("/")[2].startswith(".ht"):
+                return apache.HTTP_FORBIDDEN    # (never an index either)
             if dc is not sub.main._dir_config:
-                if sub.filename and sub.filename.rpartition("/")[2].startswith(".ht"):
-                    return apache.HTTP_FORBIDDEN
                 rules = dc.access_rules
                 if rules is not None and not self._access_compat(sub, rules):
                     if not rules.satisfy_any or not dc.requires:

@@ -127,3 +127,8 @@ def test_an_index_that_maps_to_no_file_is_not_taken(site):
     r = request(site.port, "GET", "/ix")
     assert r.status == 301
     assert ("Location", "http://127.0.0.1/ix/") in r.headers
+
+
+def test_an_ht_file_is_never_an_index(site):
+    r = request(site.port, "GET", "/ixh/")
+    assert (r.status, r.body) == (200, b"<p>ixh</p>\n")
