@@ -1,13 +1,6 @@
-"""an authentication handler without AuthType or AuthName (tests/test_request_fields.py)."""
-from mod_python import apache
+"""fldauthu's handlers under their own module name (no AuthType / no AuthName)."""
+import os
+import sys
 
-
-def authenhandler(req):
-    req.get_basic_auth_pw()
-    return apache.OK if req.user else apache.HTTP_UNAUTHORIZED
-
-
-def handler(req):
-    req.content_type = "text/plain"
-    req.write("user=%r pw=%r\n" % (req.user, req.get_basic_auth_pw()))
-    return apache.OK
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../authu"))
+from fldauthu import authenhandler, handler  # noqa: E402,F401
