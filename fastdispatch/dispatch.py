@@ -1035,8 +1035,9 @@ class Dispatcher:
             return OK
         if not dc.debug:
             return apache.HTTP_INTERNAL_SERVER_ERROR
+        # (after the head too, as mod_python's: the connection then ends)
+        req.status = apache.HTTP_INTERNAL_SERVER_ERROR
         if not req._head_sent:
-            req.status = apache.HTTP_INTERNAL_SERVER_ERROR
             req.content_type = "text/html"
         req.write(errorpages.debug_page(entry.directive, entry.name, exc_info))
         return DONE

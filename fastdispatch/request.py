@@ -700,7 +700,7 @@ class Request:
             self._close = True
         elif final:
             content_length = buffered
-        elif not self.header_only:
+        elif not self.header_only and self.status not in (204, 304):
             if http11 and not (self.expecting_100 and self._continue_owed()):
                 chunked = True
             else:
@@ -965,7 +965,12 @@ class Request:
                     return
             self._send_head(final=True)
         else:
-            if not self._close and (self._clength_in or self._chunked_in) \
+            if self.status in DROPS_CONNECTION and self.main is None:
+                # a status set after the head went out still ends the
+                # connection, as Apache's does (a body the head promised a
+                # length for may have had more written behind it)
+                self._close = True
+            elif not self._close and (self._clength_in or self._chunked_in) \
                     and self._over_dir_limit():
                 self._close = True  # the unread rest is over LimitRequestBody: no next request
             if self._buffer:

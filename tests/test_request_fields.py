@@ -229,3 +229,42 @@ def test_a_body_that_stops_coming_fails_the_handlers_read(site):
             raw += chunk
     assert raw.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
     assert b"OSError: Client read error (Timeout?)" in raw
+
+
+@pytest.mark.parametrize("query, closed", [
+    ("late-status=500", True), ("late-status=503", True), ("late-status=400", True),
+    ("late-status=404", False), ("late-status=200", False),
+    ("late-raise", True)])
+def test_a_status_set_after_the_head_ends_the_connection_as_apaches(site, query, closed):
+    # (the head promised 3 bytes; under PythonDebug On the traceback page
+    # follows them, so only the close keeps the next response in frame)
+    with Conn(site.port) as c:
+        r = c.request("GET", "/hdr/x?" + query)
+        assert (r.status, r.body) == (200, b"ok\n")
+        if closed:
+            rest = c.buf
+            while True:
+                chunk = c.sock.recv(65536)
+                if not chunk:
+                    break
+                rest += chunk
+            assert (b"ValueError: after the head" in rest) == (query == "late-raise")
+        else:
+            assert c.request("GET", "/hdr/x").body == b"ok\n"
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_a_bodiless_status_keeps_an_http10_keep_alive_connection(site, status):
+    with socket.create_connection(("127.0.0.1", site.port), timeout=10) as s:
+        s.sendall(b"GET /hdr/x?bodiless=%d HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                  b"GET /hdr/x HTTP/1.0\r\n\r\n" % status)
+        raw = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            raw += chunk
+    first, _, rest = raw.partition(b"\r\n\r\n")
+    assert first.startswith(b"HTTP/1.1 %d " % status)
+    assert b"Connection: Keep-Alive" in first
+    assert rest.startswith(b"HTTP/1.1 200 OK\r\n") and rest.endswith(b"\r\n\r\nok\n")

@@ -28,6 +28,18 @@ def handler(req):
         req.update_mtime(int(q[6:]))
         req.set_last_modified()
         req.write("x\n")
+    elif q.startswith("late-status="):
+        # a status set once the head is out: what it does to the connection
+        req.set_content_length(3)
+        req.write("ok\n")
+        req.status = int(q[12:])
+    elif q == "late-raise":
+        req.set_content_length(3)
+        req.write("ok\n")
+        raise ValueError("after the head")
+    elif q.startswith("bodiless="):
+        req.status = int(q[9:])
+        req.write("dropped\n")
     else:
         req.write("ok\n")
     return apache.OK
