@@ -391,14 +391,11 @@ class Dispatcher:
     def _run(self, req):
         gd = self.global_dir
         req._dir_config = gd
-        if req.method == "TRACE":
-            req.err_headers_out["Allow"] = ""  # TraceEnable Off, as Debian ships Apache
-            raise _Abort(apache.HTTP_METHOD_NOT_ALLOWED)
         # a phase without handlers is skipped here, without a call: most
         # requests run two or three of the twelve
         route = None
         if gd.handlers.get("postreadrequest") or gd.handlers.get("trans") \
-                or gd.handlers.get("init"):
+                or gd.handlers.get("init") or req.method == "TRACE":
             # mod_python runs PythonInitHandler in its post-read-request
             # hook, before PythonPostReadRequestHandler: only the server's
             # (no directory is known yet). It then marks the request
@@ -409,6 +406,11 @@ class Dispatcher:
             rc = self._phase(req, "trans")
             if rc == DECLINED:
                 self._translate(req)
+            if req.method == "TRACE":
+                # TraceEnable Off, as Debian ships Apache: core refuses it in
+                # map_to_storage, after a Redirect has answered
+                req.err_headers_out["Allow"] = ""
+                raise _Abort(apache.HTTP_METHOD_NOT_ALLOWED)
             req._dir_config = self._match(req.uri, req.filename, req.path_info)
             added = req.__dict__.get("_added")
             if added:
@@ -756,6 +758,14 @@ class Dispatcher:
                 static.default_type(req.filename, req.path_info, dc)
             if ctype:
                 req.content_type = req._server_type = ctype
+            if ctype == apache.DIR_MAGIC_TYPE and (
+                    route.is_dir if route is not None
+                    else not req.path_info and static.is_dir(req.filename)):
+                # a directory: mod_mime stops at its type (no AddHandler,
+                # no language or encoding); core's fixup applies SetHandler
+                if dc.set_handler:
+                    req.handler = dc.set_handler
+                return
             handler = route.handler if route is not None else \
                 dc.handler_name_for(req.filename)
             if handler:
@@ -781,7 +791,8 @@ class Dispatcher:
         if not req.uri.endswith("/"):
             if not dc.directory_slash:
                 return      # DirectorySlash Off: no redirect (the directory is no file: 404)
-            location = req.construct_url(req.uri + "/")
+            # (the URI escaped again, as mod_dir's ap_escape_uri)
+            location = req.construct_url(mod_alias.escape_path(req.uri) + "/")
             if req.args is not None:
                 location += "?" + req.args
             req.headers_out["Location"] = location
@@ -793,7 +804,9 @@ class Dispatcher:
         names = dc.directory_index
         error = None
         for name in names:
-            uri = name if name.startswith("/") else req.uri + name
+            # a relative name follows the directory's URI escaped again
+            # (ap_sub_req_lookup_uri), so the lookup decodes that URI once
+            uri = name if name.startswith("/") else mod_alias.escape_path(req.uri) + name
             if req.args is not None:
                 uri += "?" + req.args
             try:
@@ -856,6 +869,13 @@ class Dispatcher:
             self._type_check(sub, sub._dir_config)
             if sub._dir_config.handlers.get("fixup"):
                 self._phase(sub, "fixup")
+            dc = sub._dir_config
+            if dc.redirect_all is not None or dc.redirects:
+                self._fixup_redirect(sub, dc)
+            if not sub.uri.endswith("/"):
+                # mod_dir's fixup: an index name that is a directory is
+                # redirected to its slash, and that redirect is the answer
+                self._fixup_dir(sub, dc)
         except _Abort as abort:
             return OK if abort.status == DONE else abort.status
         return OK

@@ -10,6 +10,9 @@ against ``fastdispatch serve``:
   request becomes it (a fast redirect: no ``prev``, no REDIRECT_
   variables, ``unparsed_uri`` kept, ``path_info`` None); an index that
   maps to no file (a <Location> handler's URL) is not taken."""
+import os
+from urllib.parse import quote
+
 import pytest
 
 from serverproc import ServerProcess, basic, copy_site, request
@@ -132,3 +135,36 @@ def test_an_index_that_maps_to_no_file_is_not_taken(site):
 def test_an_ht_file_is_never_an_index(site):
     r = request(site.port, "GET", "/ixh/")
     assert (r.status, r.body) == (200, b"<p>ixh</p>\n")
+
+
+@pytest.mark.parametrize("name, escaped", [
+    ("pc%41dir", "pc%2541dir"), ("q?dir", "q%3fdir"), ("h#sh", "h%23sh"),
+    ("sp ace", "sp%20ace"), ("\u00e9", "%c3%a9")])
+def test_the_index_is_looked_up_under_the_uri_escaped_again(site, name, escaped):
+    # (mod_dir's lookup and its redirect escape the decoded URI again, in
+    # lower case: a "%41" in the directory's name stays a "%41", not an "A")
+    for sub, text in ((name, "index of %s\n" % name), ("pcAdir", "the wrong one\n")):
+        os.makedirs(os.path.join(site.dir, "esc", sub), exist_ok=True)
+        with open(os.path.join(site.dir, "esc", sub, "index.html"), "w") as f:
+            f.write(text)
+    path = "/esc/" + quote(name)
+    r = request(site.port, "GET", path + "/")
+    assert (r.status, r.body.decode()) == (200, "index of %s\n" % name)
+    r = request(site.port, "GET", path + "?k=%41")
+    assert r.status == 301
+    assert ("Location", "http://127.0.0.1/esc/%s/?k=%%41" % escaped) in r.headers
+
+
+def test_an_index_name_that_is_a_directory_redirects_to_its_slash(site):
+    r = request(site.port, "GET", "/ixd/")
+    assert r.status == 301
+    assert ("Location", "http://127.0.0.1/ixd/sub/") in r.headers
+
+
+def test_a_directory_gets_no_default_language(site):
+    r = request(site.port, "GET", "/langdir/")
+    assert (r.status, r.body) == (200, b"languages=()\n")
+    assert r.header("Content-Language") is None
+    r = request(site.port, "GET", "/langdir/x.txt")
+    assert (r.status, r.body) == (200, b"languages=('de',)\n")
+    assert r.header("Content-Language") == "de"

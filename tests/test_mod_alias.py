@@ -253,6 +253,22 @@ def test_redirect_head_has_no_body_and_no_length(client):
     assert r.body == b"" and r.header("Content-Length") is None
 
 
+@pytest.mark.parametrize("path, status, location", [
+    ("/r1", 302, "http://example.com/t1"),              # (a server-wide Redirect first)
+    ("/m1/x.html", 302, "http://example.com/m1/x.htm"),
+    ("/rd/f.txt", 405, None),                           # (a directory's: after the refusal)
+    ("/rdloc/a", 405, None),
+    ("/al/a.txt", 405, None),
+])
+def test_trace_is_refused_after_a_server_wide_redirect(client, path, status, location):
+    # (TraceEnable Off: core refuses TRACE in map_to_storage, after
+    # mod_alias's translate_name but before the fixups)
+    r = client.request("TRACE", path)
+    assert (r.status, r.header("Location")) == (status, location)
+    if status == 405:
+        assert r.header("Allow") == ""
+
+
 def test_redirect_uses_the_sections_error_document(client):
     """(Apache: the ErrorDocument 302 of the <Directory>, a message; of the
     <Location>, a local page, which keeps the Location)"""
