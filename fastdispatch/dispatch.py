@@ -270,7 +270,7 @@ class Dispatcher:
             # not hold the response's end back, and what a log handler sets
             # (a status, a header) does not reach it
             self._log_and_cleanup(req)
-        return Outcome(status, req.bytes_sent, not req._close, req.user)
+        return Outcome(status, req.bytes_sent, not (req._close or req._drop_after), req.user)
 
     def error_response(self, status, head, detail="", method=None, host=None,
                        connection=None, version=11):
@@ -400,9 +400,13 @@ class Dispatcher:
             # hook, before PythonPostReadRequestHandler: only the server's
             # (no directory is known yet). It then marks the request
             # (python_init_ran), so one in a <Directory> never runs
-            if gd.handlers.get("init"):
-                self._phase(req, "init")
-            self._phase(req, "postreadrequest")
+            rc = self._phase(req, "init", abort=False) if gd.handlers.get("init") else OK
+            if rc in (OK, DECLINED):
+                rc = self._phase(req, "postreadrequest", abort=False)
+            if rc not in (OK, DECLINED):
+                # ap_read_request answers and gives up on the connection
+                req._drop_after = True
+                raise _Abort(rc)
             rc = self._phase(req, "trans")
             if rc == DECLINED:
                 self._translate(req)
@@ -704,18 +708,19 @@ class Dispatcher:
             # nothing authenticated the user: mod_auth_basic's answer. It
             # asks for Basic credentials; given some, it would check them
             # with an authn provider (AuthUserFile...), which fastdispatch
-            # does not have: Apache's answer then is 500
-            if req.user is None:
-                auth = req.headers_in.get("Authorization")
-                if auth and dc.auth_type.lower() == "basic":
-                    if auth.split(None, 1)[0].lower() == "basic":
-                        log.error("[client %s] AH01616: No Authn provider configured",
-                                  req.connection.remote_ip)
-                        raise _Abort(apache.HTTP_INTERNAL_SERVER_ERROR)
-                    log.error("[client %s] AH01614: client used wrong authentication "
-                              "scheme: %s", req.connection.remote_ip, req.uri)
-                self._note_auth_failure(req, dc)
-                raise _Abort(apache.HTTP_UNAUTHORIZED)
+            # does not have: Apache's answer then is 500. A user the
+            # declining handler set (req.get_basic_auth_pw() sets one)
+            # does not count: mod_auth_basic checks the credentials itself
+            auth = req.headers_in.get("Authorization")
+            if auth:
+                if auth.split(None, 1)[0].lower() == "basic":
+                    log.error("[client %s] AH01616: No Authn provider configured",
+                              req.connection.remote_ip)
+                    raise _Abort(apache.HTTP_INTERNAL_SERVER_ERROR)
+                log.error("[client %s] AH01614: client used wrong authentication "
+                          "scheme: %s", req.connection.remote_ip, req.uri)
+            self._note_auth_failure(req, dc)
+            raise _Abort(apache.HTTP_UNAUTHORIZED)
         elif rc != OK:
             raise _Abort(rc)
         elif req.user is None:
@@ -1067,6 +1072,11 @@ class Dispatcher:
         """Finish a request that ended with ``status`` (DONE or an HTTP code)."""
         if status in (DONE, OK, DECLINED):
             return req.status
+        if not 100 <= status <= 599:
+            # ap_die: no HTTP status at all is a 500, which ends the connection
+            log.error("[client %s] Invalid response status %s for %s",
+                      req.connection.remote_ip, status, req.uri)
+            status = apache.HTTP_INTERNAL_SERVER_ERROR
         if req._head_sent:
             # too late for a status: Apache appends its error page (or the
             # ErrorDocument message) to the body; a 204 or 304 adds nothing

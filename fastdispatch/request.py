@@ -232,6 +232,10 @@ class Request:
     _error_response = False
     _unsized_error = False      # (the byterange filter's 416 page: no length)
     _late_status = None  # the status of an error that replaced a finished response
+    # the connection ends after this response, unannounced (its head says
+    # what the request alone would): Apache's answer to a refusal while
+    # the request is being read, in the post-read-request phase
+    _drop_after = False
     _filters = None      # filters.Chain of the response output, when it has one
     _filter_ended = False  # a filter closed (sent the end) before the handler did
 

@@ -320,6 +320,42 @@ def test_the_servers_init_handler_can_end_the_request(site, trace):
         "init", "type", "handler", "log", "cleanup"]
 
 
+@pytest.mark.parametrize("query, status", [
+    ("postread=403", 403), ("postread=404", 404), ("postread=done", 200),
+    ("init=403&postread=ok", 403)])
+@pytest.mark.parametrize("version", ["1.1", "1.0"])
+def test_a_refusal_in_post_read_request_ends_the_connection_unannounced(
+        site, trace, query, status, version):
+    # (ap_read_request answers and gives up on the connection; the head
+    # still says what keep-alive rules say of the request)
+    with Conn(site.port) as c:
+        c.send(("GET /ph/x?%s HTTP/%s\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"
+                % (query, version)).encode())
+        r = c.read_response()
+        assert r.status == status
+        assert r.header("Connection") == "Keep-Alive"
+        assert c.is_closed()
+    trace()
+
+
+@pytest.mark.parametrize("code", [1, 99, 600, 999, -5])
+def test_a_code_that_is_no_http_status_is_a_500_that_ends_the_connection(site, code):
+    with Conn(site.port) as c:
+        r = c.request("GET", "/ph/x?handler=%d" % code)
+        assert r.status == 500 and r.header("Connection") == "close"
+        assert b"<title>500 Internal Server Error</title>" in r.body
+        assert c.is_closed()
+
+
+def test_an_authentication_handler_that_reads_the_password_and_declines(site):
+    # (mod_auth_basic then checks the credentials itself: with no provider
+    # that is a 500, whatever user the handler's read set; none sent: 401)
+    r = get(site, "/auth/x?authen=readpw-declined", headers=[BOB])
+    assert r.status == 500
+    r = get(site, "/auth/x?authen=readpw-declined")
+    assert r.status == 401 and r.header("WWW-Authenticate") == 'Basic realm="PRealm"'
+
+
 # ---------------------------------------------------------------- the type check
 
 def test_a_type_handlers_ok_skips_mod_mime(site):

@@ -58,7 +58,12 @@ def _do(req, phase):
             time.sleep(0.01)
         _trace(req, phase + "-waited")
         return apache.OK
-    if act.isdigit():
+    if act == "done":
+        return apache.DONE
+    if act == "readpw-declined":
+        req.get_basic_auth_pw()     # (sets req.user)
+        return apache.DECLINED
+    if act.lstrip("-").isdigit():
         return int(act)
     raise AssertionError("unknown act %r" % act)
 
@@ -115,7 +120,7 @@ def handler(req):
         req.write("before redirect\n")
         req.internal_redirect("/ph/target")
         return apache.OK
-    if act and act.isdigit():
+    if act and act.lstrip("-").isdigit():
         return int(act)
     if act == "length-then-write0":
         req.set_content_length(10)
