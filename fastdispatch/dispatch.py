@@ -100,9 +100,15 @@ class HList:
 
     def __init__(self, entry):
         self.handler = entry.name
+        self._import_dir = entry.directory  # (where a handler it adds imports from)
         self.parent = None
         self.silent = 1 if entry.silent else 0
-        if entry.location is not None:
+        if entry.dynamic:
+            # one req.add_handler() added: mod_python names no directory
+            # (it imports from the one given, or the adding handler's)
+            self.directory = None
+            self.is_location = 0
+        elif entry.location is not None:
             # a <Location>'s pattern, as written
             self.directory = entry.location
             self.is_location = 1
@@ -1326,7 +1332,7 @@ class Dispatcher:
             raise ValueError("Invalid handler type %r" % htype)
         dc = req._dir_config
         entry = HandlerEntry(handler, DIRECTIVE_OF_PHASE[phase], phase,
-                             directory or (req.hlist.directory if req.hlist else None))
+                             directory or (req.hlist._import_dir if req.hlist else None))
         entry.dynamic = True
         req.__dict__.setdefault("_added", []).append(entry)
         req._dir_config = _with_added(dc, (entry,))

@@ -141,6 +141,29 @@ def _connection_for(conn, server):
     return mp
 
 
+def _interpreter_name(req):
+    """The name mod_python's select_interp_name gives the request's
+    interpreter: PythonInterpreter's, the file's directory under
+    PythonInterpPerDirectory, the handler directive's directory under
+    PythonInterpPerDirective, else the server's name. (The name only:
+    fastdispatch runs every handler in one interpreter.)"""
+    dc = req._dir_config
+    table = dc.config_table if dc is not None else {}
+    name = table.get("PythonInterpreter")
+    if name:
+        return name
+    if table.get("PythonInterpPerDirectory") == "1":
+        fn = req.filename
+        if not fn:
+            return None
+        if os.path.isdir(fn):
+            fn = fn.rstrip("/") + "/"
+        return fn[:fn.rfind("/") + 1]
+    if table.get("PythonInterpPerDirective") == "1":
+        return (req.hlist.directory or None) if req.hlist is not None else None
+    return req.server.server_hostname
+
+
 class _Lazy:
     """A request attribute made on first read, then kept in the instance.
     A non-data descriptor, so the instance's own value wins from then on
@@ -173,7 +196,7 @@ class Request:
     notes = _Lazy(lambda req: Table([("python_init_ran", "1")]))
     hostname = _Lazy(lambda req: _hostname(req.unparsed_uri, req.headers_in.get("Host")))
     useragent_addr = _Lazy(lambda req: req.connection.remote_addr)
-    interpreter = _Lazy(lambda req: req.server.server_hostname)
+    interpreter = _Lazy(lambda req: _interpreter_name(req))
 
     # Defaults shared by all requests (an instance attribute replaces one
     # when a handler or the pipeline sets it): fewer stores per request.

@@ -168,3 +168,21 @@ def test_a_directory_gets_no_default_language(site):
     r = request(site.port, "GET", "/langdir/x.txt")
     assert (r.status, r.body) == (200, b"languages=('de',)\n")
     assert r.header("Content-Language") == "de"
+
+
+@pytest.mark.parametrize("path, interpreter", [
+    ("/interp1/x.txt", "'other_one'"),
+    ("/interp2/x.txt", "'SITE_DIR/interp2/'"),      # (the file's directory)
+    ("/interp2/", "'SITE_DIR/interp2/'"),
+    ("/interp3/x.txt", "'localhost'"),              # (the server's name)
+])
+def test_the_interpreter_a_handler_is_named_to_run_in(site, path, interpreter):
+    r = request(site.port, "GET", path)
+    first = r.body.decode().replace(site.dir, "SITE_DIR").splitlines()[0]
+    assert first == "interpreter=%s directory='SITE_DIR/%s/'" % (
+        interpreter, path.split("/")[1])
+
+
+def test_a_handler_added_at_run_time_names_no_directory(site):
+    r = request(site.port, "GET", "/interp3/x.txt")
+    assert r.body.decode().splitlines()[1] == "added directory=None"
