@@ -66,50 +66,31 @@ def parse_qs(qs, keep_blank_values=0, strict_parsing=0):
 
 def parse_header(line):
     """A Content-Type like header value (str or bytes) -> (lower-cased main
-    value, dict of lower-cased parameter names -> values, quotes removed)."""
+    value, dict of lower-cased parameter names -> values), as mod_python's:
+    bytes are read as ISO-8859-1, the value is split at every ';' (a
+    quoted one too), and a value in double quotes loses them, nothing
+    else (no backslash escapes, no RFC 5987 ``filename*``)."""
     if isinstance(line, (bytes, bytearray)):
-        line = _decode(bytes(line))
-    parts = _split_params(line)
-    key = parts[0].strip().lower()
+        line = bytes(line).decode("latin-1")
+    parts = [p.strip() for p in line.split(";")]
+    key = parts[0].lower()
     options = {}
     for p in parts[1:]:
         name, eq, value = p.partition("=")
         if not eq:
             continue
-        name = name.strip().lower()
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-        options[name] = value
-    if "filename*" in options:
-        # RFC 5987: charset'language'percent-encoded
-        charset, _, rest = options["filename*"].partition("'")
-        _, _, encoded = rest.partition("'")
-        try:
-            from urllib.parse import unquote
-            options["filename"] = unquote(encoded, charset or "utf-8", "replace")
-        except LookupError:
-            pass
+            value = value[1:-1]
+        options[name.strip().lower()] = value
     return key, options
 
 
-def _split_params(line):
-    """Split at ';' outside double quotes."""
-    parts, cur, quoted, escaped = [], [], False, False
-    for ch in line:
-        if escaped:
-            escaped = False
-        elif ch == "\\" and quoted:
-            escaped = True
-        elif ch == '"':
-            quoted = not quoted
-        elif ch == ";" and not quoted:
-            parts.append("".join(cur))
-            cur = []
-            continue
-        cur.append(ch)
-    parts.append("".join(cur))
-    return parts
+def _table_text(data):
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def _decode(data):
@@ -509,38 +490,43 @@ class _Multipart:
         return self._copy_until_marker(None)
 
     def _read_part_headers(self):
-        headers = apache.table()
-        last = None
-        count = 0
+        """The part's header lines up to the empty one, as mod_python reads
+        them: [name, value] bytes as they came, the value with its leading
+        space and line end, a folded line added to it as it is. None: the
+        body ended first."""
+        lines = []
         while True:
             line = self._readline()
             if not line:
                 return None                       # truncated body
             if line in (b"\r\n", b"\n"):
-                return headers
-            if line[:1] in (b" ", b"\t") and last is not None:
-                # folded continuation of the previous header
-                name, value = last
-                value = value + " " + _decode(line.strip())
-                headers[name] = value
-                last = (name, value)
+                return lines
+            if line[:1] in (b" ", b"\t") and lines:
+                lines[-1][1] += line
                 continue
-            count += 1
-            if count > MAX_PART_HEADERS:
+            if len(lines) >= MAX_PART_HEADERS:
                 raise apache.SERVER_RETURN(apache.HTTP_BAD_REQUEST)
             name, colon, value = line.partition(b":")
             if not colon:
                 raise apache.SERVER_RETURN(apache.HTTP_BAD_REQUEST)
-            name = _decode(name.strip())
-            value = _decode(value.strip())
-            headers.add(name, value)
-            last = (name, value)
+            lines.append([name, value])
 
-    def _read_part(self, headers):
+    def _read_part(self, lines):
         """Copy one part's content to its file; False at the end of input."""
         fs, limits = self.fs, self.limits
-        disp, disp_options = parse_header(headers.get("Content-Disposition", ""))
-        ctype, type_options = parse_header(headers.get("Content-Type", "text/plain"))
+        headers = apache.table()
+        disp, disp_options = "", {}
+        ctype, type_options = "text/plain", {}
+        for name, value in lines:
+            # the table reads the bytes as UTF-8 (mod_python's fails on
+            # others; here they are ISO-8859-1); the parameters are parsed
+            # from the bytes, as ISO-8859-1, the last such header's
+            headers.add(_table_text(name), _table_text(value))
+            lname = name.lower()
+            if lname == b"content-disposition":
+                disp, disp_options = parse_header(value)
+            elif lname == b"content-type":
+                ctype, type_options = parse_header(value)
         if "/" not in ctype:
             ctype = "application/octet-stream"   # as mod_python (IE 6 sent junk)
         name = disp_options.get("name")

@@ -96,7 +96,8 @@ def test_multipart_any_piece_size(piece):
     assert pic.disposition_options == {"name": "pics", "filename": "file1.txt"}
     assert pic.value == b"...contents of file1.txt...\r\n"
     assert pic.file.read() == b"...contents of file1.txt...\r\n"
-    assert pic.headers["Content-Type"] == "text/plain; charset=utf-8"
+    # (the part's header as it came, as mod_python keeps it)
+    assert pic.headers["Content-Type"] == " text/plain; charset=utf-8\r\n"
     # an empty file input (filename="") is a plain, empty value, as mod_python
     assert isinstance(fs["empty"], util.StringField) and fs["empty"] == ""
 
@@ -122,12 +123,19 @@ def test_multipart_quoted_boundary_preamble_epilogue_and_bare_lf():
     assert fs.items() == [("a", "1")]
 
 
-def test_multipart_folded_header_and_rfc5987_filename():
+def test_multipart_folded_header_and_names_read_as_latin1():
+    # (as mod_python's: a folded line joins the header as it came; names
+    # and file names are ISO-8859-1, RFC 5987 filename* is a parameter
+    # like any other, a backslash is kept, and every ';' splits)
     body = mp([(["Content-Disposition: form-data; name=\"f\";",
-                 "  filename*=UTF-8''%C3%A9t%C3%A9.txt"], b"data")])
+                 "  filename=\"caf\u00e9.txt\"; filename*=UTF-8''x.txt"], b"data"),
+               (['Content-Disposition: form-data; name="a;b"; filename="x\\"y"'], b"2")])
     fs = util.FieldStorage(FakeRequest(body, "multipart/form-data; boundary=AaB03x"))
-    assert fs["f"].filename == "\u00e9t\u00e9.txt"
+    assert fs["f"].filename == "caf\xc3\xa9.txt"
+    assert fs["f"].disposition_options["filename*"] == "UTF-8''x.txt"
     assert fs["f"].value == b"data"
+    assert fs.list[1].name == '"a'
+    assert fs.list[1].filename == 'x\\"y'
 
 
 def test_multipart_without_closing_delimiter_keeps_what_came():
@@ -323,8 +331,11 @@ def test_parse_qsl_and_parse_qs():
 
 
 def test_parse_header():
+    # (mod_python's: every ';' splits, quotes at both ends go, nothing else)
     assert util.parse_header('form-data; name="a;b"; filename="x\\"y"') == \
-        ("form-data", {"name": "a;b", "filename": 'x"y'})
+        ("form-data", {"name": '"a', "filename": 'x\\"y'})
+    assert util.parse_header(b'form-data; name="caf\xc3\xa9"') == \
+        ("form-data", {"name": "caf\xc3\xa9"})
     assert util.parse_header(b"Text/Plain; Charset=UTF-8") == ("text/plain", {"charset": "UTF-8"})
 
 
