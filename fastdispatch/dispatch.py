@@ -369,7 +369,8 @@ class Dispatcher:
         # the default handler reads and drops the body first (its 100 Continue)
         status = drop_request_body(body) or apache.HTTP_METHOD_NOT_ALLOWED
         if status == apache.HTTP_METHOD_NOT_ALLOWED:
-            req.err_headers_out["Allow"] = static._ALLOW
+            req.allow_methods(["GET", "HEAD", "POST", "OPTIONS"])
+            req.err_headers_out["Allow"] = errorpages.allow_header(req.allowed)
         self._send_error(req, status)
         req._finish()
         return Outcome(status, req.bytes_sent, not req._close, None)
@@ -896,6 +897,7 @@ class Dispatcher:
         """ap_internal_fast_redirect: ``req`` becomes what ``sub`` looked up
         (the index file's URI, file, type, handler and config); what the
         lookup put in its tables is added to ``req``'s."""
+        req._parsed_path = req.uri
         req.uri, req.args = sub.uri, sub.args
         req.filename, req.canonical_filename = sub.filename, sub.canonical_filename
         req.path_info = None        # (mod_python shows the lookup's NULL)
@@ -1170,7 +1172,7 @@ class Dispatcher:
                                      status_line=req.status_line)
         req.content_type = "text/html; charset=iso-8859-1"
         if status in (405, 501) and "Allow" not in req.err_headers_out:
-            req.err_headers_out["Allow"] = _allow_header(req.allowed)
+            req.err_headers_out["Allow"] = errorpages.allow_header(req.allowed)
         if req.header_only:
             req._error_response = True      # HEAD: the head alone, no length
         else:
@@ -1384,17 +1386,6 @@ class Dispatcher:
                     req._close = True
 
 
-# The order Apache 2.4 lists allowed methods in: its method registry's hash
-# order (seen on 2.4.71 with every method allowed). HEAD is GET's bit.
-_ALLOW_ORDER = ("POST", "MKWORKSPACE", "LOCK", "CONNECT", "UNLOCK", "OPTIONS", "TRACE",
-                "PATCH", "MERGE", "PROPPATCH", "BASELINE-CONTROL", "HEAD", "DELETE",
-                "VERSION-CONTROL", "CHECKIN", "MKCOL", "CHECKOUT", "MOVE", "PUT",
-                "UNCHECKOUT", "COPY", "REPORT", "GET", "LABEL", "PROPFIND", "UPDATE",
-                "MKACTIVITY")
-_ALLOW_BITS = tuple((name, 1 << apache.METHODS.index("GET" if name == "HEAD" else name))
-                    for name in _ALLOW_ORDER)
-
-
 # CONNECT's target: host ":" port (RFC 9110 9.3.6), the host a name, an
 # IPv4 address or a bracketed IPv6 address
 _AUTHORITY_FORM = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):[0-9]+\Z")
@@ -1413,12 +1404,6 @@ def _mime_extras(req, dc):
 def _expect(req, status):
     """What a 417 page quotes: the request's Expect header (None: none)."""
     return req.headers_in.get("Expect") if status == 417 else None
-
-
-def _allow_header(allowed):
-    """Apache's Allow for a 405/501: the methods whose bit is set in
-    req.allowed, in Apache's order."""
-    return ",".join([name for name, bit in _ALLOW_BITS if allowed & bit])
 
 
 def _check_assigned(req):

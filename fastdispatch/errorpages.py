@@ -5,7 +5,7 @@ def escape(text, quote=True):
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace('"', "&quot;") if quote else text
 
-from fastdispatch import _speedups
+from fastdispatch import _speedups, apache
 
 reason_phrase = _speedups.headers.reason_phrase
 
@@ -170,3 +170,20 @@ def debug_page(phase, handler, exc_info):
         parts.append(html.escape(entry) + "\n")
     parts.append("</pre>\n")
     return "".join(parts)
+
+
+# The order Apache 2.4 lists allowed methods in: its method registry's hash
+# order (seen on 2.4.71 with every method allowed). HEAD is GET's bit.
+_ALLOW_ORDER = ("POST", "MKWORKSPACE", "LOCK", "CONNECT", "UNLOCK", "OPTIONS", "TRACE",
+                "PATCH", "MERGE", "PROPPATCH", "BASELINE-CONTROL", "HEAD", "DELETE",
+                "VERSION-CONTROL", "CHECKIN", "MKCOL", "CHECKOUT", "MOVE", "PUT",
+                "UNCHECKOUT", "COPY", "REPORT", "GET", "LABEL", "PROPFIND", "UPDATE",
+                "MKACTIVITY")
+_ALLOW_BITS = tuple((name, 1 << apache.METHODS.index("GET" if name == "HEAD" else name))
+                    for name in _ALLOW_ORDER)
+
+
+def allow_header(allowed):
+    """Apache's Allow for a 405/501: the methods whose bit is set in
+    req.allowed, in Apache's order."""
+    return ",".join([name for name, bit in _ALLOW_BITS if allowed & bit])

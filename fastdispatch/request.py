@@ -378,7 +378,10 @@ class Request:
         p = host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else ""
         if p.isdigit():
             port = int(p)
-        return (scheme, hostinfo, None, None, hostname, port, self.uri, self.args, None)
+        # (the path the request named: a DirectoryIndex's fast redirect
+        # changes the URI, not this)
+        path = self.__dict__.get("_parsed_path", self.uri)
+        return (scheme, hostinfo, None, None, hostname, port, path, self.args, None)
 
     # ------------------------------------------------------------ config
     def get_config(self):

@@ -83,6 +83,7 @@ def test_directory_index_is_a_fast_redirect(site, path, args):
     assert seen == {
         "uri": "'/ix/hd_ix.py' filename='SITE_DIR/ix/hd_ix.py' path_info=None",
         "unparsed": "%r args=%r" % (path, args),
+        "parsed_path": "'/ix/'",     # (the path asked for: the redirect keeps it)
         "prev": "False main=False",
         "hlist.directory": "'SITE_DIR/ix/' is_location=0",
         "redirect_env": "[]",

@@ -268,3 +268,12 @@ def test_a_bodiless_status_keeps_an_http10_keep_alive_connection(site, status):
     assert first.startswith(b"HTTP/1.1 %d " % status)
     assert b"Connection: Keep-Alive" in first
     assert rest.startswith(b"HTTP/1.1 200 OK\r\n") and rest.endswith(b"\r\n\r\nok\n")
+
+
+@pytest.mark.parametrize("method, status", [("OPTIONS", 200), ("PUT", 405)])
+def test_the_default_handler_allows_what_a_handler_allowed_before_it(site, method, status):
+    # (Apache's order of the list is its method registry's hash order, which
+    # changes as Apache starts: the set is what counts)
+    r = request(site.port, method, "/hdr/x?allow-declined")
+    assert r.status == status
+    assert set(r.header("Allow").split(",")) == {"GET", "PROPFIND", "POST", "OPTIONS", "HEAD"}

@@ -7,7 +7,7 @@ import stat as _stat
 import threading
 import time
 
-from fastdispatch import _speedups, apache, byterange
+from fastdispatch import _speedups, apache, byterange, errorpages
 from fastdispatch.httpdate import parse_http_date
 
 _http_date = _speedups.headers.http_date
@@ -382,11 +382,6 @@ def _send_ranges(req, filename, ranges, size, ctype):
         req.write(body, 0)
 
 
-# the Allow value Apache 2.4's default handler sends, in one of its orders (a
-# hash's, whose seed changes at each start of Apache)
-_ALLOW = "POST,OPTIONS,HEAD,GET"
-
-
 def serve(req, dc):
     """Serve req.filename; returns an apache code. The order is that of
     Apache's default handler: the request body is read and dropped first
@@ -402,12 +397,15 @@ def serve(req, dc):
             req._error_response = True
             return status
     if req.method not in ("GET", "HEAD", "POST"):
+        # the default handler allows GET, OPTIONS and POST besides what a
+        # handler before it allowed (ap_allow_standard_methods, MERGE_ALLOW)
+        req.allow_methods(["GET", "HEAD", "POST", "OPTIONS"])
+        allow = errorpages.allow_header(req.allowed)
         if req.method == "OPTIONS":
-            req.headers_out["Allow"] = _ALLOW
+            req.headers_out["Allow"] = allow
             req.set_content_length(0)
             return apache.OK
-        req.allow_methods(["GET", "HEAD", "POST", "OPTIONS"])
-        req.err_headers_out["Allow"] = _ALLOW
+        req.err_headers_out["Allow"] = allow
         if req.method_number == apache.M_INVALID:
             return apache.HTTP_NOT_IMPLEMENTED      # a method Apache does not know
         return apache.HTTP_METHOD_NOT_ALLOWED

@@ -37,6 +37,10 @@ def handler(req):
         req.set_content_length(3)
         req.write("ok\n")
         raise ValueError("after the head")
+    elif q == "allow-declined":
+        # the default handler answers, with what this allowed besides its own
+        req.allow_methods(["PROPFIND", "GET"])
+        return apache.DECLINED
     elif q.startswith("bodiless="):
         req.status = int(q[9:])
         req.write("dropped\n")

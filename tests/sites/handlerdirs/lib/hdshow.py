@@ -7,6 +7,7 @@ def handler(req):
     for line in (
             "uri=%r filename=%r path_info=%r" % (req.uri, req.filename, req.path_info),
             "unparsed=%r args=%r" % (req.unparsed_uri, req.args),
+            "parsed_path=%r" % (req.parsed_uri[apache.URI_PATH],),
             "prev=%r main=%r" % (req.prev is not None, req.main is not None),
             "hlist.directory=%r is_location=%r" % (req.hlist.directory,
                                                   req.hlist.is_location),
