@@ -246,10 +246,19 @@ class FieldStorage:
             return
         if not ctype.startswith("multipart/"):
             raise apache.SERVER_RETURN(apache.HTTP_NOT_IMPLEMENTED)
-        _, options = parse_header(ctype)
-        boundary = options.get("boundary")
-        if not boundary or len(boundary) > 200:
+        # the boundary, as mod_python finds it: all that follows the last
+        # "boundary=", less quotes at both ends (a parameter after it is
+        # part of it, and no delimiter then matches: an empty form)
+        i = ctype.lower().rfind("boundary=")
+        if i < 0:
             raise apache.SERVER_RETURN(apache.HTTP_BAD_REQUEST)
+        boundary = ctype[i + 9:]
+        if len(boundary) >= 2 and boundary[0] == boundary[-1] == '"':
+            boundary = boundary[1:-1]
+        if len(boundary) > 200:
+            raise apache.SERVER_RETURN(apache.HTTP_BAD_REQUEST)
+        if not boundary:
+            return      # (no line is such a delimiter: an empty form)
         try:
             boundary = boundary.encode("latin-1")
         except UnicodeEncodeError:

@@ -182,11 +182,24 @@ def test_file_and_field_callbacks():
     assert fs["pics"].value == b"...contents of file1.txt...\r\n"
 
 
-@pytest.mark.parametrize("ctype", ["multipart/form-data", "multipart/form-data; boundary="])
-def test_multipart_without_boundary_is_400(ctype):
+def test_multipart_without_boundary_is_400():
     with pytest.raises(apache.SERVER_RETURN) as e:
-        util.FieldStorage(FakeRequest(b"x", ctype))
+        util.FieldStorage(FakeRequest(b"x", "multipart/form-data"))
     assert status_of(e) == 400
+
+
+@pytest.mark.parametrize("ctype", ["multipart/form-data; boundary=",
+                                   "multipart/form-data; boundary=AaB03x; charset=utf-8"])
+def test_a_boundary_no_delimiter_matches_gives_an_empty_form(ctype):
+    # (as mod_python's: the boundary is all after "boundary=", even a
+    # parameter that follows it)
+    fs = util.FieldStorage(FakeRequest(SIMPLE, ctype))
+    assert fs.list == []
+
+
+def test_the_last_boundary_parameter_counts():
+    fs = util.FieldStorage(FakeRequest(SIMPLE, 'multipart/form-data; boundary=x; BOUNDARY="AaB03x"'))
+    assert fs.getfirst("field1") == "Joe Blow\r\nalmost --AaB03 a boundary"
 
 
 def test_multipart_header_without_colon_is_400():
