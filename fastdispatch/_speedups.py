@@ -5,13 +5,32 @@ pure twin in ``fastdispatch._pure`` with the same API. The compiled module
 ``fastdispatch._<name>`` is used when it imports, unless
 ``FASTDISPATCH_NO_EXTENSIONS=1`` forces the twins. Nothing else in the package
 imports a compiled module directly.
+
+The compiled layers (``fastdispatch._layers``: the request, the dispatcher,
+the server loop, compiled from their own ``.py``) are picked here too, by an
+import hook installed before any of them is imported: each runs from its
+source when ``FASTDISPATCH_NO_EXTENSIONS=1`` or ``FASTDISPATCH_SOURCE_LAYERS=1``
+(the hot paths stay compiled: for profilers that see Python frames only),
+when it was not built, or when the ``.py`` was changed after it was built --
+an edit takes effect before the next build, never silently not at all.
 """
 import importlib
+import importlib.machinery
+import importlib.util
 import os
+import sys
+
+from fastdispatch._layers import COMPILED_LAYERS
 
 HOT_PATHS = ("_http", "_uri", "_lookup", "_headers", "_auth")
 
 NO_EXTENSIONS = os.environ.get("FASTDISPATCH_NO_EXTENSIONS", "") not in ("", "0")
+SOURCE_LAYERS = NO_EXTENSIONS or (
+    os.environ.get("FASTDISPATCH_SOURCE_LAYERS", "") not in ("", "0"))
+
+# a build is older than its source when the .py is newer by more than this
+# (an install writes both files within moments of each other)
+STALE_SLACK_SECS = 2.0
 
 
 def _load(name):
@@ -48,3 +67,70 @@ uri = _modules.get("_uri")
 lookup = _modules.get("_lookup")
 headers = _modules.get("_headers")
 auth = _modules.get("_auth")
+
+
+# --------------------------------------------------------------- compiled layers
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def layer_files(name):
+    """(source path, compiled path or None) of a layer module."""
+    base = os.path.join(_PACKAGE_DIR, *name.split(".")[1:])
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        if os.path.exists(base + suffix):
+            return base + ".py", base + suffix
+    return base + ".py", None
+
+
+def use_compiled(source, compiled, slack=STALE_SLACK_SECS):
+    """Whether a layer runs compiled: ``"compiled"``, or why not
+    (``"not built"``, ``"stale"``: the source changed after the build)."""
+    if compiled is None:
+        return "not built"
+    try:
+        if os.stat(source).st_mtime > os.stat(compiled).st_mtime + slack:
+            return "stale"
+    except OSError:         # no source shipped: the build is all there is
+        pass
+    return "compiled"
+
+
+class _SourceLayers:
+    """Meta-path finder that loads the listed layer modules from their .py
+    (ahead of the extension module the default finder would prefer)."""
+
+    def __init__(self, sources):
+        self.sources = sources          # module name -> .py path
+
+    def find_spec(self, fullname, path=None, target=None):
+        source = self.sources.get(fullname)
+        if source is None:
+            return None
+        return importlib.util.spec_from_file_location(fullname, source)
+
+
+LAYERS = {}        # layer module name -> "compiled", "source" (asked for),
+#                    "not built" or "stale"
+
+
+def _pick_layers():
+    sources = {}
+    stale = []
+    for name in COMPILED_LAYERS:
+        source, compiled = layer_files(name)
+        state = "source" if SOURCE_LAYERS else use_compiled(source, compiled)
+        LAYERS[name] = state
+        if state != "compiled" and compiled is not None:
+            sources[name] = source
+        if state == "stale":
+            stale.append(name)
+    if stale:
+        sys.stderr.write(
+            "fastdispatch: running from source, changed since they were compiled: %s "
+            "(rebuild: python3 -m pip install -e .)\n" % " ".join(stale))
+    if sources:
+        sys.meta_path.insert(0, _SourceLayers(sources))
+
+
+_pick_layers()

@@ -5,15 +5,20 @@ import os
 import sys
 
 from fastdispatch import __version__
-from fastdispatch._speedups import EXTENSIONS, HOT_PATHS
+from fastdispatch._speedups import EXTENSIONS, HOT_PATHS, LAYERS
 
 
 def version_text():
     compiled = [n for n in HOT_PATHS if EXTENSIONS.get(n)]
     pure = [n for n in HOT_PATHS if not EXTENSIONS.get(n)]
-    return "fastdispatch %s (Python %s)\ncompiled: %s\npure-Python: %s" % (
+    layers = {}
+    for name, state in LAYERS.items():
+        layers.setdefault(state, []).append(name.split(".", 1)[1])
+    layer_text = "; ".join("%s: %s" % (state, " ".join(names))
+                           for state, names in sorted(layers.items()))
+    return "fastdispatch %s (Python %s)\ncompiled: %s\npure-Python: %s\nlayers %s" % (
         __version__, sys.version.split()[0], " ".join(compiled) or "none",
-        " ".join(pure) or "none")
+        " ".join(pure) or "none", layer_text)
 
 
 def _build_parser():

@@ -15,7 +15,6 @@ import os
 import re
 import sys
 import time
-import traceback
 
 from fastdispatch import _speedups, access_compat, apache, authz, byterange, errorpages, filters, loader
 from fastdispatch.config import alias as mod_alias
@@ -223,7 +222,7 @@ class Dispatcher:
                 __import__(module)
         except Exception:
             log.error("%s:%d: PythonImport %s failed:\n%s", d.filename, d.lineno, module,
-                      traceback.format_exc())
+                      "".join(errorpages.format_exception(sys.exc_info())))
 
     # ------------------------------------------------------------ transport API
     def handle(self, head, body, conn, send):
@@ -1054,7 +1053,7 @@ class Dispatcher:
         """mod_python's ReportError: always to the error log; to the client
         too under PythonDebug On (status 500, the traceback page)."""
         exc_info = sys.exc_info()
-        tb_text = "".join(traceback.format_exception(*exc_info))
+        tb_text = "".join(errorpages.format_exception(exc_info))
         log.error("[client %s] %s %s: %s (URI %s)",
                   req.connection.remote_ip, entry.directive, entry.name, tb_text.rstrip(),
                   req.uri)

@@ -5,6 +5,9 @@ def escape(text, quote=True):
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace('"', "&quot;") if quote else text
 
+import os
+import traceback
+
 from fastdispatch import _speedups, apache
 
 reason_phrase = _speedups.headers.reason_phrase
@@ -161,12 +164,41 @@ def error_page(status, *, method="GET", uri="", location=None, server_admin="",
                          "address": address}).encode("latin-1", "replace")
 
 
+def format_exception(exc_info):
+    """``traceback.format_exception``, with the frames of the compiled layers
+    (fastdispatch._layers) shown as their source's are: Cython names such a
+    frame by the path it compiled (relative) and the qualified name, and
+    gives no source line; the page and the log read the same either way."""
+    import traceback
+    te = traceback.TracebackException(*exc_info)
+    _source_frames(te, set())
+    return list(te.format())
+
+
+_PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _source_frames(te, seen):
+    if te is None or id(te) in seen:
+        return
+    seen.add(id(te))
+    for i, frame in enumerate(te.stack):
+        filename = frame.filename
+        if not os.path.isabs(filename) and filename.startswith("fastdispatch" + os.sep):
+            te.stack[i] = traceback.FrameSummary(
+                os.path.join(_PROJECT_DIR, filename), frame.lineno,
+                frame.name.rpartition(".")[2])
+    _source_frames(te.__cause__, seen)
+    _source_frames(te.__context__, seen)
+    for sub in getattr(te, "exceptions", None) or ():
+        _source_frames(sub, seen)
+
+
 def debug_page(phase, handler, exc_info):
     """mod_python's PythonDebug On report (apache.py's ReportError)."""
     import html
-    import traceback
     parts = ['\n<pre>\nMod_python error: "%s %s"\n\n' % (html.escape(phase), html.escape(handler))]
-    for entry in traceback.format_exception(*exc_info):
+    for entry in format_exception(exc_info):
         parts.append(html.escape(entry) + "\n")
     parts.append("</pre>\n")
     return "".join(parts)

@@ -35,7 +35,6 @@ traceback page as the body, and the response status 500, as mod_python does.
 """
 import logging
 import sys
-import traceback
 
 from fastdispatch import errorpages, loader
 
@@ -184,7 +183,7 @@ class Chain:
         PythonDebug On the traceback page is its output, flushed."""
         req = f.req
         f.disable()
-        tb_text = "".join(traceback.format_exception(*exc_info))
+        tb_text = "".join(errorpages.format_exception(exc_info))
         log.error("[client %s] %s %s: %s (URI %s)", req.connection.remote_ip, f.name,
                   f.handler, tb_text.rstrip(), req.uri)
         dc = req._dir_config

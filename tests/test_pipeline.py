@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+import fastdispatch
+
 from serverproc import Conn, ServerProcess, basic, copy_site, request
 
 
@@ -131,7 +133,13 @@ def test_exception_with_debug_on_shows_traceback(server):
     assert r.header("Connection") == "close"
     assert b"ValueError: boom in the handler" in r.body
     assert b"Traceback (most recent call last)" in r.body
+    # the dispatcher's own frame reads as its source does, compiled or not
+    # (Cython names it by a relative path and a qualified name, no line)
+    dispatch_py = os.path.join(os.path.dirname(fastdispatch.__file__), "dispatch.py")
+    assert ("File &quot;%s&quot;" % dispatch_py).encode() in r.body
+    assert re.search(rb", line \d+, in _call\n    result = obj\(req\)\n", r.body), r.body
     assert server.wait_for_log(r"ValueError: boom in the handler")
+    assert server.wait_for_log(r", in _call\n.*\]     result = obj\(req\)")
 
 
 @pytest.mark.parametrize("what, name", [("refused", b"ConnectionRefusedError"),

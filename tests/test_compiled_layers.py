@@ -1,0 +1,121 @@
+"""The compiled layers (fastdispatch/_layers.py): which of the two a process
+runs, the build or the .py, and why.
+
+The layers' behaviour is tested by the whole suite, which CI runs twice:
+once as built (every layer compiled: FASTDISPATCH_REQUIRE_EXTENSIONS=1 makes a
+layer that did not build a failure here), once with FASTDISPATCH_NO_EXTENSIONS=1
+(every layer from its source).
+"""
+import importlib.machinery
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+import fastdispatch
+from fastdispatch import _speedups
+from fastdispatch._layers import COMPILED_LAYERS
+
+PACKAGE_DIR = os.path.dirname(fastdispatch.__file__)
+BUILT = all(_speedups.layer_files(name)[1] for name in COMPILED_LAYERS)
+REQUIRED = (os.environ.get("FASTDISPATCH_REQUIRE_EXTENSIONS") == "1"
+            and not _speedups.NO_EXTENSIONS)
+
+
+def _probe(env_extra, pythonpath=None, module="fastdispatch.dispatch"):
+    """(module file, its LAYERS state, stderr) in a fresh interpreter."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("FASTDISPATCH_NO_EXTENSIONS", "FASTDISPATCH_SOURCE_LAYERS")}
+    env.update(env_extra)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    code = ("import %s as m, fastdispatch._speedups as s; print(m.__file__); "
+            "print(s.LAYERS[%r])" % (module, module))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=60, cwd="/")
+    assert out.returncode == 0, out.stderr
+    path, state = out.stdout.split()
+    return path, state, out.stderr
+
+
+def test_the_list_names_modules_that_exist():
+    for name in COMPILED_LAYERS:
+        source, _ = _speedups.layer_files(name)
+        assert os.path.isfile(source), name
+
+
+def test_use_compiled_by_the_files(tmp_path):
+    source = tmp_path / "m.py"
+    compiled = tmp_path / ("m" + importlib.machinery.EXTENSION_SUFFIXES[0])
+    source.write_text("x = 1\n")
+    assert _speedups.use_compiled(str(source), None) == "not built"
+    compiled.write_bytes(b"")
+    now = time.time()
+    os.utime(source, (now - 100, now - 100))
+    os.utime(compiled, (now - 50, now - 50))
+    assert _speedups.use_compiled(str(source), str(compiled)) == "compiled"
+    # written by one install, moments apart, either way round
+    os.utime(source, (now - 49, now - 49))
+    assert _speedups.use_compiled(str(source), str(compiled)) == "compiled"
+    # edited after the build
+    os.utime(source, (now, now))
+    assert _speedups.use_compiled(str(source), str(compiled)) == "stale"
+    # a build shipped without its source
+    source.unlink()
+    assert _speedups.use_compiled(str(source), str(compiled)) == "compiled"
+
+
+def test_every_layer_is_compiled_when_extensions_are_required():
+    if not REQUIRED:
+        pytest.skip("FASTDISPATCH_REQUIRE_EXTENSIONS=1 not set (or extensions disabled)")
+    assert {n: s for n, s in _speedups.LAYERS.items() if s != "compiled"} == {}
+    import fastdispatch.request
+    assert not fastdispatch.request.__file__.endswith(".py")
+
+
+@pytest.mark.parametrize("env", [{"FASTDISPATCH_NO_EXTENSIONS": "1"},
+                                 {"FASTDISPATCH_SOURCE_LAYERS": "1"}],
+                         ids=["no-extensions", "source-layers"])
+def test_asked_for_source_runs_the_source(env):
+    path, state, _ = _probe(env)
+    assert path == os.path.join(PACKAGE_DIR, "dispatch.py")
+    assert state == "source"
+
+
+def test_source_layers_keep_the_hot_paths_compiled():
+    if not _speedups.load_compiled("_http"):
+        pytest.skip("hot paths not compiled in this install")
+    env = {k: v for k, v in os.environ.items() if k != "FASTDISPATCH_NO_EXTENSIONS"}
+    env["FASTDISPATCH_SOURCE_LAYERS"] = "1"
+    out = subprocess.run([sys.executable, "-c",
+                          "import fastdispatch; print(fastdispatch.EXTENSIONS['_http'])"],
+                         env=env, capture_output=True, text=True, timeout=60, cwd="/")
+    assert out.stdout.strip() == "True", out.stderr
+
+
+def test_built_layers_run_compiled():
+    if not BUILT or _speedups.NO_EXTENSIONS:
+        pytest.skip("the layers are not built in this install")
+    path, state, _ = _probe({})
+    assert state == "compiled"
+    assert path.startswith(os.path.join(PACKAGE_DIR, "dispatch."))
+    assert not path.endswith(".py")
+
+
+def test_an_edited_layer_runs_from_source_and_says_so(tmp_path):
+    if not BUILT:
+        pytest.skip("the layers are not built in this install")
+    copy = tmp_path / "fastdispatch"
+    shutil.copytree(PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    later = time.time() + 60
+    os.utime(copy / "dispatch.py", (later, later))
+    path, state, err = _probe({}, pythonpath=str(tmp_path))
+    assert path == str(copy / "dispatch.py")
+    assert state == "stale"
+    assert "changed since they were compiled: fastdispatch.dispatch" in err
+    # the others still run compiled
+    path, state, _ = _probe({}, pythonpath=str(tmp_path), module="fastdispatch.request")
+    assert state == "compiled" and path.startswith(str(copy / "request."))
