@@ -10,6 +10,7 @@ The compiled layers (``fastdispatch._layers``: the request, the dispatcher,
 the server loop, compiled from their own ``.py``) are picked here too, by an
 import hook installed before any of them is imported: each runs from its
 source when ``FASTDISPATCH_NO_EXTENSIONS=1`` or ``FASTDISPATCH_SOURCE_LAYERS=1``
+(or a comma-separated list of the layers to run so: ``request,server._worker``)
 (the hot paths stay compiled: for profilers that see Python frames only),
 when it was not built, or when the ``.py`` was changed after it was built --
 an edit takes effect before the next build, never silently not at all.
@@ -25,8 +26,18 @@ from fastdispatch._layers import COMPILED_LAYERS
 HOT_PATHS = ("_http", "_uri", "_lookup", "_headers", "_auth")
 
 NO_EXTENSIONS = os.environ.get("FASTDISPATCH_NO_EXTENSIONS", "") not in ("", "0")
-SOURCE_LAYERS = NO_EXTENSIONS or (
-    os.environ.get("FASTDISPATCH_SOURCE_LAYERS", "") not in ("", "0"))
+_SOURCE_ASKED = os.environ.get("FASTDISPATCH_SOURCE_LAYERS", "")
+SOURCE_LAYERS = NO_EXTENSIONS or _SOURCE_ASKED == "1"
+
+
+def _source_asked(name):
+    """Whether the environment asks for this layer's source."""
+    if SOURCE_LAYERS:
+        return True
+    if _SOURCE_ASKED in ("", "0"):
+        return False
+    wanted = {part.strip() for part in _SOURCE_ASKED.split(",")}
+    return name in wanted or name.split(".", 1)[1] in wanted
 
 # a build is older than its source when the .py is newer by more than this
 # (an install writes both files within moments of each other)
@@ -119,7 +130,7 @@ def _pick_layers():
     stale = []
     for name in COMPILED_LAYERS:
         source, compiled = layer_files(name)
-        state = "source" if SOURCE_LAYERS else use_compiled(source, compiled)
+        state = "source" if _source_asked(name) else use_compiled(source, compiled)
         LAYERS[name] = state
         if state != "compiled" and compiled is not None:
             sources[name] = source

@@ -85,6 +85,18 @@ def test_asked_for_source_runs_the_source(env):
     assert state == "source"
 
 
+def test_source_layers_by_name():
+    if not BUILT or _speedups.NO_EXTENSIONS:
+        pytest.skip("the layers are not built in this install")
+    env = {"FASTDISPATCH_SOURCE_LAYERS": "request, fastdispatch.server._worker"}
+    path, state, _ = _probe(env, module="fastdispatch.request")
+    assert (path, state) == (os.path.join(PACKAGE_DIR, "request.py"), "source")
+    path, state, _ = _probe(env, module="fastdispatch.server._worker")
+    assert state == "source" and path.endswith("_worker.py")
+    path, state, _ = _probe(env, module="fastdispatch.dispatch")
+    assert state == "compiled"
+
+
 def test_source_layers_keep_the_hot_paths_compiled():
     if not _speedups.load_compiled("_http"):
         pytest.skip("hot paths not compiled in this install")
