@@ -90,6 +90,19 @@ def test_field_count_default_limit(default_site):
     assert (status, closed) == (400, True) and TOO_MANY_FIELDS in body
 
 
+def test_content_length_up_to_apr_off_t(default_site):
+    # Apache reads any Content-Length up to 2**63-1 (apr_off_t): a handler
+    # that reads no body answers, and the unread body ends the connection;
+    # one digit more overflows apr_strtoff: 400
+    port = default_site.server.port
+    status, body, closed = ask(port, "GET /app/canary.py?cl HTTP/1.1",
+                               "Content-Length: %d" % (2 ** 63 - 1))
+    assert (status, body, closed) == (200, b"canary\n", True)
+    status, _, closed = ask(port, "GET /app/canary.py?cl HTTP/1.1",
+                            "Content-Length: %d" % (2 ** 63))
+    assert (status, closed) == (400, True)
+
+
 def test_body_default_limit_refused_before_reading(default_site):
     # 1 GiB + 1 declared: 413 at once, without waiting for the body
     port = default_site.server.port

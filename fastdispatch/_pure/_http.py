@@ -27,7 +27,9 @@ Strictness, per RFC 9112 and Apache 2.4's ``HttpProtocolOptions Strict``
   HT (so NUL, DEL and other controls are errors). Names are kept as sent;
   values have their surrounding OWS removed.
 * Framing: at most one ``Content-Length`` (several are 400 even when equal),
-  ``1*DIGIT`` below 10**18 (larger: 413). ``Transfer-Encoding`` must end with
+  ``1*DIGIT`` up to 2**63-1, the largest apr_off_t (larger: 400, as Apache's
+  apr_strtoff overflows; a large one within it meets LimitRequestBody when
+  the body is read). ``Transfer-Encoding`` must end with
   ``chunked``, once: a final coding other than ``chunked`` (``gzip`` alone,
   an unknown coding), ``chunked`` twice, or an empty list is 400, as Apache
   answers; a coding before ``chunked`` (``gzip, chunked``), which we do not
@@ -80,8 +82,8 @@ MAX_BLANK_LINES = 10             # Apache's DEFAULT_LIMIT_BLANK_LINES
 FIELD_TOO_LONG = "Size of a request header field exceeds server limit."
 TOO_MANY_FIELDS = "The number of request header fields exceeds this server's limit."
 
-# Content-Length values at or above this are refused with 413 (and fit an int64).
-MAX_CONTENT_LENGTH = 10 ** 18
+# Content-Length values above this are refused with 400, as Apache's (an int64).
+MAX_CONTENT_LENGTH = 2 ** 63 - 1
 
 _TCHAR = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
 _VCHAR_OBS = rb"\x21-\x7e\x80-\xff"
@@ -380,8 +382,8 @@ def parse_head(buf, start=0, max_line=LIMIT_REQUEST_LINE,
         if not (value.isascii() and value.isdigit()):
             raise _bad("invalid Content-Length")
         content_length = int(value)
-        if content_length >= MAX_CONTENT_LENGTH:
-            raise _bad("Content-Length too large", 413)
+        if content_length > MAX_CONTENT_LENGTH:
+            raise _bad("invalid Content-Length")
 
     chunked = False
     if transfer_encodings:
