@@ -20,7 +20,7 @@ from fastdispatch import _speedups, access_compat, apache, authz, byterange, err
 from fastdispatch.config import alias as mod_alias
 from fastdispatch.config.directives import DIRECTIVE_OF_PHASE, PHASE_OF_DIRECTIVE
 from fastdispatch.config.merge import HandlerEntry, entries_for_file, merge
-from fastdispatch.errors import ClientGone, ClientReadTimeout, HTTPError
+from fastdispatch.errors import ClientGone, ClientReadEOF, ClientReadTimeout, HTTPError
 from fastdispatch.handlers import static
 from fastdispatch.request import (HeadRefused, Request, ServerInfo, _host_port, _hostname,
                                   drop_request_body)
@@ -1032,15 +1032,19 @@ class Dispatcher:
         except HTTPError as exc:
             # from req.read(): the body was over LimitRequestBody, or malformed
             return exc.status
-        except ClientReadTimeout:
-            # the body stopped coming: the handler's read fails as
-            # mod_python's does, its error is answered, and the connection
-            # ends (what is left of the body is unknown)
+        except (ClientReadTimeout, ClientReadEOF) as exc:
+            # the body stopped coming (or the client ended its side): the
+            # handler's read fails as mod_python's does (its traceback ends
+            # at the handler's call), its error is answered, and the
+            # connection ends (what is left of the body is unknown), so the
+            # page is close-delimited, as Apache's after a failed read
             req._close = True
-            try:
-                raise OSError("Client read error (Timeout?)") from None
-            except OSError:
-                return self._report_exception(req, entry, dc)
+            req._error_response = True
+            error = OSError("Client read error (Timeout?)")
+            error.__suppress_context__ = True
+            error.__traceback__ = errorpages.handler_frames(exc.__traceback__)
+            return self._report_exception(req, entry, dc,
+                                          (OSError, error, error.__traceback__))
         except ClientGone:
             raise  # the client is gone or stalled: the server closes
         except BaseException:
@@ -1049,10 +1053,10 @@ class Dispatcher:
             # worker's own signals never raise in a handler)
             return self._report_exception(req, entry, dc)
 
-    def _report_exception(self, req, entry, dc):
+    def _report_exception(self, req, entry, dc, exc_info=None):
         """mod_python's ReportError: always to the error log; to the client
         too under PythonDebug On (status 500, the traceback page)."""
-        exc_info = sys.exc_info()
+        exc_info = exc_info or sys.exc_info()
         tb_text = "".join(errorpages.format_exception(exc_info))
         log.error("[client %s] %s %s: %s (URI %s)",
                   req.connection.remote_ip, entry.directive, entry.name, tb_text.rstrip(),
@@ -1118,6 +1122,25 @@ class Dispatcher:
                                             signature=self._signature(req),
                                             notes=_expect(req, status)))
             return req.status
+        if (req._clength_in or req._chunked_in) and req.main is None \
+                and status not in errorpages.DROPS_CONNECTION \
+                and not (req.expecting_100 and req._continue_owed()):
+            # ap_die reads and drops the request body before the error
+            # page, as for any response the connection may outlive; a body
+            # that cannot be read (bad framing, over LimitRequestBody) is
+            # answered instead, close-delimited, its page naming the first
+            # status ("Additionally, a 401 ... error"), without the first
+            # one's challenge. (Owed a 100 Continue, the body counts as
+            # empty: nothing is read, the connection closes after.)
+            failed = req._drop_unread_body()
+            if failed is not None:
+                req._late_status = failed
+                req._error_response = True
+                err = req.__dict__.get("err_headers_out")
+                if err:
+                    del err["WWW-Authenticate"]
+                self._send_error(req, failed, failed_document=status)
+                return failed
         self._send_error(req, status)
         return status
 

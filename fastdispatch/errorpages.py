@@ -5,6 +5,8 @@ def escape(text, quote=True):
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace('"', "&quot;") if quote else text
 
+import ast
+import linecache
 import os
 import traceback
 
@@ -178,6 +180,47 @@ def format_exception(exc_info):
 _PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def _call_columns(line):
+    """(start, end) columns of the call a line like ``result = obj(req)``
+    makes, where the interpreter would mark it (a compiled frame has no
+    positions of its own); (None, None) for any other line."""
+    text = line.strip()
+    try:
+        node = ast.parse(text).body[0]
+    except (SyntaxError, IndexError, ValueError):
+        return None, None
+    value = getattr(node, "value", None)
+    if not isinstance(node, (ast.Assign, ast.Return)) or not isinstance(value, ast.Call) \
+            or not text.isascii():
+        return None, None
+    indent = len(line) - len(line.lstrip())
+    return indent + value.col_offset, indent + value.end_col_offset
+
+
+def _ours(filename):
+    """Whether a traceback entry's file is fastdispatch's own (as its source
+    names it, or as Cython names a compiled layer)."""
+    return filename.startswith(_PACKAGE_PREFIX) or (
+        not os.path.isabs(filename) and filename.startswith("fastdispatch" + os.sep))
+
+
+_PACKAGE_PREFIX = os.path.join(_PROJECT_DIR, "fastdispatch") + os.sep
+
+
+def handler_frames(tb):
+    """``tb`` (which starts in the dispatcher's call of a handler) cut
+    where it re-enters fastdispatch: an error fastdispatch raises inside
+    a request method then reads as mod_python's, whose methods are C and
+    leave no frame (``req.read()`` is the last line shown)."""
+    entry = tb
+    while entry is not None and entry.tb_next is not None:
+        if _ours(entry.tb_next.tb_frame.f_code.co_filename) and entry is not tb:
+            entry.tb_next = None
+            break
+        entry = entry.tb_next
+    return tb
+
+
 def _source_frames(te, seen):
     if te is None or id(te) in seen:
         return
@@ -185,9 +228,11 @@ def _source_frames(te, seen):
     for i, frame in enumerate(te.stack):
         filename = frame.filename
         if not os.path.isabs(filename) and filename.startswith("fastdispatch" + os.sep):
+            path = os.path.join(_PROJECT_DIR, filename)
+            colno, end_colno = _call_columns(linecache.getline(path, frame.lineno))
             te.stack[i] = traceback.FrameSummary(
-                os.path.join(_PROJECT_DIR, filename), frame.lineno,
-                frame.name.rpartition(".")[2])
+                path, frame.lineno, frame.name.rpartition(".")[2],
+                end_lineno=frame.lineno, colno=colno, end_colno=end_colno)
     _source_frames(te.__cause__, seen)
     _source_frames(te.__context__, seen)
     for sub in getattr(te, "exceptions", None) or ():

@@ -34,6 +34,13 @@ class ClientReadTimeout(ClientTimeout):
     go out."""
 
 
+class ClientReadEOF(ClientGone):
+    """The client ended its side of the connection before the whole request
+    body: a handler's read fails as on a timeout (mod_python's IOError),
+    the body counts as malformed where the server reads it (400), and an
+    answer can still go out (the client may still be reading)."""
+
+
 class ConfigError(Exception):
     """A configuration line that cannot be accepted; names its file and line."""
 

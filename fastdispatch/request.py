@@ -15,7 +15,7 @@ import time
 
 from fastdispatch import _speedups, apache
 from fastdispatch.errorpages import DROPS_CONNECTION, KNOWN_STATUSES, reason_phrase
-from fastdispatch.errors import ClientGone, ClientTimeout, HTTPError
+from fastdispatch.errors import ClientGone, ClientReadEOF, ClientTimeout, HTTPError
 from fastdispatch.logformat import split_server_name
 from fastdispatch.transport import FileRegion
 
@@ -1440,12 +1440,15 @@ def _with_content_fields(data, head_end, table, encoding, languages):
 def drop_request_body(body):
     """Read and drop a request body, as Apache's default handler does first
     (which sends the 100 Continue a client may wait for). Returns None, or
-    the status of a body that cannot be read (413, 400; 408 when it stalls)."""
+    the status of a body that cannot be read (413, 400 -- the client's side
+    ended too --; 408 when it stalls)."""
     try:
         while body.read(65536):
             pass
     except HTTPError as exc:
         return exc.status
+    except ClientReadEOF:
+        return apache.HTTP_BAD_REQUEST      # (Apache's: the body is cut short)
     except ClientTimeout:
         return apache.HTTP_REQUEST_TIME_OUT
     return None

@@ -30,7 +30,8 @@ LIMIT_REQUEST_LINE = 8190
 LIMIT_REQUEST_FIELDSIZE = 8190
 LIMIT_REQUEST_FIELDS = 100
 MAX_BLANK_LINES = 10
-MAX_CONTENT_LENGTH = 10 ** 18
+MAX_CONTENT_LENGTH = 2 ** 63 - 1
+MAX_CHUNK_SIZE = 2 ** 63 - 1
 
 # Apache's error-notes for the two limit errors (the 400 page shows them).
 cdef str S_FIELD_TOO_LONG = "Size of a request header field exceeds server limit."
@@ -41,8 +42,11 @@ TOO_MANY_FIELDS = S_TOO_MANY_FIELDS
 
 cdef enum:
     C_MAX_BLANK_LINES = 10
-    MAX_CHUNK_SIZE_DIGITS = 16
+    MAX_CHUNK_BWS = 10         # (the twin's)
     PLAIN_MAX_FIELDS = 64      # plain_headers is false beyond (see the twin)
+
+# The largest chunk size (the twin's MAX_CHUNK_SIZE, an apr_off_t).
+cdef unsigned long long C_MAX_CHUNK_SIZE = 0x7fffffffffffffffULL
 
 # Limits above this are "no limit" (and leave room for + 2 without overflow).
 cdef Py_ssize_t BIG = (<Py_ssize_t>1) << 60
@@ -482,6 +486,7 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
     cdef Py_ssize_t host_start = 0, host_end = 0
     cdef Py_ssize_t ex_start = 0, ex_end = 0
     cdef bint seen_expect = False
+    cdef list ex_more = None
     cdef list te_values = None
     cdef bint expect_continue = False, keep_alive
     cdef long long content_length = -1
@@ -584,10 +589,17 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
                     te_values = []
                 te_values.append(value)
         elif c == 0x65:                              # e
-            if not seen_expect and _ieq(p + pos, name_end - pos, b"expect", 6):
-                seen_expect = True
-                ex_start = vs
-                ex_end = ve
+            if _ieq(p + pos, name_end - pos, b"expect", 6):
+                if not seen_expect:
+                    seen_expect = True
+                    ex_start = vs
+                    ex_end = ve
+                else:
+                    # several: Apache merges them into one list (and no
+                    # list is "100-continue" alone: 417)
+                    if ex_more is None:
+                        ex_more = [_latin1(p + ex_start, ex_end - ex_start)]
+                    ex_more.append(value)
         pos = lf + 1
 
     # The head as a whole.
@@ -595,7 +607,8 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
         raise _bad("more than one Host header")
     if hosts == 0 and rl.version_num == 11:
         raise _bad("HTTP/1.1 request without Host")
-    if hosts == 1:
+    if hosts == 1 and (host_start < host_end or rl.version_num == 11):
+        # (an empty Host is no host on HTTP/1.0, as Apache reads it)
         if host_start < host_end and p[host_start] == 0x5B:        # "[" IPv6 "]"
             if not _ipv6_host(_latin1(p + host_start, host_end - host_start)):
                 raise _bad("invalid Host")
@@ -626,6 +639,8 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
         _check_transfer_codings(te_values)
         head.chunked = True
 
+    if ex_more is not None:
+        raise _bad(", ".join(ex_more), 417)
     if ex_end > ex_start:
         if not _ieq(p + ex_start, ex_end - ex_start, b"100-continue", 12):
             # the detail is the value, as sent (Apache's 417 page quotes it)
@@ -655,7 +670,7 @@ cdef enum:
 cdef class ChunkedReader:
     """Incremental decoder of a chunked request body (see the pure twin)."""
 
-    cdef public Py_ssize_t max_chunk_ext
+    cdef public Py_ssize_t max_chunk_line
     cdef public Py_ssize_t max_trailers_size
     cdef public bint done
     cdef public object unused
@@ -665,8 +680,8 @@ cdef class ChunkedReader:
     cdef unsigned long long _remaining
     cdef Py_ssize_t _trailer_bytes
 
-    def __init__(self, max_chunk_ext=4096, max_trailers_size=8190):
-        self.max_chunk_ext = max_chunk_ext
+    def __init__(self, max_chunk_line=8190, max_trailers_size=8190):
+        self.max_chunk_line = max_chunk_line
         self.max_trailers_size = max_trailers_size
         self.done = False
         self.unused = b""
@@ -740,37 +755,40 @@ cdef class ChunkedReader:
         cdef Py_ssize_t lf = _find_lf(p, pos, n)
         cdef Py_ssize_t line_end = n if lf < 0 else lf
         cdef Py_ssize_t digits_end = pos
-        cdef Py_ssize_t i
+        cdef Py_ssize_t i, ext
         cdef unsigned long long size = 0
         cdef unsigned char c
+        if line_end - pos > min(self.max_chunk_line, BIG) - 1:
+            raise _bad("chunk size line too long", 413)
         while digits_end < line_end and CLS[p[digits_end]] & HEX:
+            c = p[digits_end]
+            if c <= 0x39:
+                c -= 0x30
+            else:
+                c = (c | 0x20) - 0x61 + 10
+            # size * 16 + c above 2**63-1: checked before the step (no overflow)
+            if size > (C_MAX_CHUNK_SIZE - c) >> 4:
+                raise _bad("chunk size too large", 413)
+            size = (size << 4) | c
             digits_end += 1
-        if digits_end - pos > MAX_CHUNK_SIZE_DIGITS:
-            raise _bad("chunk size too long")
         if lf < 0:
-            if line_end - digits_end > min(self.max_chunk_ext, BIG) + 1:
-                raise _bad("chunk extension too long")
             return -1
         if lf == pos or p[lf - 1] != 0x0D:
             raise _bad("chunk size line not ended by CRLF")
         if digits_end == pos:
             raise _bad("invalid chunk size")
-        if digits_end < lf - 1:
+        ext = digits_end
+        while ext < lf - 1 and (p[ext] == 0x20 or p[ext] == 0x09):
+            ext += 1
+        if ext - digits_end > MAX_CHUNK_BWS:
+            raise _bad("invalid chunk size")
+        if ext < lf - 1:
             # ";" then extension bytes without controls (HT allowed).
-            if lf - 1 - digits_end > self.max_chunk_ext:
-                raise _bad("chunk extension too long")
-            if p[digits_end] != 0x3B:
+            if p[ext] != 0x3B:
                 raise _bad("invalid chunk extension")
-            for i in range(digits_end + 1, lf - 1):
+            for i in range(ext + 1, lf - 1):
                 if not (CLS[p[i]] & (VCHAR_OBS | WS)):
                     raise _bad("invalid chunk extension")
-        for i in range(pos, digits_end):
-            c = p[i]
-            if c <= 0x39:
-                c -= 0x30
-            else:
-                c = (c | 0x20) - 0x61 + 10
-            size = (size << 4) | c          # at most 16 digits: fits 64 bits
         if size == 0:
             self._state = ST_TRAILER
         else:

@@ -357,7 +357,7 @@ def run_reader(mod, pieces, **kw):
 @needs_http
 @SETTINGS
 @given(st.one_of(chunked_body(), st.binary(max_size=60)), st.lists(st.integers(0, 80)),
-       st.fixed_dictionaries({}, optional={"max_chunk_ext": st.integers(0, 8),
+       st.fixed_dictionaries({}, optional={"max_chunk_line": st.integers(0, 8),
                                            "max_trailers_size": st.integers(0, 40)}))
 def test_chunked_same_for_any_split(data, cuts, kw):
     points = sorted({min(c, len(data)) for c in cuts})

@@ -65,6 +65,30 @@ def test_auth_anything_else_is_401_with_challenge(server, headers):
     assert b"Hello World" not in r.body
 
 
+@pytest.mark.parametrize("framing, body, status", [
+    ("Transfer-Encoding: chunked", b"zz\r\nabc\r\n0\r\n\r\n", 400),
+    ("Content-Length: 9999999999", b"abc", 413),
+])
+def test_auth_refusal_reads_the_body_first(server, framing, body, status):
+    # Apache's ap_die reads and drops the body before the 401 page: a body
+    # that cannot be read is answered instead, close-delimited, its page
+    # naming the 401, without the challenge (checked against Apache 2.4.68)
+    with Conn(server.port) as c:
+        c.send(("POST /secure/myscript.py HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n\r\n"
+                % framing).encode() + body)
+        r = c.read_response()
+        assert r.status == status
+        assert r.header("WWW-Authenticate") is None
+        assert r.header("Connection") == "close" and r.header("Content-Length") is None
+        assert b"Additionally, a 401 Unauthorized\nerror was encountered" in r.body
+        assert c.is_closed()
+    # a body that reads well: the 401 with its challenge, the connection kept
+    with Conn(server.port) as c:
+        r = c.request("POST", "/secure/myscript.py", body=b"name=a")
+        assert r.status == 401 and r.header("WWW-Authenticate")
+        assert c.request("GET", "/secure/myscript.py", headers=[basic("spam", "eggs")]).status == 200
+
+
 def test_auth_applies_to_any_py_name(server):
     assert request(server.port, "GET", "/secure/other.py").status == 401
     r = request(server.port, "GET", "/secure/other.py", headers=[basic("spam", "eggs")])

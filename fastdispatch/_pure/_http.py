@@ -37,10 +37,11 @@ Strictness, per RFC 9112 and Apache 2.4's ``HttpProtocolOptions Strict``
   so is ``Transfer-Encoding`` in an HTTP/1.0 request (RFC 9112 6.1).
 * ``Host``: required from HTTP/1.1 on, never more than one, and its value
   must be ``uri-host [":" port]`` (RFC 9112 3.2, RFC 3986; an empty value too
-  is 400, as Apache answers).
-* ``Expect``: as Apache, only the first Expect field counts; ``100-continue``
-  (any case) sets ``expect_continue`` from HTTP/1.1 on, any other non-empty
-  value is 417, whose ``detail`` is that value (Apache's 417 page quotes it).
+  is 400 from HTTP/1.1 on, as Apache answers; HTTP/1.0's is taken as none).
+* ``Expect``: as Apache, several Expect fields are one list (their values
+  joined by ", "); ``100-continue`` (any case) sets ``expect_continue`` from
+  HTTP/1.1 on, any other non-empty value is 417, whose ``detail`` is that
+  value (Apache's 417 page quotes it).
 * ``plain_headers``: no field name repeats (compared in ASCII lower case),
   every value is ASCII, and there are at most ``PLAIN_MAX_FIELDS`` fields.
   The request layer then takes the fields as they are, without merging
@@ -363,15 +364,16 @@ def parse_head(buf, start=0, max_line=LIMIT_REQUEST_LINE,
             hosts += 1
             host = value
         elif lname == "expect":
-            if expect is None:
-                expect = value
+            # several are merged into one list, as Apache's table does
+            expect = value if expect is None else expect + ", " + value
 
     # The head as a whole.
     if hosts > 1:
         raise _bad("more than one Host header")
     if hosts == 0 and version_num == 11:
         raise _bad("HTTP/1.1 request without Host")
-    if host is not None and not valid_host(host):
+    if host is not None and not valid_host(host) and (host or version_num == 11):
+        # (an empty Host is no host on HTTP/1.0, as Apache reads it)
         raise _bad("invalid Host")
 
     content_length = -1
@@ -420,10 +422,13 @@ def parse_head(buf, start=0, max_line=LIMIT_REQUEST_LINE,
 # chunked bodies
 
 _HEXDIGITS = frozenset(b"0123456789abcdefABCDEF")
-_MAX_CHUNK_SIZE_DIGITS = 16
-# What may follow the size digits: ";" then extension bytes that are not
-# controls (HT allowed). Extensions are not interpreted. Whitespace before the
-# ";" (BWS in RFC 9112's grammar) is refused, as h11 and llhttp refuse it.
+# The largest chunk size Apache takes (an apr_off_t): above it, 413.
+MAX_CHUNK_SIZE = 2 ** 63 - 1
+# Spaces or tabs Apache allows between the size and ";" or the line's end
+# (BWS in RFC 9112's grammar; more is 400).
+MAX_CHUNK_BWS = 10
+# What may follow the size digits and BWS: ";" then extension bytes that are
+# not controls (HT allowed). Extensions are not interpreted.
 _CHUNK_EXT = re.compile(rb";[\t\x20-\x7e\x80-\xff]*\Z")
 
 # ChunkedReader states
@@ -440,20 +445,23 @@ class ChunkedReader:
     request). Data fed after that is appended to ``unused``.
 
     Chunk framing lines must end with CRLF (no bare LF: framing is where
-    request smuggling lives). A chunk-size line is ``1*16HEXDIG``, then
-    optionally ``";"`` and an extension, at most ``max_chunk_ext``
-    bytes for all that follows the digits, ignored, without control bytes but
-    HT. Trailer fields follow the header-field syntax; their total size
-    (lines with CRLF) is at most ``max_trailers_size``. Errors are
-    HTTPError(400), raised as soon as they are certain: an over-long size,
-    extension or trailer section is refused before its line end arrives.
+    request smuggling lives). A chunk-size line is read as Apache 2.4's
+    input filter reads it: ``1*HEXDIG`` (leading zeros are free; a size
+    above 2**63-1 is 413), at most MAX_CHUNK_BWS spaces or tabs, then the
+    line's end or ``";"`` and an extension, ignored, without control bytes
+    but HT; the line with its CRLF is at most ``max_chunk_line`` bytes
+    (Apache's LimitRequestFieldSize: longer is 413). Trailer fields follow
+    the header-field syntax; their total size (lines with CRLF) is at most
+    ``max_trailers_size``. Errors are HTTPError(400) unless said, raised as
+    soon as they are certain: an over-long line or trailer section is
+    refused before its line end arrives.
     """
 
-    __slots__ = ("max_chunk_ext", "max_trailers_size", "done", "unused", "trailers",
+    __slots__ = ("max_chunk_line", "max_trailers_size", "done", "unused", "trailers",
                  "_buf", "_state", "_remaining", "_trailer_bytes")
 
-    def __init__(self, max_chunk_ext=4096, max_trailers_size=8190):
-        self.max_chunk_ext = max_chunk_ext
+    def __init__(self, max_chunk_line=8190, max_trailers_size=8190):
+        self.max_chunk_line = max_chunk_line
         self.max_trailers_size = max_trailers_size
         self.done = False
         self.unused = b""
@@ -508,15 +516,15 @@ class ChunkedReader:
         """Consume one chunk-size line: the index after it, or -1 if incomplete."""
         lf = buf.find(b"\n", pos)
         line_end = len(buf) if lf < 0 else lf
+        if line_end - pos > self.max_chunk_line - 1:
+            # (with its LF, the line is over the limit already)
+            raise _bad("chunk size line too long", 413)
         digits_end = pos
         while digits_end < line_end and buf[digits_end] in _HEXDIGITS:
             digits_end += 1
-        if digits_end - pos > _MAX_CHUNK_SIZE_DIGITS:
-            raise _bad("chunk size too long")
+        if digits_end > pos and int(bytes(buf[pos:digits_end]), 16) > MAX_CHUNK_SIZE:
+            raise _bad("chunk size too large", 413)
         if lf < 0:
-            # Only what is certain already: the extension (and its CR) is too long.
-            if line_end - digits_end > self.max_chunk_ext + 1:
-                raise _bad("chunk extension too long")
             return -1
         if lf == pos or buf[lf - 1] != 0x0D:
             raise _bad("chunk size line not ended by CRLF")
@@ -524,9 +532,10 @@ class ChunkedReader:
             raise _bad("invalid chunk size")
         rest = bytes(buf[digits_end:lf - 1])
         if rest:
-            if len(rest) > self.max_chunk_ext:
-                raise _bad("chunk extension too long")
-            if _CHUNK_EXT.match(rest) is None:
+            ext = rest.lstrip(b" \t")
+            if len(rest) - len(ext) > MAX_CHUNK_BWS:
+                raise _bad("invalid chunk size")
+            if ext and _CHUNK_EXT.match(ext) is None:
                 raise _bad("invalid chunk extension")
         size = int(bytes(buf[pos:digits_end]), 16)
         if size == 0:

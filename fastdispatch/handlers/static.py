@@ -393,8 +393,10 @@ def serve(req, dc):
         status = req._drop_body()
         if status is not None:
             # over LimitRequestBody, malformed, stalled: Apache's page after
-            # a failed body read has no length (the close ends it)
-            req._error_response = True
+            # a failed body read has no length (the close ends it); one the
+            # client cut short (its side ended) gets an ordinary 400 page
+            if not getattr(req._body, "eof", False):
+                req._error_response = True
             return status
     if req.method not in ("GET", "HEAD", "POST"):
         # the default handler allows GET, OPTIONS and POST besides what a

@@ -6,7 +6,7 @@ receive. Bytes received past the end of the body belong to the next
 (pipelined) request: ``finish()`` hands them back to the connection.
 """
 from fastdispatch import _speedups
-from fastdispatch.errors import ClientGone, HTTPError
+from fastdispatch.errors import ClientGone, ClientReadEOF, HTTPError
 from fastdispatch.transport import PieceReader
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -18,6 +18,10 @@ DRAIN_MAX = 1 << 20
 
 class ClientDisconnected(ClientGone):
     """The client closed the connection before the whole body arrived."""
+
+
+class BodyEOF(ClientDisconnected, ClientReadEOF):
+    """The client ended its side (EOF) before the whole body arrived."""
 
 
 class EmptyBody:
@@ -62,7 +66,7 @@ class BodyReader(PieceReader):
     """
 
     __slots__ = ("_conn", "_raw", "_pos", "_left", "_decoder", "_pending", "_expect",
-                 "_limit", "_total", "_failed", "trailers")
+                 "_limit", "_total", "_failed", "eof", "trailers")
 
     def __init__(self, conn, buf, start, head, limit=0):
         self._conn = conn
@@ -72,6 +76,7 @@ class BodyReader(PieceReader):
         self._limit = limit
         self._total = 0
         self._failed = False
+        self.eof = False             # the client ended its side before the body's end
         self._pending = b""          # decoded bytes pushed back by readline/read(n)
         self.trailers = []
         if head.chunked:
@@ -149,8 +154,9 @@ class BodyReader(PieceReader):
         data = conn.recv_wait()
         if not data:
             self._failed = True
+            self.eof = True
             conn.broken = True
-            raise ClientDisconnected("client closed the connection during the request body")
+            raise BodyEOF("client closed the connection during the request body")
         return data
 
     def _raw_chunk(self):

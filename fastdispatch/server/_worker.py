@@ -720,7 +720,7 @@ class Worker:
             self._close(conn)
             return
         if not data:
-            self._close(conn)
+            self._end_of_input(conn, conn.buf, 0)
             return
         buf = conn.buf
         if buf:
@@ -763,7 +763,7 @@ class Worker:
                     self._close(conn)
                     return
                 if not data:
-                    self._close(conn)
+                    self._end_of_input(conn, buf, pos)
                     return
                 if pos or not isinstance(buf, bytearray):
                     buf = bytearray(buf[pos:])
@@ -878,6 +878,16 @@ class Worker:
         if takes is not True:
             facts = {k: v for k, v in facts.items() if k in takes}
         return facts
+
+    def _end_of_input(self, conn, buf, pos):
+        """The client ended its side with ``buf[pos:]`` unanswered: within
+        a request's first line (or blank lines), a silent close; with a
+        whole line of a head read, Apache's 400, as ap_read_request fails
+        (the client may still be reading)."""
+        if b"\n" in bytes(buf[pos:]).lstrip(b"\r\n"):
+            self._protocol_error(conn, HTTPError(400, ""), buf, pos)
+        else:
+            self._close(conn)
 
     def _protocol_error(self, conn, exc, buf, pos):
         """A request the parser refused: the app's error page, then close."""

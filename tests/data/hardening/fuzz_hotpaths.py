@@ -124,7 +124,7 @@ def t_chunked(data):
     p0, p1, body = data[0], data[1], data[2:]
     kw = {}
     if p0 & 1:
-        kw["max_chunk_ext"] = p1
+        kw["max_chunk_line"] = p1
     if p0 & 2:
         kw["max_trailers_size"] = p1 * 4
     step = (p0 >> 2) + 1
