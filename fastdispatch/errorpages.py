@@ -1,16 +1,18 @@
 """Apache 2.4's canned error pages (ap_send_error_response) and mod_python's
 PythonDebug traceback page."""
-def escape(text, quote=True):
-    """ap_escape_html: &, <, > and the double quote; single quotes stay."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace('"', "&quot;") if quote else text
-
 import ast
 import linecache
 import os
 import traceback
 
 from fastdispatch import _speedups, apache
+
+
+def escape(text, quote=True):
+    """ap_escape_html: &, <, > and the double quote; single quotes stay."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace('"', "&quot;") if quote else text
+
 
 reason_phrase = _speedups.headers.reason_phrase
 
@@ -171,13 +173,19 @@ def format_exception(exc_info):
     (fastdispatch._layers) shown as their source's are: Cython names such a
     frame by the path it compiled (relative) and the qualified name, and
     gives no source line; the page and the log read the same either way."""
-    import traceback
     te = traceback.TracebackException(*exc_info)
     _source_frames(te, set())
     return list(te.format())
 
 
 _PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PACKAGE_PREFIX = os.path.join(_PROJECT_DIR, "fastdispatch") + os.sep
+
+
+def _compiled_frame(filename):
+    """Whether a traceback entry is a compiled layer's: Cython names it by
+    the relative path it compiled."""
+    return not os.path.isabs(filename) and filename.startswith("fastdispatch" + os.sep)
 
 
 def _call_columns(line):
@@ -200,11 +208,7 @@ def _call_columns(line):
 def _ours(filename):
     """Whether a traceback entry's file is fastdispatch's own (as its source
     names it, or as Cython names a compiled layer)."""
-    return filename.startswith(_PACKAGE_PREFIX) or (
-        not os.path.isabs(filename) and filename.startswith("fastdispatch" + os.sep))
-
-
-_PACKAGE_PREFIX = os.path.join(_PROJECT_DIR, "fastdispatch") + os.sep
+    return filename.startswith(_PACKAGE_PREFIX) or _compiled_frame(filename)
 
 
 def handler_frames(tb):
@@ -226,9 +230,8 @@ def _source_frames(te, seen):
         return
     seen.add(id(te))
     for i, frame in enumerate(te.stack):
-        filename = frame.filename
-        if not os.path.isabs(filename) and filename.startswith("fastdispatch" + os.sep):
-            path = os.path.join(_PROJECT_DIR, filename)
+        if _compiled_frame(frame.filename):
+            path = os.path.join(_PROJECT_DIR, frame.filename)
             colno, end_colno = _call_columns(linecache.getline(path, frame.lineno))
             te.stack[i] = traceback.FrameSummary(
                 path, frame.lineno, frame.name.rpartition(".")[2],

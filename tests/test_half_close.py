@@ -77,10 +77,14 @@ def test_a_whole_request_then_a_partial_one(site):
     assert raw.count(b"HTTP/1.1 400 Bad Request\r\n") == 1
 
 
+def cut_short(site, path):
+    """POST to ``path`` 5 bytes of a 50-byte body, then end our side."""
+    return split(half_close(site.server.port, b"POST %s HTTP/1.1\r\nHost: h\r\n"
+                            b"Content-Length: 50\r\n\r\nhello" % path))
+
+
 def test_body_cut_short_where_the_server_reads_it(site):
-    status, fields, body = split(half_close(
-        site.server.port,
-        b"POST /static/file.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 50\r\n\r\nhello"))
+    status, fields, body = cut_short(site, b"/static/file.txt")
     assert status == 400 and int(fields["Content-Length"]) == len(body)
 
 
@@ -88,9 +92,7 @@ def test_body_cut_short_where_a_handler_reads_it(site):
     # mod_python's read raises; under PythonDebug On its page shows the
     # handler's own frames, down to the read (no frame inside fastdispatch's
     # request object: mod_python's is C), close-delimited
-    status, fields, body = split(half_close(
-        site.server.port,
-        b"POST /app/echo.py HTTP/1.1\r\nHost: h\r\nContent-Length: 50\r\n\r\nhello"))
+    status, fields, body = cut_short(site, b"/app/echo.py")
     assert status == 500 and fields["Connection"] == "close"
     assert "Content-Length" not in fields and "Transfer-Encoding" not in fields
     assert b"OSError: Client read error (Timeout?)" in body
@@ -101,9 +103,7 @@ def test_body_cut_short_where_a_handler_reads_it(site):
 
 def test_body_cut_short_under_an_error_page(site):
     # the 401's page reads the body first: cut short, it is a 400 naming the 401
-    status, fields, body = split(half_close(
-        site.server.port,
-        b"POST /auth/x.py HTTP/1.1\r\nHost: h\r\nContent-Length: 50\r\n\r\nhello"))
+    status, fields, body = cut_short(site, b"/auth/x.py")
     assert status == 400 and fields["Connection"] == "close"
     assert "WWW-Authenticate" not in fields and "Content-Length" not in fields
     assert b"Additionally, a 401 Unauthorized\nerror was encountered" in body
