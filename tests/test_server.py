@@ -296,6 +296,20 @@ def test_expect_100_continue(make_server, client_factory):
     assert (status, body) == (200, b"POST /f\nhi")
 
 
+def test_pipelined_response_then_100_continue_in_order(make_server, client_factory):
+    """A response waiting for its send (inline: corked to the round's end)
+    leaves before the next request's 100 Continue, and before the server
+    waits for that request's body."""
+    srv = make_server()
+    c = client_factory(srv.port)
+    c.send(get("/first") + b"POST /second HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+           b"Expect: 100-continue\r\n\r\n")
+    assert c.read_response()[2] == b"GET /first\n"
+    assert c.read_until(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+    c.send(b"hello")
+    assert c.read_response()[2] == b"POST /second\nhello"
+
+
 def test_expect_100_continue_not_read_closes(make_server, client_factory):
     srv = make_server()
     c = client_factory(srv.port)
@@ -1061,6 +1075,99 @@ def _reader(raw_head, buffered=b"", chunks=(), limit=0):
 CL10 = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"
 CHUNKED = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
 EXPECT = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"
+
+
+def _corked_conn():
+    from fastdispatch.server._connection import Connection, ServerConnInfo
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.settimeout(LIMIT)
+    conn = Connection(a, ServerConnInfo("127.0.0.1", 1, "127.0.0.1", 2), LIMIT)
+    conn.cork = []
+    return conn, a, b
+
+
+def _pending(sock):
+    return bool(select.select([sock], [], [], 0.05)[0])
+
+
+def test_corked_sends_wait_for_uncork_and_keep_their_order():
+    conn, a, b = _corked_conn()
+    try:
+        conn.send(b"one;")
+        conn.send(b"two;")
+        assert not _pending(b)                  # kept back
+        assert conn.sent and conn.sent_bytes == 8 and conn.corked == 8
+        conn.uncork()
+        assert b.recv(100) == b"one;two;"
+        assert conn.sent_bytes == 8 and conn.corked == 0 and conn.cork == []
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_large_send_goes_at_once_after_what_is_corked():
+    from fastdispatch.server._connection import CORK_MAX
+    conn, a, b = _corked_conn()
+    try:
+        conn.send(b"head;")
+        big = b"x" * (CORK_MAX + 1)
+        conn.send(big)
+        got = b""
+        while len(got) < len(big) + 5:
+            got += b.recv(1 << 20)
+        assert got == b"head;" + big and conn.cork == []
+        assert conn.sent_bytes == len(big) + 5
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_file_region_goes_after_what_is_corked():
+    import tempfile
+    from fastdispatch.transport import FileRegion
+    conn, a, b = _corked_conn()
+    try:
+        with tempfile.TemporaryFile() as f:
+            f.write(b"file")
+            f.flush()
+            conn.send(b"head;")
+            conn.send(FileRegion(f.fileno(), 0, 4))
+        got = b""
+        while len(got) < 9:
+            got += b.recv(100)
+        assert got == b"head;file" and conn.sent_bytes == 9
+    finally:
+        a.close()
+        b.close()
+
+
+def test_waiting_for_the_client_sends_what_is_corked_first():
+    """A client may wait for the answer before it sends more: recv_wait
+    uncorks before it waits."""
+    conn, a, b = _corked_conn()
+    try:
+        conn.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+        assert not _pending(b)
+        b.send(b"body")
+        assert conn.recv_wait() == b"body"
+        assert b.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+    finally:
+        a.close()
+        b.close()
+
+
+def test_uncork_to_a_gone_client_raises_client_gone():
+    from fastdispatch.errors import ClientGone
+    conn, a, b = _corked_conn()
+    b.close()
+    try:
+        conn.send(b"answer")
+        with pytest.raises(ClientGone):
+            conn.uncork()
+        assert conn.broken
+    finally:
+        a.close()
 
 
 def test_body_reader_read_n_is_exact_across_pieces():

@@ -16,6 +16,9 @@ from fastdispatch.errors import ClientGone, ClientReadTimeout, ClientTimeout
 from fastdispatch.transport import ConnInfo, FileRegion
 
 RECV_SIZE = 65536
+# corking: bytes a connection keeps back at most (a small response; a larger
+# one gains nothing from waiting, its send costs more than the wake-up)
+CORK_MAX = 16384
 
 _monotonic = time.monotonic
 # ``since`` of a busy connection while it waits (at most Timeout) for its
@@ -56,7 +59,8 @@ def _wait(fd, events, timeout):
 
 class Connection:
     __slots__ = ("sock", "fd", "info", "buf", "state", "since", "partial", "broken",
-                 "sent", "sent_bytes", "timeout", "linger_until", "current", "stuck")
+                 "sent", "sent_bytes", "timeout", "linger_until", "current", "stuck",
+                 "cork", "corked")
 
     def __init__(self, sock, info, timeout):
         self.sock = sock
@@ -75,6 +79,8 @@ class Connection:
         self.linger_until = 0.0
         self.current = None     # the head of the request being served (for logs)
         self.stuck = None       # the head already reported as stuck
+        self.cork = None        # corking (inline mode): small sends kept back (see send)
+        self.corked = 0         # their bytes
 
     def __repr__(self):
         return "<Connection fd=%d %s:%d state=%d>" % (
@@ -86,8 +92,36 @@ class Connection:
 
     def send(self, data):
         """Write all of ``data`` (blocking, ``Timeout`` for each wait): bytes,
-        or a FileRegion of an open file."""
+        or a FileRegion of an open file.
+
+        Corked (``cork`` a list: the worker's inline mode), small bytes wait
+        in it, up to CORK_MAX, for the worker to ``uncork`` at the end of
+        its poll round: many connections' responses then leave back to back,
+        and the client wakes once for them, not once for each (the wake-up
+        costs the sender more than the send). Anything else, and any wait
+        for the client (``recv_wait``), sends what is corked first."""
         self.sent = True
+        cork = self.cork
+        if cork is not None:
+            if data.__class__ is bytes and self.corked + len(data) <= CORK_MAX:
+                cork.append(data)
+                self.corked += len(data)
+                self.sent_bytes += len(data)
+                return
+            if cork:
+                self.uncork()
+        self._send_now(data)
+
+    def uncork(self):
+        """Send what corking kept back."""
+        cork = self.cork
+        data = cork[0] if len(cork) == 1 else b"".join(cork)
+        cork.clear()
+        self.corked = 0
+        self.sent_bytes -= len(data)        # (counted when corked; counted again below)
+        self._send_now(data)
+
+    def _send_now(self, data):
         self.since = _monotonic()
         try:
             n = self.sock.send(data)
@@ -179,12 +213,14 @@ class Connection:
                 self.broken = True
                 raise ClientGone(0, "the file ended %d bytes short of its length "
                                     "in the response head" % left)
-            self.send(data)
+            self._send_now(data)
             offset += len(data)
             left -= len(data)
 
     def recv_wait(self):
         """Receive what is there, waiting up to ``Timeout``; b"" at EOF."""
+        if self.cork:
+            self.uncork()       # the client may wait for it before sending more
         sock = self.sock
         self.since = _monotonic()
         while True:

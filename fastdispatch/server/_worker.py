@@ -26,6 +26,9 @@ ready and hands it out as above.
 ``inline=True`` serves every request on the listener thread itself: no thread
 hand-off at all, the fastest mode, but a handler (or a request body) that
 blocks stalls every connection of that worker process until it returns.
+Inline, a small response (up to CORK_MAX) waits until the poll round's
+other ready connections are served, then they all leave back to back
+(``Connection.send``): the client is woken once for them.
 
 The listener thread also closes idle keep-alive connections after
 ``KeepAliveTimeout``, incomplete request heads after ``Timeout`` (answering
@@ -56,7 +59,7 @@ import time
 from http import HTTPStatus
 
 from fastdispatch import _speedups
-from fastdispatch.errors import HTTPError
+from fastdispatch.errors import ClientGone, HTTPError
 from fastdispatch.logformat import resolve_format
 from fastdispatch.transport import Outcome
 
@@ -238,6 +241,8 @@ class Worker:
         self._avail = 0         # serving threads waiting for work, unclaimed
         self._backlog = 0       # queued connections no thread is claimed for
         self._finished = 0      # requests finished by the pool (progress)
+        self._corked = []       # (inline) connections parked with corked bytes
+        self._closing = []      # (inline) and those to close once theirs are sent
         self._stall_mark = 0    # _finished when the backlog was last seen moving
         self._stall_since = 0.0
         self._grow_step = 1
@@ -302,6 +307,8 @@ class Worker:
                         log.exception("internal error in the listener loop")
                         if obj.__class__ is Connection and obj.state == BUSY and self.inline:
                             self._close(obj)
+                if self._corked or self._closing:
+                    self._uncork_all()
                 access.flush()
                 now = _monotonic()
                 if self._active:
@@ -418,6 +425,8 @@ class Worker:
                 # inline, a handler runs to its end before anything else
                 # here: its flushed writes can leave together (one send)
                 conn.info.coalesce = self.inline
+                if self.inline:
+                    conn.cork = []      # and its small responses wait for the round's end
             except OSError:
                 sock.close()
                 continue
@@ -650,6 +659,8 @@ class Worker:
     def _park(self, conn, since=None):
         """Give the connection back to the listener (the caller no longer
         touches it afterwards: another thread may own it at once)."""
+        if conn.cork:
+            self._corked.append(conn)       # (inline: sent at the round's end)
         if self._stopping and conn.info.keepalives:     # (a fresh one: see _fresh)
             self._close(conn)
             return
@@ -660,9 +671,28 @@ class Worker:
         except (OSError, ValueError):       # closed meanwhile, or poller gone
             self._close(conn)
 
+    def _uncork_all(self):
+        """(Inline) send the responses corked during this poll round, and
+        close the connections that end with theirs."""
+        corked, closing = self._corked, self._closing
+        self._corked, self._closing = [], []
+        for conn in corked:
+            if conn.cork and conn.state != CLOSED:
+                try:
+                    conn.uncork()
+                except ClientGone:
+                    self._close(conn)
+        for conn in closing:
+            self._close(conn)               # (which sends the response first)
+
     def _close(self, conn):
         if conn.state == CLOSED:
             return          # closed already: its fd number may be another's now
+        if conn.cork:
+            try:
+                conn.uncork()
+            except ClientGone:
+                pass
         self._poller.drop(conn)
         if self._conns.get(conn.fd) is conn:
             del self._conns[conn.fd]
@@ -675,8 +705,10 @@ class Worker:
         that closing with unread input does not reset the connection before
         the client has read our response), for at most LINGER_SECS."""
         try:
+            if conn.cork:
+                conn.uncork()
             conn.sock.shutdown(socket.SHUT_WR)
-        except OSError:
+        except OSError:             # (ClientGone included)
             self._close(conn)
             return
         conn.buf = b""
@@ -818,7 +850,10 @@ class Worker:
                 # unread input (body, pipelined requests) calls for a lingering
                 # close, or the client could see a reset instead of our answer
                 if conn.broken or (pos >= len(buf) and (no_body or body.at_end())):
-                    self._close(conn)
+                    if conn.cork:
+                        self._closing.append(conn)  # (inline) closed at the round's end
+                    else:
+                        self._close(conn)
                 else:
                     self._linger_close(conn)
                 return
