@@ -446,7 +446,10 @@ cdef _check_transfer_codings(list values):
                 codings.append(item)
     if not codings:
         raise _bad("empty Transfer-Encoding")
-    if codings[-1] != "chunked" or codings.count("chunked") > 1:
+    # an empty element last ("chunked,"; or a second, empty field) leaves
+    # Apache's list without chunked at its end (ap_is_chunked): 400
+    if codings[-1] != "chunked" or codings.count("chunked") > 1 \
+            or not values[-1].rsplit(",", 1)[-1].strip(" \t"):
         raise _bad("chunked is not the final transfer coding")
     if len(codings) > 1:
         raise _bad("transfer coding not implemented", 501)

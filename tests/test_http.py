@@ -274,7 +274,7 @@ def test_content_length(impl_http):
 def test_chunked_flag(impl_http):
     head, _ = parse(impl_http, req(b"Transfer-Encoding: chunked", line=b"POST / HTTP/1.1"))
     assert head.chunked is True and head.content_length == -1
-    for te in (b"Chunked", b"CHUNKED", b" chunked ", b"chunked,", b", chunked"):
+    for te in (b"Chunked", b"CHUNKED", b" chunked ", b", chunked", b" ,chunked"):
         assert parse(impl_http, req(b"Transfer-Encoding: " + te))[0].chunked is True
 
 
@@ -462,6 +462,11 @@ BAD = [
     (req(b"Transfer-Encoding: chunked", b"Transfer-Encoding: chunked"), 400),
     (req(b"Transfer-Encoding:"), 400),
     (req(b"Transfer-Encoding: ,"), 400),
+    # an empty element after chunked: Apache's list does not end with it
+    (req(b"Transfer-Encoding: chunked,"), 400),
+    (req(b"Transfer-Encoding: chunked ,\t"), 400),
+    (req(b"Transfer-Encoding: chunked, ,"), 400),
+    (req(b"Transfer-Encoding: chunked", b"Transfer-Encoding:"), 400),
     # a coding before chunked, which we do not decode: 501 (Apache: the same
     # status, from its body filter; capture edge_te_gzip_chunked)
     (req(b"Transfer-Encoding: gzip, chunked"), 501),

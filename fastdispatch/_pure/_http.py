@@ -31,8 +31,8 @@ Strictness, per RFC 9112 and Apache 2.4's ``HttpProtocolOptions Strict``
   apr_strtoff overflows; a large one within it meets LimitRequestBody when
   the body is read). ``Transfer-Encoding`` must end with
   ``chunked``, once: a final coding other than ``chunked`` (``gzip`` alone,
-  an unknown coding), ``chunked`` twice, or an empty list is 400, as Apache
-  answers; a coding before ``chunked`` (``gzip, chunked``), which we do not
+  an unknown coding), ``chunked`` twice, an empty element after it
+  (``chunked,``) or an empty list is 400, as Apache answers; a coding before ``chunked`` (``gzip, chunked``), which we do not
   decode, is 501. ``Content-Length`` with ``Transfer-Encoding`` is 400, and
   so is ``Transfer-Encoding`` in an HTTP/1.0 request (RFC 9112 6.1).
 * ``Host``: required from HTTP/1.1 on, never more than one, and its value
@@ -298,7 +298,10 @@ def _check_transfer_codings(values):
     codings = _comma_list(values)
     if not codings:
         raise _bad("empty Transfer-Encoding")
-    if codings[-1] != "chunked" or codings.count("chunked") > 1:
+    # an empty element last ("chunked,"; or a second, empty field) leaves
+    # Apache's list without chunked at its end (ap_is_chunked): 400
+    if codings[-1] != "chunked" or codings.count("chunked") > 1 \
+            or not values[-1].rsplit(",", 1)[-1].strip(" \t"):
         raise _bad("chunked is not the final transfer coding")
     if len(codings) > 1:
         raise _bad("transfer coding not implemented", 501)
