@@ -682,8 +682,14 @@ class Worker:
                     conn.uncork()
                 except ClientGone:
                     self._close(conn)
+                except Exception:           # (never out of the listener loop)
+                    log.exception("internal error sending to %r", conn)
+                    self._close(conn)
         for conn in closing:
-            self._close(conn)               # (which sends the response first)
+            try:
+                self._close(conn)           # (which sends the response first)
+            except Exception:
+                log.exception("internal error closing %r", conn)
 
     def _close(self, conn):
         if conn.state == CLOSED:
