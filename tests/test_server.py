@@ -1077,97 +1077,83 @@ CHUNKED = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
 EXPECT = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"
 
 
-def _corked_conn():
+@pytest.fixture
+def corked():
+    """(conn, client): a corked Connection (as --inline makes them) on one
+    end of a socketpair, the client's socket on the other."""
     from fastdispatch.server._connection import Connection, ServerConnInfo
     a, b = socket.socketpair()
     a.setblocking(False)
     b.settimeout(LIMIT)
     conn = Connection(a, ServerConnInfo("127.0.0.1", 1, "127.0.0.1", 2), LIMIT)
     conn.cork = []
-    return conn, a, b
+    yield conn, b
+    a.close()
+    b.close()
 
 
 def _pending(sock):
     return bool(select.select([sock], [], [], 0.05)[0])
 
 
-def test_corked_sends_wait_for_uncork_and_keep_their_order():
-    conn, a, b = _corked_conn()
-    try:
-        conn.send(b"one;")
-        conn.send(b"two;")
-        assert not _pending(b)                  # kept back
-        assert conn.sent and conn.sent_bytes == 8 and conn.corked == 8
-        conn.uncork()
-        assert b.recv(100) == b"one;two;"
-        assert conn.sent_bytes == 8 and conn.corked == 0 and conn.cork == []
-    finally:
-        a.close()
-        b.close()
+def _recv_exactly(sock, n):
+    got = b""
+    while len(got) < n:
+        got += sock.recv(1 << 20)
+    return got
 
 
-def test_a_large_send_goes_at_once_after_what_is_corked():
+def test_corked_sends_wait_for_uncork_and_keep_their_order(corked):
+    conn, client = corked
+    conn.send(b"one;")
+    conn.send(b"two;")
+    assert not _pending(client)                 # kept back
+    assert conn.sent and conn.sent_bytes == 8 and conn.corked == 8
+    conn.uncork()
+    assert _recv_exactly(client, 8) == b"one;two;"
+    assert conn.sent_bytes == 8 and conn.corked == 0 and conn.cork == []
+
+
+def test_a_large_send_goes_at_once_after_what_is_corked(corked):
     from fastdispatch.server._connection import CORK_MAX
-    conn, a, b = _corked_conn()
-    try:
-        conn.send(b"head;")
-        big = b"x" * (CORK_MAX + 1)
-        conn.send(big)
-        got = b""
-        while len(got) < len(big) + 5:
-            got += b.recv(1 << 20)
-        assert got == b"head;" + big and conn.cork == []
-        assert conn.sent_bytes == len(big) + 5
-    finally:
-        a.close()
-        b.close()
+    conn, client = corked
+    conn.send(b"head;")
+    big = b"x" * (CORK_MAX + 1)
+    conn.send(big)
+    assert _recv_exactly(client, len(big) + 5) == b"head;" + big
+    assert conn.cork == [] and conn.sent_bytes == len(big) + 5
 
 
-def test_a_file_region_goes_after_what_is_corked():
-    import tempfile
+def test_a_file_region_goes_after_what_is_corked(corked, tmp_path):
     from fastdispatch.transport import FileRegion
-    conn, a, b = _corked_conn()
-    try:
-        with tempfile.TemporaryFile() as f:
-            f.write(b"file")
-            f.flush()
-            conn.send(b"head;")
-            conn.send(FileRegion(f.fileno(), 0, 4))
-        got = b""
-        while len(got) < 9:
-            got += b.recv(100)
-        assert got == b"head;file" and conn.sent_bytes == 9
-    finally:
-        a.close()
-        b.close()
+    conn, client = corked
+    path = tmp_path / "f"
+    path.write_bytes(b"file")
+    with open(path, "rb") as f:
+        conn.send(b"head;")
+        conn.send(FileRegion(f.fileno(), 0, 4))
+    assert _recv_exactly(client, 9) == b"head;file" and conn.sent_bytes == 9
 
 
-def test_waiting_for_the_client_sends_what_is_corked_first():
+def test_waiting_for_the_client_sends_what_is_corked_first(corked):
     """A client may wait for the answer before it sends more: recv_wait
     uncorks before it waits."""
-    conn, a, b = _corked_conn()
-    try:
-        conn.send(b"HTTP/1.1 100 Continue\r\n\r\n")
-        assert not _pending(b)
-        b.send(b"body")
-        assert conn.recv_wait() == b"body"
-        assert b.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
-    finally:
-        a.close()
-        b.close()
+    conn, client = corked
+    conn.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+    assert not _pending(client)
+    client.send(b"body")
+    assert conn.recv_wait() == b"body"
+    assert _recv_exactly(client, 25) == b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
-def test_uncork_to_a_gone_client_raises_client_gone():
+def test_uncork_to_a_gone_client_raises_client_gone(corked):
     from fastdispatch.errors import ClientGone
-    conn, a, b = _corked_conn()
-    b.close()
-    try:
-        conn.send(b"answer")
-        with pytest.raises(ClientGone):
-            conn.uncork()
-        assert conn.broken
-    finally:
-        a.close()
+    conn, client = corked
+    client.close()
+    conn.send(b"answer")
+    with pytest.raises(ClientGone):
+        conn.uncork()
+    assert conn.broken
 
 
 def test_body_reader_read_n_is_exact_across_pieces():
