@@ -36,6 +36,9 @@ def _build_parser():
     s.add_argument("--inline", action="store_true",
                    help="fastest mode: handlers run on the event loop thread "
                         "(a blocking handler stalls its worker)")
+    s.add_argument("--shared-socket", action="store_true",
+                   help="the workers accept from one listening socket (default: "
+                        "each its own, SO_REUSEPORT, for an even spread)")
     c = sub.add_parser("check", help="parse a config file and report errors")
     c.add_argument("config")
     return p
@@ -60,7 +63,7 @@ def main(argv=None):
     if args.version:
         print(version_text())
         return 0
-    from fastdispatch.errors import ConfigError
+    from fastdispatch.errors import ConfigError, ListenError
     if args.command == "check":
         from fastdispatch.config.parser import parse_config
         try:
@@ -92,8 +95,13 @@ def main(argv=None):
         new = _load_config(args)
         return Dispatcher(new), new.server
 
-    serve(app, cfg.server, workers=args.workers, inline=args.inline,
-          host=args.host, port=args.port, reload=reload)
+    try:
+        serve(app, cfg.server, workers=args.workers, inline=args.inline,
+              host=args.host, port=args.port, reload=reload,
+              shared_socket=args.shared_socket)
+    except ListenError as exc:
+        print("fastdispatch: %s" % exc, file=sys.stderr)
+        return 1
     return 0
 
 

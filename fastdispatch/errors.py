@@ -52,3 +52,15 @@ class ConfigError(Exception):
         if filename is not None:
             where = "%s:%s: " % (filename, lineno if lineno is not None else "?")
         super().__init__(where + message)
+
+
+class ListenError(OSError):
+    """A listening address could not be bound (in use, not ours to bind):
+    ``errno`` and ``strerror`` as the system said, and which address."""
+
+    def __init__(self, errno, strerror, address):
+        super().__init__(errno, strerror)
+        self.address = address
+
+    def __str__(self):
+        return "cannot listen on %s: %s" % (self.address, self.strerror)

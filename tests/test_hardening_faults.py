@@ -81,17 +81,19 @@ class Hammer:
             time.sleep(0.01)
 
 
-CAP = 3     # MaxConnectionsPerWorker in these tests: see keepalive_on_each_worker
+CAP = 3     # MaxConnectionsPerWorker in the shared-socket tests
 
 
-def keepalive_on_each_worker(port, workers):
+def keepalive_on_each_worker(port, workers, tries=40):
     """A keep-alive connection per worker process: {pid: socket}, plus the
-    spare connections held meanwhile. With MaxConnectionsPerWorker CAP, a
-    worker holding CAP connections stops accepting, so the others must take
-    the next ones (the kernel tends to wake the same worker every time)."""
+    spare connections held meanwhile. Each worker has its own listening
+    socket, and the kernel spreads connections over them by their ports:
+    40 tries find every one of 2 workers but once in 2**39. (With one
+    shared socket, MaxConnectionsPerWorker CAP does it: a worker holding
+    CAP connections stops accepting, so the others take the next ones.)"""
     conns = {}
     spare = []
-    for _ in range(CAP * workers):
+    for _ in range(tries):
         if len(conns) == workers:
             break
         s = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -101,6 +103,65 @@ def keepalive_on_each_worker(port, workers):
         else:
             conns[pid] = s
     return conns, spare
+
+
+def test_connections_spread_over_the_workers(served):
+    """64 connections opened at once (a benchmark's burst) land about half
+    in each of 2 workers, each with its own SO_REUSEPORT socket: fewer than
+    12 in one of them happens once in some 10**6 runs. (With one shared
+    socket they tend to all go to whichever worker woke first.)"""
+    site = served()
+    socks = [socket.create_connection(("127.0.0.1", site.server.port), timeout=5)
+             for _ in range(64)]
+    try:
+        counts = {}
+        for s in socks:
+            pid = ask_pid(s)
+            counts[pid] = counts.get(pid, 0) + 1
+        assert len(counts) == 2 and min(counts.values()) >= 12, counts
+        assert set(counts) == set(hsite.children_of(site.master))
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_shared_socket_leaves_new_connections_to_a_worker_with_room(served):
+    """--shared-socket: one listening socket for all workers. A worker
+    holding MaxConnectionsPerWorker connections stops accepting, and the
+    other takes the next ones at once."""
+    site = served("--shared-socket", max_connections=CAP)
+    socks = []
+    try:
+        counts = {}
+        for _ in range(2 * CAP):
+            s = socket.create_connection(("127.0.0.1", site.server.port), timeout=5)
+            socks.append(s)
+            pid = ask_pid(s)
+            counts[pid] = counts.get(pid, 0) + 1
+        assert sorted(counts.values()) == [CAP, CAP], counts
+        # both at their cap: the next connection waits in the backlog until
+        # a connection closes somewhere, then is served
+        late = socket.create_connection(("127.0.0.1", site.server.port), timeout=5)
+        socks.append(late)
+        late.sendall(b"GET /app/pid.py HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        late.settimeout(0.5)
+        with pytest.raises(socket.timeout):
+            late.recv(1)
+        socks[0].close()
+        late.settimeout(5)
+        assert int(read_response(late)[2]) in counts
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_a_second_server_on_the_same_port_is_refused(served):
+    """The workers' SO_REUSEPORT sockets do not let another server share
+    (and silently split) the port: it fails as with one socket."""
+    site = served()
+    other = hsite.make_site(os.path.join(os.path.dirname(site.root), "other"), **FAST)
+    with pytest.raises(RuntimeError, match="Address already in use"):
+        other.start("--port", str(site.server.port), workers=2)
 
 
 def ask_pid(sock):
@@ -162,7 +223,7 @@ def check_replaced(site, dead_pid, others):
 def test_worker_death_is_survived(served, path, exit_text):
     if "segv" in path and "libasan" in os.environ.get("LD_PRELOAD", ""):
         pytest.skip("AddressSanitizer turns the segfault into its report and SIGABRT")
-    site = served(max_connections=CAP)
+    site = served()
     conns, spare = keepalive_on_each_worker(site.server.port, 2)
     assert len(conns) == 2
     victim, vsock = next(iter(conns.items()))
@@ -198,7 +259,7 @@ def test_handler_that_never_returns(served, mode):
     old one stopped after GracefulShutdownTimeout 2), and meanwhile the other
     connections are served."""
     args = ("--inline",) if mode == "inline" else ()
-    site = served(*args, max_connections=CAP)
+    site = served(*args)
     conns, spare = keepalive_on_each_worker(site.server.port, 2)
     assert len(conns) == 2
     victim, vsock = next(iter(conns.items()))

@@ -1,7 +1,8 @@
 """Listening sockets, the pre-fork master (``serve``) and the in-process ``Server``.
 
-``serve()`` binds the listening sockets in the master process, forks N worker
-processes that share them (each runs a ``Worker``), replaces a worker that
+``serve()`` binds the listening sockets in the master process (a socket per
+worker and address, with SO_REUSEPORT, or one shared by all), forks N worker
+processes (each runs a ``Worker``), replaces a worker that
 dies, and on SIGTERM/SIGINT stops them gracefully: it forwards SIGTERM, waits
 for the workers to finish their in-flight requests (``grace`` seconds, then
 SIGKILL), and returns. A second SIGTERM/SIGINT skips the wait.
@@ -24,6 +25,7 @@ import threading
 import time
 
 from fastdispatch.config.model import ServerConfig
+from fastdispatch.errors import ListenError
 
 from ._logs import ERROR_LOGGER, NOTICE, FdHandler, logging_configured, setup_logging
 from ._scoreboard import Scoreboard
@@ -56,29 +58,86 @@ def bind_listeners(addresses, backlog=BACKLOG):
     listeners = []
     try:
         for host, port in addresses:
-            if host in ("", "*"):
-                host = "0.0.0.0"
-            host = host.strip("[]")
-            family, type_, proto, _, sockaddr = socket.getaddrinfo(
-                host, port, 0, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)[0]
-            sock = socket.socket(family, type_, proto)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                # set here, Linux's accepted sockets inherit it (a system call
-                # less per connection; the worker checks: _worker._set_nodelay)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                sock.bind(sockaddr)
-                sock.listen(backlog)
-                sock.setblocking(False)
-            except OSError:
-                sock.close()
-                raise
-            listeners.append(Listener(sock, sock.getsockname()[:2]))
+            listeners.append(_bind_one(*_resolve(host, port), backlog))
     except BaseException:
-        for listener in listeners:
-            listener.sock.close()
+        _close_all(listeners)
         raise
     return listeners
+
+
+def bind_listener_sets(addresses, copies, backlog=BACKLOG, shared=False):
+    """``copies`` lists of Listeners, one list per worker process, each with
+    its own socket for every address, all bound to it with SO_REUSEPORT: the
+    kernel spreads new connections over the workers evenly. (Workers that
+    share one socket do not share its connections evenly: whichever wakes
+    first accepts a whole burst, and a benchmark's 64 connections can all
+    land in one worker while the other idles.) ``shared``, or without
+    SO_REUSEPORT: every list holds the same sockets, shared.
+
+    Each address is bound once without SO_REUSEPORT first, then released:
+    a server already listening there still gets EADDRINUSE (as a shared
+    socket would), not a silent share of its traffic, and port 0 becomes
+    the one port all the copies take."""
+    reuseport = getattr(socket, "SO_REUSEPORT", None)
+    if shared or copies <= 1 or reuseport is None:
+        shared = bind_listeners(addresses, backlog)
+        return [shared] * max(1, copies)
+    sets = [[] for _ in range(copies)]
+    try:
+        for host, port in addresses:
+            family, type_, proto, sockaddr = _resolve(host, port)
+            probe = _bind_one(family, type_, proto, sockaddr, 0)
+            sockaddr = probe.sock.getsockname()    # (the port 0 chose)
+            probe.sock.close()
+            for listeners in sets:
+                listeners.append(_bind_one(family, type_, proto, sockaddr, backlog,
+                                           reuseport=reuseport))
+    except BaseException:
+        _close_all(l for listeners in sets for l in listeners)
+        raise
+    return sets
+
+
+def _resolve(host, port):
+    if host in ("", "*"):
+        host = "0.0.0.0"
+    host = host.strip("[]")
+    family, type_, proto, _, sockaddr = socket.getaddrinfo(
+        host, port, 0, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)[0]
+    return family, type_, proto, sockaddr
+
+
+def _bind_one(family, type_, proto, sockaddr, backlog, reuseport=None):
+    """A bound socket, listening unless ``backlog`` is 0 (a probe)."""
+    sock = socket.socket(family, type_, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuseport is not None:
+            sock.setsockopt(socket.SOL_SOCKET, reuseport, 1)
+        # set here, Linux's accepted sockets inherit it (a system call
+        # less per connection; the worker checks: _worker._set_nodelay)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind(sockaddr)
+        if backlog:
+            sock.listen(backlog)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        raise ListenError(exc.errno, exc.strerror, _address_text(sockaddr)) from None
+    return Listener(sock, sock.getsockname()[:2])
+
+
+def _address_text(sockaddr):
+    host, port = sockaddr[:2]
+    return "%s:%d" % ("[%s]" % host if ":" in host else host, port)
+
+
+def _close_all(listeners):
+    for listener in listeners:
+        try:
+            listener.sock.close()
+        except OSError:
+            pass
 
 
 def url_of(addr):
@@ -264,10 +323,11 @@ class _Master:
     * SIGTERM/SIGINT stop everything gracefully.
     """
 
-    def __init__(self, app, cfg, listeners, nworkers, inline, threads, grace, reload=None):
+    def __init__(self, app, cfg, listener_sets, nworkers, inline, threads, grace, reload=None):
         self.app = app
         self.cfg = cfg
-        self.listeners = listeners
+        self.listener_sets = listener_sets     # a worker slot's own sockets (or all shared)
+        self.listeners = listener_sets[0]
         self.nworkers = nworkers
         self.inline = inline
         self.threads = threads
@@ -358,8 +418,9 @@ class _Master:
                     os.close(self._r)
                     os.close(self._w)
                     mine = self.board.slot(board, os.getpid()) if board >= 0 else None
-                    code = _run_worker(self.app, self.cfg, self.listeners, self.inline,
-                                       self.threads, self.grace, os.getppid(), mine)
+                    code = _run_worker(self.app, self.cfg, self.listener_sets[slot],
+                                       self.inline, self.threads, self.grace, os.getppid(),
+                                       mine)
                 except BaseException:
                     log.exception("worker process failed")
                 finally:
@@ -521,11 +582,17 @@ class _Master:
 
 
 def serve(app, server_config, *, workers=None, inline=False, host=None, port=None,
-          ready_fd=None, reload=None):
+          ready_fd=None, reload=None, shared_socket=False):
     """Serve ``app`` until SIGTERM or SIGINT; call from the main thread.
 
-    ``workers``: processes sharing the listening sockets (default: one per
-    CPU; 0 = serve in this process, no fork). ``inline``: serve each request
+    ``workers``: processes serving the listening addresses (default: one
+    per CPU; 0 = serve in this process, no fork), each on its own
+    SO_REUSEPORT socket where the system has them, which spreads the
+    connections evenly; ``shared_socket``: one socket all of them accept
+    from instead (a worker that stops accepting -- stuck inline, or at
+    MaxConnectionsPerWorker -- then leaves new connections to the others,
+    rather than to wait for it; but a burst of connections tends to land in
+    one worker). ``inline``: serve each request
     on the listener thread (fastest; a blocking handler stalls its worker).
     ``host``/``port`` override the ``Listen`` addresses (port 0 = any free
     port). When listening, writes ``fastdispatch: serving on URL (N workers)``
@@ -553,16 +620,20 @@ def serve(app, server_config, *, workers=None, inline=False, host=None, port=Non
         workers = os.cpu_count() or 1
     from fastdispatch import apache
     apache.worker_processes = max(1, workers)   # mpm_query's answer (Session() reads it)
-    listeners = bind_listeners(listen_addresses(cfg, host, port))
+    addresses = listen_addresses(cfg, host, port)
+    if workers <= 0:
+        listener_sets = [bind_listeners(addresses)]
+    else:
+        listener_sets = bind_listener_sets(addresses, workers, shared=shared_socket)
+    listeners = listener_sets[0]
     try:
         if workers <= 0:
             _serve_here(app, cfg, listeners, inline, threads, grace, ready_fd)
         else:
-            master = _Master(app, cfg, listeners, workers, inline, threads, grace, reload)
+            master = _Master(app, cfg, listener_sets, workers, inline, threads, grace, reload)
             master.run(lambda: _announce(_ready_line(listeners, workers), ready_fd))
     finally:
-        for listener in listeners:
-            listener.sock.close()
+        _close_all({id(l): l for ls in listener_sets for l in ls}.values())
 
 
 def _serve_here(app, cfg, listeners, inline, threads, grace, ready_fd):
