@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -44,6 +45,11 @@ class EchoApp:
             raise RuntimeError("handler bug")
         if path == "/pid":
             payload = str(os.getpid()).encode()
+        elif path == "/burn":
+            end = time.thread_time() + 0.001    # a millisecond of Python: the GIL held
+            while time.thread_time() < end:
+                pass
+            payload = str(threading.get_ident()).encode()
         elif path == "/bytes":
             payload = b"0123456789abcdef" * (int(head.target.split("=")[1]) // 16)
         elif path == "/remaining":
@@ -533,6 +539,38 @@ def test_handlers_waiting_on_io_run_side_by_side(make_server, mode):
     assert run_clients(run, n, LIMIT)
     serial = n * per * 0.003
     assert time.monotonic() - start < serial * 0.6
+
+
+def test_busy_handlers_are_not_spread_over_idle_threads(make_server, mode):
+    """Handlers that keep the GIL busy gain nothing from a second serving
+    thread, only GIL hand-offs: with idle threads in the pool (as after a
+    burst of blocking requests), one thread serves them all. (Handlers
+    that wait on I/O do get them: the test above.)"""
+    if mode.get("poller") != "epoll":
+        pytest.skip("only serving threads that take ready connections (epoll)")
+    srv = make_server(ServerConfig(max_keep_alive_requests=0))
+    sleepers = [Client(srv.port) for _ in range(6)]     # grow the pool first
+    for c in sleepers:
+        c.send(get("/sleep?s=0.3"))
+    for c in sleepers:
+        c.read_response()
+        c.close()
+    time.sleep(0.1)
+    assert len(srv.worker._threads) >= 6
+    served = []
+
+    def run(i):
+        c = Client(srv.port)
+        for k in range(80):
+            c.send(get("/burn"))
+            served.append((time.monotonic(), c.read_response()[2]))
+        c.close()
+
+    assert run_clients(run, 6, LIMIT)
+    served.sort()
+    last = [thread for _, thread in served[len(served) // 2:]]
+    top = max(last.count(t) for t in set(last))
+    assert top >= 0.9 * len(last), {t: last.count(t) for t in set(last)}
 
 
 def test_quick_requests_keep_the_pool_small(make_server, mode):

@@ -21,7 +21,12 @@ back to the queue, and while any thread does so the listener does not watch
 the connections: a busy worker serves request after request on one thread,
 no hand-off, no listener wake-up per request. When those threads finish no
 request for STALL_SECS (their handlers block), the listener takes what is
-ready and hands it out as above.
+ready and hands it out as above. While requests do finish and threads sit
+idle, the listener gives an idle thread one ready connection per look --
+but only while the GIL has room (``_demand``: the process's threads want
+less than half a CPU, handlers waiting on I/O); while it is saturated,
+extra takers are asked to step back after their current request, since a
+second thread running Python only adds GIL hand-offs.
 
 ``inline=True`` serves every request on the listener thread itself: no thread
 hand-off at all, the fastest mode, but a handler (or a request body) that
@@ -64,6 +69,7 @@ from fastdispatch.logformat import resolve_format
 from fastdispatch.transport import Outcome
 
 from ._body import EMPTY_BODY, EXPECTING_EMPTY_BODY, BodyReader
+from ._demand import Demand
 from ._connection import BUSY, CLOSED, IDLE, LINGER, RECV_SIZE, Connection, conn_info
 from ._logs import ERROR_LOGGER, AccessLog
 from ._poller import WAKE, make_poller
@@ -251,6 +257,11 @@ class Worker:
         self._active = 0        # threads serving or taking (listener not watching)
         self._take_mark = 0
         self._take_since = 0.0
+        # while the threads together want a CPU (the GIL is saturated), one
+        # taker is enough: idle threads get nothing more, and _shed takers
+        # step back after their current request (see _demand)
+        self._demand = Demand()
+        self._shed = 0
         # a connection's IDLE/LINGER state is changed by a taking thread and
         # by the listener's sweep: one at a time
         self._claim_lock = threading.Lock()
@@ -353,19 +364,26 @@ class Worker:
     def _check_takers(self, now):
         """(Listener) while serving threads take ready connections the
         listener does not watch them; when no request finished for
-        STALL_SECS (those threads block), it takes what is ready itself."""
+        STALL_SECS (those threads block), it takes what is ready itself.
+        While requests finish, an idle thread gets one ready connection per
+        look (and so becomes a taker), if the GIL has room for it."""
+        if self._active > 1 or self._avail:
+            self._weigh_demand()
         if self._finished != self._take_mark:
             self._take_mark = self._finished
             self._take_since = now
-            if not self._avail:
+            if not self._avail or self._demand.saturated is not False:
                 return
-            # some threads wait idle while others take: share what is ready
-            # (handlers that wait on I/O then run side by side)
+            # handlers that wait on I/O then run side by side, one more
+            # thread at a time while the GIL stays unsaturated
+            conn = self._poller.take(0)
+            ready = () if conn is None else (conn,)
         elif now - self._take_since < STALL_SECS:
             return
         else:
             self._take_since = now
-        for conn in self._poller.take_all():
+            ready = self._poller.take_all()
+        for conn in ready:
             try:
                 if conn.__class__ is not Connection:
                     self._accept(conn)
@@ -374,6 +392,24 @@ class Worker:
                     self._ready(conn)
             except Exception:
                 log.exception("internal error in the listener loop")
+
+    def _weigh_demand(self):
+        """(Listener) Sample the threads' demand for a CPU; when the GIL is
+        saturated, ask all but one of the running takers to step back."""
+        demand = self._demand
+        demand.sample([t.native_id for t in self._threads])
+        if demand.saturated and self._active > 1:
+            running = self._active if demand.busy is None else demand.busy
+            self._shed = max(0, min(self._active, running) - 1)
+
+    def _step_back(self):
+        """(A taker) Whether to stop taking, as _weigh_demand asked."""
+        with self._pool_lock:
+            if self._shed > 0 and self._active > 1:
+                self._shed -= 1
+                return True
+            self._shed = 0
+            return False
 
     def _resume_accepting(self):
         with self._accept_lock:
@@ -513,6 +549,7 @@ class Worker:
         for t in self._threads:
             t.join(max(0.0, end - _monotonic()))
         self._poller.close()
+        self._demand.close()
 
     # ------------------------------------------------------------------ thread pool
     def _submit(self, conn):
@@ -583,6 +620,8 @@ class Worker:
                     # the next ready connection is served here: no hand-off
                     # (queued ones first: they are claimed below)
                     while not self._stopping and not self._backlog:
+                        if self._shed and self._step_back():
+                            break
                         conn = take(0)
                         if conn is None:
                             flush_log()         # before waiting
