@@ -10,6 +10,7 @@ others); the last code is the phase's. Any code other than OK and DECLINED
 ends the request: DONE as it stands, an HTTP_* code with the server's error
 page.
 """
+import copy
 import logging
 import os
 import re
@@ -1320,8 +1321,7 @@ class Dispatcher:
         else:
             path_raw, query = _uri.split_target(new_uri)
         path = _uri.normalize_path(_uri.unquote_path(path_raw))
-        sub = Request.__new__(Request)
-        sub.__dict__.update(req.__dict__)
+        sub = copy.copy(req)     # (its fields and its __dict__)
         sub.uri, sub.args = path, query
         sub.unparsed_uri = new_uri
         sub.headers_out = _headers.Table()
@@ -1443,7 +1443,8 @@ def _check_assigned(req):
         error = error or "not an ISO-8859-1 string"
         req.content_type = None
     for name in ("headers_out", "err_headers_out"):
-        table = req.__dict__.get(name)
+        # (err_headers_out is made on first use: not here)
+        table = req.headers_out if name == "headers_out" else req.__dict__.get(name)
         if table and not all(_latin1(v) for _, v in table.items()):
             error = error or "not an ISO-8859-1 string"
             setattr(req, name, _headers.Table(
@@ -1487,7 +1488,6 @@ def _overlay(first, then):
 
 def _with_added(dc, entries):
     """A copy of ``dc`` with the handlers req.add_handler() added."""
-    import copy
     new = copy.copy(dc)
     new.handlers = dict(dc.handlers)
     for entry in entries:

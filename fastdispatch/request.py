@@ -200,41 +200,21 @@ class Request:
 
     # Defaults shared by all requests (an instance attribute replaces one
     # when a handler or the pipeline sets it): fewer stores per request.
-    status_line = None
-    content_type = None
-    _server_type = None  # the content type the server's type check set
+    # The fields the pipeline reads for every request are set in __init__
+    # instead: the compiled build declares them (request.pxd), and there a
+    # declared field is a slot of the object, not a class attribute.
     content_encoding = None
     content_languages = ()
-    handler = None
-    user = None
     ap_auth_type = None
-    filename = None
-    canonical_filename = None
-    path_info = ""
     used_path_info = 2   # AP_REQ_DEFAULT_PATH_INFO
-    _stat = None         # os.stat_result of filename, once something stat'ed it
-    _reading = False
     mtime = 0.0
-    no_cache = 0
     no_local_copy = 0
     allowed = 0
-    status = 200
-    header_only = 0
-    # Apache's r->chunked (the response goes out chunked: set with its head)
-    # and r->read_chunked (set when a handler starts reading a chunked body)
-    chunked = read_chunked = 0
-    _chunked_in = False  # the request body is chunked
-    expecting_100 = 0
-    _clength_in = 0
+    # Apache's r->read_chunked (set when a handler starts reading a chunked body)
+    read_chunked = 0
     _cleanups = ()
-    _held = None         # bytes waiting for one send (see _out), when coalescing
     allowed_xmethods = ()
     allowed_methods = ()
-    phase = None
-    hlist = None
-    main = None
-    prev = None
-    next = None
     assbackwards = 0
     proxyreq = 0
     read_length = 0
@@ -242,27 +222,51 @@ class Request:
     vlist_validator = None
     eos_sent = 0
     read_body = 0        # REQUEST_NO_BODY, as mod_python shows it
-    bytes_sent = 0
     clength = 0
-    _dir_config = None
-    _head_sent = False
-    _chunked = False
-    _buffered = 0
-    _content_length = -1
-    _read_bytes = 0
-    # Apache's error path (ap_die) marks the connection closed before the
-    # error response: that response is neither chunked nor given a length
-    _error_response = False
-    _unsized_error = False      # (the byterange filter's 416 page: no length)
-    _late_status = None  # the status of an error that replaced a finished response
-    # the connection ends after this response, unannounced (its head says
-    # what the request alone would): Apache's answer to a refusal while
-    # the request is being read, in the post-read-request phase
-    _drop_after = False
-    _filters = None      # filters.Chain of the response output, when it has one
-    _filter_ended = False  # a filter closed (sent the end) before the handler did
 
     def __init__(self, head, body, conn, send, dispatcher, uri, args, server):
+        self.status = 200
+        self.status_line = None
+        self.content_type = None
+        self._server_type = None    # the content type the server's type check set
+        self.handler = None
+        self.user = None
+        self.filename = None
+        self.canonical_filename = None
+        self.path_info = ""
+        self._stat = None           # os.stat_result of filename, once something stat'ed it
+        self._reading = False
+        self.no_cache = 0
+        self.header_only = 0
+        # Apache's r->chunked: the response goes out chunked (set with its head)
+        self.chunked = 0
+        self._chunked_in = False    # the request body is chunked
+        self._clength_in = 0
+        self._held = None           # bytes waiting for one send (see _out), when coalescing
+        self.phase = None
+        self.hlist = None
+        self.main = None
+        self.prev = None
+        self.next = None
+        self.bytes_sent = 0
+        self._dir_config = None
+        self._head_sent = False
+        self._chunked = False
+        self._buffered = 0
+        self._content_length = -1
+        self._read_bytes = 0
+        # Apache's error path (ap_die) marks the connection closed before the
+        # error response: that response is neither chunked nor given a length
+        self._error_response = False
+        self._unsized_error = False     # (the byterange filter's 416 page: no length)
+        self._late_status = None    # an error's status that replaced a finished response
+        # the connection ends after this response, unannounced (its head says
+        # what the request alone would): Apache's answer to a refusal while
+        # the request is being read, in the post-read-request phase
+        self._drop_after = False
+        self._filters = None        # filters.Chain of the response output, when it has one
+        self._filter_ended = False  # a filter closed (sent the end) before the handler did
+
         self._send = send
         self._body = body
         self._dispatcher = dispatcher
@@ -334,7 +338,7 @@ class Request:
         """mod_python's mp_finfo of req.filename (a dict whose keys are also
         attributes, shown as mod_python shows it); a handler may assign
         another, from apache.stat(), as Apache's r->finfo."""
-        info = self.__dict__.get("_finfo")
+        info = vars(self).get("_finfo")
         if info is not None:
             return info
         return finfo_of(self.filename, self._file_stat())
@@ -347,7 +351,7 @@ class Request:
 
     def _file_stat(self):
         """The os.stat_result behind req.finfo (None: no such file)."""
-        info = self.__dict__.get("_finfo")
+        info = vars(self).get("_finfo")
         if info is not None:
             return info.stat_result
         st = self._stat
@@ -380,7 +384,7 @@ class Request:
             port = int(p)
         # (the path the request named: a DirectoryIndex's fast redirect
         # changes the URI, not this)
-        path = self.__dict__.get("_parsed_path", self.uri)
+        path = vars(self).get("_parsed_path", self.uri)
         return (scheme, hostinfo, None, None, hostname, port, path, self.args, None)
 
     # ------------------------------------------------------------ config
@@ -664,7 +668,7 @@ class Request:
         done, so the whole body is known and gets a Content-Length."""
         self._head_sent = True
         headers = self.headers_out.items()
-        err = self.__dict__.get("err_headers_out")
+        err = vars(self).get("err_headers_out")
         if err:
             # Apache sends err_headers_out first
             headers[:0] = err.items()
@@ -848,7 +852,8 @@ class Request:
                 self.content_type = None
                 faults.add(fault)
         for name in ("headers_out", "err_headers_out"):
-            table = self.__dict__.get(name)
+            # (err_headers_out is made on first use: not here)
+            table = self.headers_out if name == "headers_out" else vars(self).get(name)
             if not table:
                 continue
             found = {_header_fault(k) or _header_fault(v) for k, v in table.items()} - {None}
@@ -1035,7 +1040,7 @@ class Request:
         registered first)."""
         if not callable(callable_):
             raise ValueError("first argument must be a callable object")
-        cleanups = self.__dict__.get("_cleanups")
+        cleanups = vars(self).get("_cleanups")
         if cleanups is None:    # (a redirect's list is its original request's)
             cleanups = self._cleanups = []
         cleanups.append((callable_, data))
@@ -1198,7 +1203,7 @@ class Request:
             self.headers_out["ETag"] = etag_for(st, self.request_time)
             return
         mtime_us = 0
-        if self.filename and "_finfo" not in self.__dict__:
+        if self.filename and "_finfo" not in vars(self):
             directory = self.filename
             while directory not in ("", "/"):
                 directory = os.path.dirname(directory)

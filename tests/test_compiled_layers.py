@@ -131,3 +131,76 @@ def test_an_edited_layer_runs_from_source_and_says_so(tmp_path):
     # the others still run compiled
     path, state, _ = _probe({}, pythonpath=str(tmp_path), module="fastdispatch.request")
     assert state == "compiled" and path.startswith(str(copy / "request."))
+
+
+# ---------------------------------------------------------------- declared fields
+# A layer's .pxd may declare a class's fields (request.pxd, dispatch.pxd,
+# server/_worker.pxd): compiled, each is a slot of the object; from source,
+# an instance attribute. The two agree only if __init__ sets every declared
+# field, whatever the path through it, and the class body gives none a
+# default (compiled, a class attribute would hide the slot).
+
+def _declarations():
+    import ast
+    import re
+    found = []
+    for name in COMPILED_LAYERS:
+        py = os.path.join(os.path.dirname(PACKAGE_DIR), *name.split(".")) + ".py"
+        pxd = py[:-3] + ".pxd"
+        if not os.path.exists(pxd):
+            continue
+        text = open(pxd).read()
+        for cls, body in re.findall(r"^cdef class (\w+):\n((?:[ \t]+.*\n|\n)*)", text, re.M):
+            fields = set()
+            for names in re.findall(r"^\s+cdef public object (.+)$", body, re.M):
+                fields |= {n.strip() for n in names.split(",")}
+            tree = ast.parse(open(py).read())
+            node = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls)
+            found.append((name, cls, fields, node))
+    return found
+
+
+def _self_targets(statements):
+    import ast
+    names = set()
+    for stmt in statements:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else \
+            [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
+        for target in targets:
+            for node in ast.walk(target):
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                        and node.value.id == "self":
+                    names.add(node.attr)
+    return names
+
+
+def test_declared_fields_are_set_by_init_and_have_no_class_default():
+    import ast
+    declared = _declarations()
+    assert {(m, c) for m, c, _, _ in declared} >= {
+        ("fastdispatch.request", "Request"), ("fastdispatch.dispatch", "Dispatcher"),
+        ("fastdispatch.server._worker", "Worker")}
+    for module, cls, fields, node in declared:
+        assert fields, (module, cls)
+        class_level = set()
+        for stmt in node.body:
+            if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]):
+                    class_level |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        assert not fields & class_level, (module, cls, sorted(fields & class_level))
+        init = next(n for n in node.body if isinstance(n, ast.FunctionDef)
+                    and n.name == "__init__")
+        # (top-level statements only: one inside an if may not run)
+        missing = fields - _self_targets(init.body)
+        assert not missing, (module, cls, sorted(missing))
+
+
+def test_built_classes_keep_declared_fields_in_slots():
+    if not BUILT or _speedups.NO_EXTENSIONS:
+        pytest.skip("the layers are not built in this install")
+    from fastdispatch.dispatch import Dispatcher
+    from fastdispatch.request import Request
+    from fastdispatch.server._worker import Worker
+    for cls, field in ((Request, "status"), (Dispatcher, "lookup"), (Worker, "_conns")):
+        # a data descriptor of the type, not an entry of each instance's dict
+        assert type(vars(cls)[field]).__name__ == "getset_descriptor", cls

@@ -277,3 +277,35 @@ def test_the_default_handler_allows_what_a_handler_allowed_before_it(site, metho
     r = request(site.port, method, "/hdr/x?allow-declined")
     assert r.status == status
     assert set(r.header("Allow").split(",")) == {"GET", "PROPFIND", "POST", "OPTIONS", "HEAD"}
+
+
+def test_the_request_object_takes_attributes_weak_references_and_copies(tmp_path):
+    """What a plain Python object allows, the request allows, compiled or
+    not: a handler's own attributes (seen by a later phase), a weak
+    reference, and an internal redirect keeps both kinds of field."""
+    from fastdispatch import Directory, Dispatcher, build_config
+    from fastdispatch.testing import Client
+
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "fldobj.py").write_text(
+        "import weakref\n"
+        "from mod_python import apache\n"
+        "def fixuphandler(req):\n"
+        "    req.my_note = 'from the fixup'\n"
+        "    req.status = 200\n"
+        "    return apache.OK\n"
+        "def handler(req):\n"
+        "    ref = weakref.ref(req)\n"
+        "    if req.uri.endswith('/again'):\n"
+        "        req.content_type = 'text/plain'\n"
+        "        req.write('%s|%s|%s|%s' % (req.my_note, req.prev.my_note,\n"
+        "                                   req.prev.uri, ref() is req))\n"
+        "        return apache.OK\n"
+        "    req.internal_redirect('/h/fldobj.py/again')\n"
+        "    return apache.OK\n")
+    client = Client(Dispatcher(build_config(
+        Directory("h", SetHandler="mod_python", PythonHandler="fldobj",
+                  PythonFixupHandler="fldobj", PythonDebug=True),
+        DocumentRoot=str(tmp_path), base_dir=str(tmp_path))))
+    r = client.get("/h/fldobj.py/first")
+    assert (r.status, r.body) == (200, b"from the fixup|from the fixup|/h/fldobj.py/first|True")

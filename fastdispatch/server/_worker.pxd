@@ -1,0 +1,15 @@
+# The compiled build's declaration of Worker (_worker.py stays the source):
+# its fields become slots, which the listener loop and the serving threads
+# read directly. Other attributes live in the instance __dict__.
+
+cdef class Worker:
+    cdef dict __dict__
+    cdef object __weakref__     # (as the plain class: a weak reference may be taken)
+    cdef public object app, cfg, listeners, inline, grace, max_threads, parent_pid
+    cdef public object started, stopped
+    cdef public object _accept_after, _accept_lock, _accepting, _access, _active, _avail
+    cdef public object _backlog, _cap, _claim_lock, _closing, _conns, _corked, _demand
+    cdef public object _error_facts, _finished, _grow_step, _handle, _handler_timeout
+    cdef public object _ka_timeout, _max_head, _parse_head, _poller, _pool_lock, _queue
+    cdef public object _self_poll, _shed, _slot, _stall_mark, _stall_since, _stopping
+    cdef public object _take_mark, _take_since, _threads, _timeout
