@@ -135,7 +135,7 @@ def test_an_edited_layer_runs_from_source_and_says_so(tmp_path):
 
 # ---------------------------------------------------------------- declared fields
 # A layer's .pxd may declare a class's fields (request.pxd, dispatch.pxd,
-# server/_worker.pxd): compiled, each is a slot of the object; from source,
+# server/_worker.pxd, _connection.pxd, _logs.pxd): compiled, each is a slot of the object; from source,
 # an instance attribute. The two agree only if __init__ sets every declared
 # field, whatever the path through it, and the class body gives none a
 # default (compiled, a class attribute would hide the slot).
@@ -179,7 +179,9 @@ def test_declared_fields_are_set_by_init_and_have_no_class_default():
     declared = _declarations()
     assert {(m, c) for m, c, _, _ in declared} >= {
         ("fastdispatch.request", "Request"), ("fastdispatch.dispatch", "Dispatcher"),
-        ("fastdispatch.server._worker", "Worker")}
+        ("fastdispatch.server._worker", "Worker"),
+        ("fastdispatch.server._connection", "Connection"),
+        ("fastdispatch.server._logs", "AccessLog")}
     for module, cls, fields, node in declared:
         assert fields, (module, cls)
         class_level = set()
@@ -200,7 +202,10 @@ def test_built_classes_keep_declared_fields_in_slots():
         pytest.skip("the layers are not built in this install")
     from fastdispatch.dispatch import Dispatcher
     from fastdispatch.request import Request
+    from fastdispatch.server._connection import Connection
+    from fastdispatch.server._logs import AccessLog
     from fastdispatch.server._worker import Worker
-    for cls, field in ((Request, "status"), (Dispatcher, "lookup"), (Worker, "_conns")):
+    for cls, field in ((Request, "status"), (Dispatcher, "lookup"), (Worker, "_conns"),
+                       (Connection, "cork"), (AccessLog, "_stamp")):
         # a data descriptor of the type, not an entry of each instance's dict
         assert type(vars(cls)[field]).__name__ == "getset_descriptor", cls

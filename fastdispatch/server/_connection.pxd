@@ -1,0 +1,8 @@
+# The compiled build's declaration of Connection (_connection.py stays the
+# source, where __slots__ names the same fields): compiled, its own methods
+# (send, corking, the waits) reach its fields as struct members.
+
+cdef class Connection:
+    cdef public object sock, fd, info, buf, state, since, partial, broken
+    cdef public object sent, sent_bytes, timeout, linger_until, current, stuck
+    cdef public object cork, corked
