@@ -274,8 +274,10 @@ def test_handler_that_never_returns(served, mode):
             assert site.wait_for_error_log(r"worker process %d has a request that made no "
                                            r"progress .*; replacing it" % victim, 15)
         else:
+            # (the slot held the stuck listener's last beat)
             assert site.wait_for_error_log(r"worker process %d has not answered for \d+ "
-                                           r"seconds .*; replacing it" % victim, 15)
+                                           r"seconds .*; last beat \d+\.\d seconds ago\); "
+                                           r"replacing it" % victim, 15)
         # the stuck process goes away (killed if it does not stop by itself)
         assert hsite.eventually(lambda: victim not in hsite.children_of(site.master), 20)
         assert len(hsite.children_of(site.master)) == 2

@@ -480,9 +480,13 @@ class _Master:
                     self._retire(pid, "has a request that made no progress for %d seconds "
                                       "(HandlerTimeout %d)" % (now - stuck, limit))
                 elif now - max(beat, child.started) > stale:
+                    # (what the slot held, for a replacement nobody expected)
+                    slot = ("no beat yet" if owner == 0 else
+                            "its slot names process %d" % owner if owner != pid else
+                            "last beat %.1f seconds ago" % (now - beat))
                     self._retire(pid, "has not answered for %d seconds (its listener thread "
-                                      "is blocked; HandlerTimeout %d)"
-                                 % (now - max(beat, child.started), limit))
+                                      "is blocked; HandlerTimeout %d; %s)"
+                                 % (now - max(beat, child.started), limit, slot))
         for pid, child in list(self.retiring.items()):
             if child.kill_at is not None and now >= child.kill_at:
                 child.kill_at = None
