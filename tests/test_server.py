@@ -510,6 +510,19 @@ def test_a_keep_alive_request_is_not_stuck_behind_a_blocked_one(make_server,
     assert max(waits) < 0.2, waits
 
 
+def _grow_pool(srv, n, seconds):
+    """Give the worker ``n`` serving threads: ``n`` requests that sleep for
+    ``seconds`` at once, then idle."""
+    sleepers = [Client(srv.port) for _ in range(n)]
+    for c in sleepers:
+        c.send(get("/sleep?s=%s" % seconds))
+    for c in sleepers:
+        c.read_response()
+        c.close()
+    time.sleep(0.1)
+    assert len(srv.worker._threads) >= n
+
+
 def test_handlers_waiting_on_io_run_side_by_side(make_server, mode):
     """Once the pool has threads, handlers that wait on I/O on
     different connections overlap instead of queueing behind one taker
@@ -517,14 +530,7 @@ def test_handlers_waiting_on_io_run_side_by_side(make_server, mode):
     if mode.get("inline"):
         pytest.skip("inline mode serves on the listener thread by design")
     srv = make_server(ServerConfig(max_keep_alive_requests=0))
-    sleepers = [Client(srv.port) for _ in range(6)]     # grow the pool first
-    for c in sleepers:
-        c.send(get("/sleep?s=0.5"))
-    for c in sleepers:
-        c.read_response()
-        c.close()
-    time.sleep(0.2)
-    assert len(srv.worker._threads) >= 6
+    _grow_pool(srv, 6, 0.5)
     n, per = 8, 40
 
     def run(i):
@@ -549,14 +555,7 @@ def test_busy_handlers_are_not_spread_over_idle_threads(make_server, mode):
     if mode.get("poller") != "epoll":
         pytest.skip("only serving threads that take ready connections (epoll)")
     srv = make_server(ServerConfig(max_keep_alive_requests=0))
-    sleepers = [Client(srv.port) for _ in range(6)]     # grow the pool first
-    for c in sleepers:
-        c.send(get("/sleep?s=0.3"))
-    for c in sleepers:
-        c.read_response()
-        c.close()
-    time.sleep(0.1)
-    assert len(srv.worker._threads) >= 6
+    _grow_pool(srv, 6, 0.3)
     served = []
 
     def run(i):
