@@ -237,12 +237,8 @@ class Request:
         self._stat = None           # os.stat_result of filename, once something stat'ed it
         self._reading = False
         self.no_cache = 0
-        self.header_only = 0
         # Apache's r->chunked: the response goes out chunked (set with its head)
         self.chunked = 0
-        self._chunked_in = False    # the request body is chunked
-        self._clength_in = 0
-        self._held = None           # bytes waiting for one send (see _out), when coalescing
         self.phase = None
         self.hlist = None
         self.main = None
@@ -306,18 +302,13 @@ class Request:
         self.headers_out = Table()
         self.server = server
         self.connection = mp = _connection_for(conn, server)
-        if mp._coalesce:
-            self._held = []
-        if method == "HEAD":
-            self.header_only = 1
+        # bytes waiting for one send (see _out), when coalescing
+        self._held = [] if mp._coalesce else None
+        self.header_only = 1 if method == "HEAD" else 0
         self.request_time = _time()
-        if head.chunked:
-            self._chunked_in = True
-        # (always set: the head's writer reads it, and an instance attribute
-        # is the fast read)
+        self._chunked_in = bool(head.chunked)      # the request body is chunked
         self.expecting_100 = 1 if head.expect_continue else 0
-        if head.content_length > 0:
-            self._clength_in = head.content_length
+        self._clength_in = head.content_length if head.content_length > 0 else 0
         self.useragent_ip = conn.remote_ip
 
     @property
