@@ -35,3 +35,10 @@ COMPILED_LAYERS = (
     "fastdispatch.server._body",
     "fastdispatch.server._poller",
 )
+
+# A layer whose build cimports another layer's extension type (names it in
+# its .pxd, to reach that type's fields in C) loads only beside that layer's
+# build: it runs from its source whenever the other does.
+CIMPORTS = {
+    "fastdispatch.dispatch": ("fastdispatch.request",),
+}

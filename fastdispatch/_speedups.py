@@ -21,7 +21,7 @@ import importlib.util
 import os
 import sys
 
-from fastdispatch._layers import COMPILED_LAYERS
+from fastdispatch._layers import CIMPORTS, COMPILED_LAYERS
 
 HOT_PATHS = ("_http", "_uri", "_lookup", "_headers", "_auth")
 
@@ -122,7 +122,8 @@ class _SourceLayers:
 
 
 LAYERS = {}        # layer module name -> "compiled", "source" (asked for),
-#                    "not built" or "stale"
+#                    "not built", "stale" or "source (X is)": a layer whose
+#                    build needs X's build (CIMPORTS) while X runs from source
 
 
 def _pick_layers():
@@ -131,6 +132,10 @@ def _pick_layers():
     for name in COMPILED_LAYERS:
         source, compiled = layer_files(name)
         state = "source" if _source_asked(name) else use_compiled(source, compiled)
+        if state == "compiled":
+            for needed in CIMPORTS.get(name, ()):
+                if LAYERS[needed] != "compiled":
+                    state = "source (%s is)" % needed.split(".", 1)[1]
         LAYERS[name] = state
         if state != "compiled" and compiled is not None:
             sources[name] = source

@@ -423,7 +423,7 @@ class Dispatcher:
                 req.err_headers_out["Allow"] = ""
                 raise _Abort(apache.HTTP_METHOD_NOT_ALLOWED)
             req._dir_config = self._match(req.uri, req.filename, req.path_info)
-            added = req.__dict__.get("_added")
+            added = vars(req).get("_added")
             if added:
                 # handlers added so far are the request's own, whatever
                 # directory it maps to (mod_python keeps them apart)

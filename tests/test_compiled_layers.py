@@ -17,7 +17,7 @@ import pytest
 
 import fastdispatch
 from fastdispatch import _speedups
-from fastdispatch._layers import COMPILED_LAYERS
+from fastdispatch._layers import CIMPORTS, COMPILED_LAYERS
 
 PACKAGE_DIR = os.path.dirname(fastdispatch.__file__)
 BUILT = all(_speedups.layer_files(name)[1] for name in COMPILED_LAYERS)
@@ -37,8 +37,8 @@ def _probe(env_extra, pythonpath=None, module="fastdispatch.dispatch"):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, timeout=60, cwd="/")
     assert out.returncode == 0, out.stderr
-    path, state = out.stdout.split()
-    return path, state, out.stderr
+    path, state = out.stdout.split("\n", 1)
+    return path, state.strip(), out.stderr
 
 
 def test_the_list_names_modules_that_exist():
@@ -93,8 +93,29 @@ def test_source_layers_by_name():
     assert (path, state) == (os.path.join(PACKAGE_DIR, "request.py"), "source")
     path, state, _ = _probe(env, module="fastdispatch.server._worker")
     assert state == "source" and path.endswith("_worker.py")
-    path, state, _ = _probe(env, module="fastdispatch.dispatch")
+    path, state, _ = _probe(env, module="fastdispatch.handlers.static")
     assert state == "compiled"
+
+
+def test_a_layer_follows_the_one_it_cimports():
+    """dispatch's build reaches Request's fields in C (dispatch.pxd): with
+    request from its source it loads its own source too, and says why."""
+    if not BUILT or _speedups.NO_EXTENSIONS:
+        pytest.skip("the layers are not built in this install")
+    path, state, _ = _probe({"FASTDISPATCH_SOURCE_LAYERS": "request"},
+                            module="fastdispatch.dispatch")
+    assert (path, state) == (os.path.join(PACKAGE_DIR, "dispatch.py"), "source (request is)")
+    path, state, _ = _probe({"FASTDISPATCH_SOURCE_LAYERS": "dispatch"},
+                            module="fastdispatch.request")
+    assert state == "compiled"     # (not the other way round)
+
+
+def test_cimported_layers_are_picked_first():
+    """_speedups decides in COMPILED_LAYERS order: a layer another cimports
+    must come before it."""
+    for name, needed in CIMPORTS.items():
+        for other in needed:
+            assert COMPILED_LAYERS.index(other) < COMPILED_LAYERS.index(name), (name, other)
 
 
 def test_source_layers_keep_the_hot_paths_compiled():
