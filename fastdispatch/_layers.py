@@ -41,4 +41,5 @@ COMPILED_LAYERS = (
 # build: it runs from its source whenever the other does.
 CIMPORTS = {
     "fastdispatch.dispatch": ("fastdispatch.request",),
+    "fastdispatch.server._worker": ("fastdispatch.server._connection",),
 }

@@ -96,13 +96,21 @@ def layer_files(name):
 
 def use_compiled(source, compiled, slack=STALE_SLACK_SECS):
     """Whether a layer runs compiled: ``"compiled"``, or why not
-    (``"not built"``, ``"stale"``: the source changed after the build)."""
+    (``"not built"``, ``"stale"``: the source, or the ``.pxd`` beside it,
+    changed after the build; a build from another ``.pxd`` may not even load
+    beside the builds that cimport it)."""
     if compiled is None:
         return "not built"
     try:
-        if os.stat(source).st_mtime > os.stat(compiled).st_mtime + slack:
+        built = os.stat(compiled).st_mtime + slack
+        if os.stat(source).st_mtime > built:
             return "stale"
     except OSError:         # no source shipped: the build is all there is
+        return "compiled"
+    try:
+        if os.stat(os.path.splitext(source)[0] + ".pxd").st_mtime > built:
+            return "stale"
+    except OSError:         # (a layer without a .pxd)
         pass
     return "compiled"
 
@@ -127,20 +135,19 @@ LAYERS = {}        # layer module name -> "compiled", "source" (asked for),
 
 
 def _pick_layers():
-    sources = {}
+    files = {name: layer_files(name) for name in COMPILED_LAYERS}
     stale = []
-    for name in COMPILED_LAYERS:
-        source, compiled = layer_files(name)
+    for name, (source, compiled) in files.items():
         state = "source" if _source_asked(name) else use_compiled(source, compiled)
-        if state == "compiled":
-            for needed in CIMPORTS.get(name, ()):
-                if LAYERS[needed] != "compiled":
-                    state = "source (%s is)" % needed.split(".", 1)[1]
         LAYERS[name] = state
-        if state != "compiled" and compiled is not None:
-            sources[name] = source
         if state == "stale":
             stale.append(name)
+    for name, needed in CIMPORTS.items():
+        for other in needed:
+            if LAYERS[name] == "compiled" and LAYERS[other] != "compiled":
+                LAYERS[name] = "source (%s is)" % other.split(".", 1)[1]
+    sources = {name: source for name, (source, compiled) in files.items()
+               if LAYERS[name] != "compiled" and compiled is not None}
     if stale:
         sys.stderr.write(
             "fastdispatch: running from source, changed since they were compiled: %s "

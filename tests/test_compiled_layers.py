@@ -63,6 +63,13 @@ def test_use_compiled_by_the_files(tmp_path):
     # edited after the build
     os.utime(source, (now, now))
     assert _speedups.use_compiled(str(source), str(compiled)) == "stale"
+    # its declarations (.pxd) edited after the build
+    declarations = tmp_path / "m.pxd"
+    declarations.write_text("cdef class M:\n    pass\n")
+    os.utime(source, (now - 100, now - 100))
+    assert _speedups.use_compiled(str(source), str(compiled)) == "stale"
+    os.utime(declarations, (now - 100, now - 100))
+    assert _speedups.use_compiled(str(source), str(compiled)) == "compiled"
     # a build shipped without its source
     source.unlink()
     assert _speedups.use_compiled(str(source), str(compiled)) == "compiled"
@@ -110,12 +117,10 @@ def test_a_layer_follows_the_one_it_cimports():
     assert state == "compiled"     # (not the other way round)
 
 
-def test_cimported_layers_are_picked_first():
-    """_speedups decides in COMPILED_LAYERS order: a layer another cimports
-    must come before it."""
+def test_cimports_name_layers():
     for name, needed in CIMPORTS.items():
-        for other in needed:
-            assert COMPILED_LAYERS.index(other) < COMPILED_LAYERS.index(name), (name, other)
+        assert name in COMPILED_LAYERS
+        assert set(needed) <= set(COMPILED_LAYERS), name
 
 
 def test_source_layers_keep_the_hot_paths_compiled():
@@ -230,3 +235,36 @@ def test_built_classes_keep_declared_fields_in_slots():
                        (Connection, "cork"), (AccessLog, "_stamp")):
         # a data descriptor of the type, not an entry of each instance's dict
         assert type(vars(cls)[field]).__name__ == "getset_descriptor", cls
+
+
+def test_an_instance_attribute_overrides_a_cpdef_method(tmp_path):
+    """Compiled, Dispatcher's per-request methods call each other in C
+    (dispatch.pxd); one set on the instance still takes their place, in
+    either build, as a plain method would."""
+    from fastdispatch.dispatch import Dispatcher
+    from fastdispatch.testing import Client
+    (tmp_path / "hello.py").write_text(
+        "from mod_python import apache\n"
+        "def handler(req):\n"
+        "    req.content_type = 'text/plain'\n"
+        "    req.write('Hello World!')\n"
+        "    return apache.OK\n")
+    conf = tmp_path / "site.conf"
+    conf.write_text('DocumentRoot %s\n<Directory %s>\n    AddHandler mod_python .py\n'
+                    '    PythonHandler hello\n</Directory>\n' % (tmp_path, tmp_path))
+    app = Dispatcher.from_config(str(conf))
+    client = Client(app)
+    assert client.get("/hello.py").body == b"Hello World!"
+    seen = []
+    plain_call = app._call
+
+    def call(req, entry):
+        seen.append(entry.directive)
+        return plain_call(req, entry)
+
+    app._call = call
+    assert client.get("/hello.py").body == b"Hello World!"
+    assert seen == ["PythonHandler"]
+    del app._call
+    assert client.get("/hello.py").body == b"Hello World!"
+    assert seen == ["PythonHandler"]

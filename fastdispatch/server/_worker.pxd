@@ -1,6 +1,11 @@
 # The compiled build's declaration of Worker (_worker.py stays the source):
 # its fields become slots, which the listener loop and the serving threads
 # read directly. Other attributes live in the instance __dict__.
+# fastdispatch._speedups runs this module from its source whenever
+# server._connection runs from its own (this one cimports Connection).
+
+import cython
+from fastdispatch.server._connection cimport Connection
 
 cdef class Worker:
     cdef dict __dict__
@@ -13,3 +18,14 @@ cdef class Worker:
     cdef public object _ka_timeout, _max_head, _parse_head, _poller, _pool_lock, _queue
     cdef public object _self_poll, _shed, _slot, _stall_mark, _stall_since, _stopping
     cdef public object _take_mark, _take_since, _threads, _timeout
+
+    # the per-request steps call each other in C (an attribute set on the
+    # instance still overrides one); ``conn`` is the compiled Connection
+    @cython.locals(conn=Connection)
+    cpdef _ready(self, conn)
+    @cython.locals(conn=Connection)
+    cpdef _serve(self, conn)
+    @cython.locals(conn=Connection)
+    cpdef _park(self, conn, since=*)
+    @cython.locals(conn=Connection)
+    cpdef _uncork_all(self)
