@@ -57,6 +57,12 @@ class EchoApp:
             data = body.read(3)
             payload = b"%d %d %s %d" % (before, body.remaining_known(), data,
                                         len(body.read()))
+        elif path == "/held":
+            return self._held(head, send)
+        elif path == "/held-at-start":
+            # whether the connection's last response was still kept back
+            # by the kernel as this request began (it was pushed if not)
+            payload = b"%d" % bool(send.__self__.held)
         elif path == "/nobody":
             payload = b"not read\n"
         elif path == "/lines":
@@ -75,6 +81,23 @@ class EchoApp:
         send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n%s"
              % (len(payload), extra, payload))
         return Outcome(200, len(payload), head.keep_alive, None)
+
+    @staticmethod
+    def _held(head, send):
+        """A handler that flushes, then waits on something other than its
+        client. With a connection that holds (default mode, epoll: the
+        kernel keeps sends back until a push, see Connection.send) the
+        listener must push the flushed bytes while the handler waits: it
+        waits (bounded) until the Connection behind ``send`` says so, and
+        ends the body with what it saw."""
+        owner = send.__self__
+        holds = owner.holding is not None
+        send(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\nX-Holds: %d\r\n\r\nfirst;" % holds)
+        end = time.monotonic() + LIMIT
+        while owner.held and time.monotonic() < end:
+            time.sleep(0.001)
+        send(b"stuck;" if owner.held else b"sent!;")
+        return Outcome(200, 12, head.keep_alive, None)
 
     def error_response(self, status, head, detail=""):
         body = b"error %d\n" % status
@@ -217,6 +240,39 @@ def test_pipelined_requests_answered_in_order(make_server, client_factory):
         assert c.read_response()[2] == b"GET /p%d\n" % i
     assert c.read_response()[2] == b"POST /post\nabc"
     assert c.read_response()[2] == b"GET /last\n"
+
+
+def test_a_blocked_handlers_flushed_bytes_are_pushed(make_server, client_factory, mode):
+    """Holding (epoll's serving threads), what a handler flushed before it
+    blocks is pushed by the listener while it still blocks."""
+    srv = make_server()
+    c = client_factory(srv.port)
+    for _ in range(2):
+        c.send(get("/held"))
+        status, headers, body = c.read_response()
+        assert headers["x-holds"] == ("1" if "epoll" in str(mode) else "0")
+        assert body == b"first;sent!;"
+
+
+def test_a_serving_thread_pushes_the_responses_it_served(make_server, client_factory,
+                                                          mode, monkeypatch):
+    """Each response a serving thread holds is pushed once it has served
+    the ready connections at hand, not left for the listener (which waits
+    HOLD_SECS, here made a minute) or the kernel's own timer: as each
+    next request begins, the response before it is no longer held."""
+    from fastdispatch.server import _worker
+    monkeypatch.setattr(_worker, "HOLD_SECS", 60.0)
+    srv = make_server()
+    c = client_factory(srv.port)
+    for i in range(6):
+        c.send(get("/held-at-start"))
+        assert c.read_response()[2] == b"0", i
+    # pipelined, served in one go: held until all three are, then pushed together
+    c.send(get("/held-at-start") * 3)
+    held = b"1" if "epoll" in str(mode) else b"0"
+    assert [c.read_response()[2] for _ in range(3)] == [b"0", held, held]
+    c.send(get("/held-at-start"))
+    assert c.read_response()[2] == b"0"
 
 
 def test_request_head_in_pieces(make_server, client_factory):
@@ -1191,6 +1247,91 @@ def test_uncork_to_a_gone_client_raises_client_gone(corked):
     with pytest.raises(ClientGone):
         conn.uncork()
     assert conn.broken
+
+
+@pytest.fixture
+def held():
+    """(conn, client): a Connection that holds (as epoll's serving threads
+    have them: sends wait in the kernel for a push, see Connection.send),
+    on one end of a TCP connection over the loopback (MSG_MORE is TCP's),
+    the client on the other."""
+    from fastdispatch.server._connection import Connection, ServerConnInfo
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname(), timeout=LIMIT)
+    ours, _ = listener.accept()
+    listener.close()
+    ours.setblocking(False)
+    ours.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    conn = Connection(ours, ServerConnInfo("127.0.0.1", 1, "127.0.0.1", 2), LIMIT)
+    conn.holding = []
+    yield conn, client
+    ours.close()
+    client.close()
+
+
+def _held_back(conn, client, data):
+    """Send ``data``; whether the client saw none of it 50 ms later (None
+    when this process lost the CPU for long enough that the kernel's own
+    timer, 200 ms, may have sent it)."""
+    start = time.monotonic()
+    conn.send(data)
+    pending = _pending(client)
+    if time.monotonic() - start > 0.15:
+        return None
+    return not pending
+
+
+def test_held_sends_leave_together_at_the_push(held):
+    conn, client = held
+    assert _held_back(conn, client, b"one;") in (True, None)
+    since = conn.held
+    assert since and conn.holding == [conn]     # (listed for the listener)
+    assert conn.sent and conn.sent_bytes == 4
+    conn.send(b"two;")
+    assert conn.held == since and conn.holding == [conn]
+    conn.push()
+    assert not conn.held
+    assert _recv_exactly(client, 8) == b"one;two;"
+    assert conn.sent_bytes == 8
+    conn.send(b"three;")
+    assert conn.held and conn.holding == [conn, conn]   # held again: listed again
+    conn.close()
+    conn.push()                             # (closed meanwhile: nothing to do)
+    assert not conn.held
+
+
+def test_a_file_region_sends_what_is_held_before_it(held, tmp_path):
+    from fastdispatch.transport import FileRegion
+    conn, client = held
+    path = tmp_path / "f"
+    path.write_bytes(b"file")
+    with open(path, "rb") as f:
+        conn.send(b"head;")
+        conn.send(FileRegion(f.fileno(), 0, 4))
+    assert not conn.held
+    assert _recv_exactly(client, 9) == b"head;file" and conn.sent_bytes == 9
+
+
+def test_a_send_that_waits_for_the_client_holds_nothing_back(held):
+    conn, client = held
+    big = bytes(range(256)) * 16384     # 4 MiB: more than the socket buffers
+    got = []
+    reader = threading.Thread(target=lambda: got.append(_recv_exactly(client, len(big) + 5)))
+    reader.start()
+    conn.send(b"head;")
+    conn.send(big)
+    reader.join(LIMIT)
+    assert got == [b"head;" + big] and not conn.held
+
+
+def test_waiting_for_the_client_pushes_what_is_held(held):
+    """A client may wait for the answer before it sends more."""
+    conn, client = held
+    assert _held_back(conn, client, b"HTTP/1.1 100 Continue\r\n\r\n") in (True, None)
+    client.send(b"body")
+    assert conn.recv_wait() == b"body"
+    assert not conn.held
+    assert _recv_exactly(client, 25) == b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 def test_body_reader_read_n_is_exact_across_pieces():

@@ -5,9 +5,10 @@
 cdef class Connection:
     cdef public object sock, fd, info, buf, state, since, partial, broken
     cdef public object sent, sent_bytes, timeout, linger_until, current, stuck
-    cdef public object cork, corked
+    cdef public object cork, corked, holding, held
 
     # (no instance __dict__: a cpdef method is called in C, nothing to check)
     cpdef send(self, data)
     cpdef uncork(self)
     cpdef _send_now(self, data)
+    cpdef push(self)

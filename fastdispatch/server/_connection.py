@@ -21,6 +21,9 @@ RECV_SIZE = 65536
 CORK_MAX = 16384
 
 _monotonic = time.monotonic
+_MSG_MORE = socket.MSG_MORE
+_IPPROTO_TCP = socket.IPPROTO_TCP
+_TCP_NODELAY = socket.TCP_NODELAY
 # ``since`` of a busy connection while it waits (at most Timeout) for its
 # client: that time is not the handler making no progress (HandlerTimeout)
 _WAITING = float("inf")
@@ -60,7 +63,7 @@ def _wait(fd, events, timeout):
 class Connection:
     __slots__ = ("sock", "fd", "info", "buf", "state", "since", "partial", "broken",
                  "sent", "sent_bytes", "timeout", "linger_until", "current", "stuck",
-                 "cork", "corked")
+                 "cork", "corked", "held", "holding")
 
     def __init__(self, sock, info, timeout):
         self.sock = sock
@@ -81,6 +84,10 @@ class Connection:
         self.stuck = None       # the head already reported as stuck
         self.cork = None        # corking (inline mode): small sends kept back (see send)
         self.corked = 0         # their bytes
+        self.holding = None     # holding (default mode, TCP): the worker's list of
+        #                         connections with sends the kernel keeps back
+        self.held = 0.0         # monotonic time of the first send kept back since
+        #                         the last push, or 0
 
     def __repr__(self):
         return "<Connection fd=%d %s:%d state=%d>" % (
@@ -99,7 +106,18 @@ class Connection:
         its poll round: many connections' responses then leave back to back,
         and the client wakes once for them, not once for each (the wake-up
         costs the sender more than the send). Anything else, and any wait
-        for the client (``recv_wait``), sends what is corked first."""
+        for the client (``recv_wait``), sends what is corked first.
+
+        Holding (``holding`` a list: the default mode, where a handler may
+        block, so nothing may wait in this thread's hands), every send goes
+        at once but with MSG_MORE: the kernel keeps a partly filled segment
+        back until ``push``. A response written in several sends (a flushed
+        head and chunk, then the last chunk) then leaves in one segment,
+        and a serving thread pushes the responses of a batch of ready
+        connections together, so the client wakes once for them. A
+        connection that holds is listed in ``holding`` for the worker's
+        listener, which pushes what a blocked handler left held (within a
+        few ms); waiting for the client (``recv_wait``) pushes first."""
         self.sent = True
         cork = self.cork
         if cork is not None:
@@ -122,15 +140,19 @@ class Connection:
         self._send_now(data)
 
     def _send_now(self, data):
-        self.since = _monotonic()
+        self.since = now = _monotonic()
+        holding = self.holding
         try:
-            n = self.sock.send(data)
+            n = self.sock.send(data, 0 if holding is None else _MSG_MORE)
         except BlockingIOError:
             n = 0
         except TypeError:
             # (checked here, not before each send: bytes are the common case)
             if data.__class__ is not FileRegion:
                 raise
+            # (a sendfile ends without MSG_MORE: nothing stays back; sending
+            # the file by reads instead holds again)
+            self.held = 0.0
             self._send_file(data)
             return
         except OSError as exc:
@@ -138,7 +160,21 @@ class Connection:
             raise ClientGone(exc.errno, "sending to the client: %s" % exc.strerror) from exc
         if n != len(data):
             self._send_rest(data, n)
+            self.held = 0.0     # (sent without MSG_MORE: nothing stays back)
+        elif holding is not None and not self.held:
+            self.held = now
+            holding.append(self)
         self.sent_bytes += len(data)
+
+    def push(self):
+        """Send what the kernel keeps back (see send): setting TCP_NODELAY
+        sends a socket's queue. Harmless when nothing is held, or the
+        connection was closed meanwhile."""
+        self.held = 0.0
+        try:
+            self.sock.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
+        except OSError:
+            pass
 
     def _send_rest(self, data, n):
         view = memoryview(data).cast("B")
@@ -221,6 +257,8 @@ class Connection:
         """Receive what is there, waiting up to ``Timeout``; b"" at EOF."""
         if self.cork:
             self.uncork()       # the client may wait for it before sending more
+        elif self.held:
+            self.push()         # (the same)
         sock = self.sock
         self.since = _monotonic()
         while True:

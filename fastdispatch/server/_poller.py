@@ -216,6 +216,11 @@ class EpollPoller:
         out.extend(objs[fd] for fd, _ in events if fd in objs)
         return out
 
+    def has_ready(self):
+        """Whether the next ``take`` has a ready connection at hand (no
+        system call)."""
+        return bool(self._taken)
+
     def untake(self):
         """What ``take`` holds for the next take, removed: the caller serves
         it or re-arms it (``park``); nobody else sees it otherwise."""

@@ -28,6 +28,15 @@ less than half a CPU, handlers waiting on I/O); while it is saturated,
 extra takers are asked to step back after their current request, since a
 second thread running Python only adds GIL hand-offs.
 
+Those threads' sends go with MSG_MORE (``Connection.send``, holding): the
+kernel keeps them back until a push. A thread pushes the responses of the
+ready connections it took together once it has served them, and the
+listener pushes what has been held for HOLD_SECS (a handler that flushed
+and then blocks, or the responses served before it). A response then
+leaves in one segment, and a batch of them wakes the client once, as
+inline's corking does, while no byte waits in the hands of a thread that
+may block.
+
 ``inline=True`` serves every request on the listener thread itself: no thread
 hand-off at all, the fastest mode, but a handler (or a request body) that
 blocks stalls every connection of that worker process until it returns.
@@ -84,6 +93,10 @@ STOP_FRESH_SECS = 1.0       # graceful stop: a new connection's time to send its
 STALL_SECS = 0.005          # no request finished for this long: the pool grows
 TAKE_WAIT = 0.02            # a serving thread waits this long for the next ready
 #                             connection before the listener watches them again
+HOLD_SECS = 0.002           # (holding) bytes the kernel keeps back for this long
+#                             are pushed at the listener's next look (every
+#                             STALL_SECS while a thread serves): their handler
+#                             blocks, or their thread's batch does
 
 _monotonic = time.monotonic
 
@@ -187,6 +200,14 @@ def _first_line(buf, start, limit):
     return line.rstrip(b"\r").decode("latin-1")
 
 
+def _push_all(conns):
+    """Push what the kernel keeps back for each of ``conns`` (emptied)."""
+    for conn in conns:
+        if conn.held:
+            conn.push()
+    conns.clear()
+
+
 def _body_length(response):
     """The body's share of a whole response's bytes."""
     end = response.find(b"\r\n\r\n")
@@ -248,6 +269,8 @@ class Worker:
         self._backlog = 0       # queued connections no thread is claimed for
         self._finished = 0      # requests finished by the pool (progress)
         self._corked = []       # (inline) connections parked with corked bytes
+        self._holding = []      # (holding) connections with sends the kernel may
+        #                         still keep back (_push_held)
         self._closing = []      # (inline) and those to close once theirs are sent
         self._stall_mark = 0    # _finished when the backlog was last seen moving
         self._stall_since = 0.0
@@ -322,6 +345,8 @@ class Worker:
                     self._uncork_all()
                 access.flush()
                 now = _monotonic()
+                if self._holding:
+                    self._push_held(now)
                 if self._active:
                     self._check_takers(now)
                 if self._backlog:
@@ -360,6 +385,25 @@ class Worker:
         elif state == LINGER:
             self._poller.disarm(conn)
             self._linger_read(conn)
+
+    def _push_held(self, now):
+        """(Listener) Push what the kernel has kept back for HOLD_SECS
+        (Connection.send): a handler that flushed and then blocks, or the
+        responses its thread served before it, must still reach their
+        clients. (No wake-up of its own: while a thread serves, the listener
+        looks every STALL_SECS anyway.)"""
+        holding = self._holding
+        n = len(holding)
+        batch = holding[:n]
+        del holding[:n]         # (what serving threads append meanwhile stays)
+        for conn in batch:
+            since = conn.held
+            if not since:
+                continue        # sent with the response's next send
+            if now - since >= HOLD_SECS:
+                conn.push()
+            else:
+                holding.append(conn)
 
     def _check_takers(self, now):
         """(Listener) while serving threads take ready connections the
@@ -463,6 +507,11 @@ class Worker:
                 conn.info.coalesce = self.inline
                 if self.inline:
                     conn.cork = []      # and its small responses wait for the round's end
+                elif self._self_poll and sock.family != socket.AF_UNIX:
+                    # and with serving threads that take ready connections,
+                    # the kernel keeps sends back for a push: a batch's
+                    # responses leave together (Connection.send, _pool_thread)
+                    conn.holding = self._holding
             except OSError:
                 sock.close()
                 continue
@@ -606,6 +655,7 @@ class Worker:
         get = self._queue.get
         lock = self._pool_lock
         take = self._poller.take if self._self_poll else None
+        has_ready = self._poller.has_ready if self._self_poll else None
         flush_log = self._access.flush
         while True:
             conn = get()
@@ -615,13 +665,22 @@ class Worker:
                 self._serve_guarded(conn)
             else:
                 self._taking(1)
+                # connections whose responses the kernel keeps back (see
+                # Connection.send): pushed together once this thread has
+                # served the ready connections it holds, so the client wakes
+                # once for them (as inline's corking)
+                held = []
                 try:
                     self._serve_guarded(conn)
+                    if conn.held:
+                        held.append(conn)
                     # the next ready connection is served here: no hand-off
                     # (queued ones first: they are claimed below)
                     while not self._stopping and not self._backlog:
                         if self._shed and self._step_back():
                             break
+                        if held and not has_ready():
+                            _push_all(held)
                         conn = take(0)
                         if conn is None:
                             flush_log()         # before waiting
@@ -629,7 +688,11 @@ class Worker:
                             if conn is None:
                                 break
                         self._serve_taken(conn)
+                        if conn.__class__ is Connection and conn.held:
+                            held.append(conn)
                 finally:
+                    if held:
+                        _push_all(held)
                     self._untake()
                     self._taking(-1)
             flush_log()
