@@ -1217,14 +1217,19 @@ def test_a_large_send_goes_at_once_after_what_is_corked(corked):
     assert conn.cork == [] and conn.sent_bytes == len(big) + 5
 
 
-def test_a_file_region_goes_after_what_is_corked(corked, tmp_path):
+def _send_head_and_file(conn, tmp_path):
+    """Send b"head;", then a 4-byte file ("file") as a FileRegion."""
     from fastdispatch.transport import FileRegion
-    conn, client = corked
     path = tmp_path / "f"
     path.write_bytes(b"file")
     with open(path, "rb") as f:
         conn.send(b"head;")
         conn.send(FileRegion(f.fileno(), 0, 4))
+
+
+def test_a_file_region_goes_after_what_is_corked(corked, tmp_path):
+    conn, client = corked
+    _send_head_and_file(conn, tmp_path)
     assert _recv_exactly(client, 9) == b"head;file" and conn.sent_bytes == 9
 
 
@@ -1301,13 +1306,8 @@ def test_held_sends_leave_together_at_the_push(held):
 
 
 def test_a_file_region_sends_what_is_held_before_it(held, tmp_path):
-    from fastdispatch.transport import FileRegion
     conn, client = held
-    path = tmp_path / "f"
-    path.write_bytes(b"file")
-    with open(path, "rb") as f:
-        conn.send(b"head;")
-        conn.send(FileRegion(f.fileno(), 0, 4))
+    _send_head_and_file(conn, tmp_path)
     assert not conn.held
     assert _recv_exactly(client, 9) == b"head;file" and conn.sent_bytes == 9
 
