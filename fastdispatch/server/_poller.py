@@ -42,7 +42,7 @@ WAKE = object()     # what poll() reports for the wake-up socket (drained alread
 # together once the thread has served them (server/_worker.py, holding), so
 # the client wakes once for the batch, as for an --inline poll round: a waking
 # on another CPU is dear, dearest in a virtual machine. 64 quick handlers
-# (~25-50 us each) keep the first response of a batch back by 2-3 ms at most.
+# (25-50 us each) keep the first response of a batch back 3 ms at most.
 TAKE_BATCH = 64
 
 
