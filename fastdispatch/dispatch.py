@@ -324,7 +324,7 @@ class Dispatcher:
         terms only to a client that asked for keep-alive by name; HTTP/1.1
         persistence is otherwise implicit."""
         srv = self.server_config
-        if not srv.keep_alive or req.status in errorpages.DROPS_CONNECTION:
+        if not srv.keep_alive or req.status in _DROPS_CONNECTION:
             return False, ""
         if req.expecting_100 and req._continue_owed():
             return False, ""        # the client may still send the body, or not
@@ -1468,6 +1468,7 @@ def _latin1(value):
 
 
 _TOKENS = re.compile(r'[\s,;="]+')
+_DROPS_CONNECTION = errorpages.DROPS_CONNECTION     # (read for every response)
 
 
 def _keep_alive_value(timeout, left):

@@ -5,6 +5,9 @@
 # the lazily made tables) lives in the instance __dict__ as before.
 # A field declared here must not have a class-level default in request.py.
 
+cimport cython
+
+@cython.final
 cdef class Request:
     cdef dict __dict__
     cdef object __weakref__     # (as the plain class: a weak reference may be taken)
@@ -19,3 +22,15 @@ cdef class Request:
     cdef public object the_request, method, method_number, protocol, proto_num
     cdef public object unparsed_uri, uri, args, headers_in, headers_out, server
     cdef public object connection, request_time, expecting_100, useragent_ip
+
+    # The output path every response runs through is cpdef: one method calls
+    # the next in C, not through a bound-method lookup (an attribute set on
+    # the instance still overrides one, as on the plain class).
+    cpdef write(self, data, flush=*)
+    cpdef flush(self)
+    cpdef _send_head(self, final)
+    cpdef _send_body(self)
+    @cython.locals(size=Py_ssize_t)
+    cpdef _out(self, data)
+    cpdef _release(self)
+    cpdef _finish(self)

@@ -703,9 +703,7 @@ class Request:
                     # (Apache's header filter merges the Vary fields into
                     # the first, each token once)
                     k0, v0 = kept[vary_at]
-                    tokens = [t.strip() for t in v0.split(",")]
-                    tokens += [t.strip() for t in v.split(",") if t.strip() not in tokens]
-                    kept[vary_at] = (k0, ",".join(t for t in tokens if t))
+                    kept[vary_at] = (k0, _merge_vary(v0, v))
                 else:
                     if name == "vary":
                         vary_at = len(kept)
@@ -740,7 +738,7 @@ class Request:
         else:
             ctype = None
         expires = None
-        if self.no_cache and not any(k.lower() == "expires" for k, _ in headers):
+        if self.no_cache and not _has_field(headers, "expires"):
             # as Apache's header filter for r->no_cache: the last header
             expires = _speedups.headers.http_date(self.request_time)
         if self.status in (204, 304):
@@ -893,8 +891,12 @@ class Request:
             self._send(data)
             return
         held.append(data)
-        if len(held) > 1 and sum(map(len, held)) >= HELD_MAX:
-            self._release()
+        if len(held) > 1:
+            size = 0
+            for piece in held:
+                size += len(piece)
+            if size >= HELD_MAX:
+                self._release()
 
     def _release(self):
         """Send what coalescing kept back."""
@@ -1449,6 +1451,21 @@ def drop_request_body(body):
         return apache.HTTP_REQUEST_TIME_OUT
     return None
 
+
+
+def _merge_vary(first, more):
+    """``first``'s Vary tokens, then those of ``more`` it lacks, in one value."""
+    tokens = [t.strip() for t in first.split(",")]
+    tokens += [t.strip() for t in more.split(",") if t.strip() not in tokens]
+    return ",".join([t for t in tokens if t])
+
+
+def _has_field(headers, name):
+    """Whether the (name, value) pairs hold a field ``name`` (lower case)."""
+    for k, _ in headers:
+        if k.lower() == name:
+            return True
+    return False
 
 def _place(headers, length_at, type_at, type_first, content_length, ctype):
     """Insert the length and the type where the handler's table had them
