@@ -21,7 +21,7 @@ cdef class Dispatcher:
     cdef object __weakref__     # (as the plain class: a weak reference may be taken)
     cdef public object config, server_config, server_info, server_header, document_root
     cdef public object global_dir, lookup, _location_handlers, _routes, _aliases
-    cdef public object _redirects, _location_redirects
+    cdef public object _redirects, _location_redirects, _server_phases
 
     @cython.locals(req=Request)
     cpdef handle(self, head, body, conn, send)

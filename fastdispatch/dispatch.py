@@ -161,7 +161,11 @@ class Dispatcher:
         self.server_header = "fastdispatch" if mode in ("prod", "productonly") \
             else "fastdispatch/%s" % __version__
         self.document_root = config.document_root
-        self.global_dir = merge(config.global_section.directives, [])
+        self.global_dir = gd = merge(config.global_section.directives, [])
+        # phases only the server's config can give a handler, which run
+        # before a request is mapped to its directory (most servers have none)
+        self._server_phases = bool(gd.handlers.get("postreadrequest") or gd.handlers.get("trans")
+                                   or gd.handlers.get("init"))
         sections = config.sections
         specs = [_speedups.lookup.SectionSpec(s.kind, s.pattern, s.regex,
                                               sections.index(s.parent) if s.parent else -1)
@@ -401,8 +405,7 @@ class Dispatcher:
         # a phase without handlers is skipped here, without a call: most
         # requests run two or three of the twelve
         route = None
-        if gd.handlers.get("postreadrequest") or gd.handlers.get("trans") \
-                or gd.handlers.get("init") or req.method == "TRACE":
+        if self._server_phases or req.method == "TRACE":
             # mod_python runs PythonInitHandler in its post-read-request
             # hook, before PythonPostReadRequestHandler: only the server's
             # (no directory is known yet). It then marks the request
@@ -998,8 +1001,7 @@ class Dispatcher:
         req.hlist = hlist
         try:
             try:
-                obj = loader.resolve(entry, req, autoreload=dc.autoreload,
-                                     python_path=dc.python_path)
+                obj = loader.resolve(entry, req, dc.autoreload, dc.python_path)
             except loader.HandlerNotFound:
                 if entry.silent:
                     return DECLINED
@@ -1366,7 +1368,8 @@ class Dispatcher:
         if req._dir_config is None:
             req._dir_config = self.global_dir
         dc = req._dir_config
-        if dc.handlers.get("log"):
+        handlers = dc.handlers
+        if handlers.get("log"):
             try:
                 self._phase(req, "log", abort=False)
             except _Abort:
@@ -1375,7 +1378,7 @@ class Dispatcher:
                 req._close = True   # (a log handler wrote to a client that has gone)
         if req._cleanups:
             self._pool_cleanups(req)
-        if dc.handlers.get("cleanup"):
+        if handlers.get("cleanup"):
             self._cleanup_handlers(req)
             if req._cleanups:
                 self._pool_cleanups(req)    # (those a cleanup handler's redirect added)

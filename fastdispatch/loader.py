@@ -225,6 +225,9 @@ class HandlerNotFound(Exception):
     """The module imported but has no such object (silent handlers decline)."""
 
 
+_monotonic = time.monotonic     # (resolve reads it for every request)
+
+
 def resolve(entry, req, autoreload=True, python_path=None):
     """The callable for a HandlerEntry: import its module and walk the
     dotted object, instantiating classes with ``req`` as mod_python does.
@@ -234,7 +237,7 @@ def resolve(entry, req, autoreload=True, python_path=None):
     without looking at its mtime."""
     cached = entry.resolved
     if cached is not None and python_path is None and cached[1] is autoreload \
-            and cached[0] > time.monotonic():
+            and cached[0] > _monotonic():
         return cached[2]
     directory = entry.directory
     if python_path is not None:
@@ -259,5 +262,5 @@ def resolve(entry, req, autoreload=True, python_path=None):
             raise HandlerNotFound("module '%s' contains no '%s'"
                                   % (entry.module, entry.object)) from None
     entry.resolved = None if made or python_path is not None else \
-        (time.monotonic() + RELOAD_CHECK_INTERVAL, autoreload, obj)
+        (_monotonic() + RELOAD_CHECK_INTERVAL, autoreload, obj)
     return obj

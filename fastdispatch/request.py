@@ -279,7 +279,7 @@ class Request:
                 wire, args = args, _utf8(args)
                 self._args_wire = (args, wire)      # for FieldStorage's parser
         self.method = method = head.method
-        self.method_number = _METHOD_NUMBERS.get(method, apache.M_INVALID)
+        self.method_number = _METHOD_NUMBERS.get(method, _M_INVALID)
         self.protocol = v = head.version
         # "HTTP/1.2" -> 1002, as Apache's r->proto_num
         self.proto_num = _PROTO_NUMS.get(v) or (
@@ -1488,3 +1488,4 @@ def _place(headers, length_at, type_at, type_first, content_length, ctype):
 
 
 _METHOD_NUMBERS = {m: i for i, m in enumerate(apache.METHODS)}
+_M_INVALID = apache.M_INVALID

@@ -930,7 +930,9 @@ class Worker:
             conn.current = head
             conn.since = started = _monotonic()
             try:
-                outcome = handle(head, body, info, conn.send)
+                # (getattr: compiled, ``conn.send`` would wrap the C method
+                # in a new function object for each request)
+                outcome = handle(head, body, info, getattr(conn, "send"))
             except HTTPError as exc:
                 outcome = self._late_error(conn, exc.status, head, None)
             except Exception as exc:
