@@ -333,9 +333,11 @@ class Dispatcher:
         if req.expecting_100 and req._continue_owed():
             return False, ""        # the client may still send the body, or not
         maxreq = srv.max_keep_alive_requests
-        keepalives = req.connection.keepalives
-        if maxreq and keepalives >= maxreq:
-            return False, ""
+        keepalives = 0
+        if maxreq:
+            keepalives = req.connection.keepalives
+            if keepalives >= maxreq:
+                return False, ""
         conn = req.headers_in.get("Connection")
         if not conn or "keep-alive" not in _TOKENS.split(conn.lower()):
             return True, ""     # (a token, not a part of one: "x-keep-alive" is not)

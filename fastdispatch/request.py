@@ -523,7 +523,8 @@ class Request:
             raise TypeError("a bytes-like object is required, not '%s'"
                             % type(data).__name__)
         if data:
-            data = bytes(data)      # (a memoryview's len() counts its items)
+            if data.__class__ is not bytes:
+                data = bytes(data)  # (a memoryview's len() counts its items)
             self._buffer.append(data)
             self._buffered += len(data)
             if flush or self._buffered > WRITE_BUFFER:
@@ -812,8 +813,9 @@ class Request:
             data = _with_status_line(data, line, self.status)
         else:
             # as Apache fills in r->status_line when it sends the head
-            line = _STATUS_LINES.get(status)
-            if line is None:
+            try:
+                line = _STATUS_LINES[status]
+            except KeyError:
                 line = _STATUS_LINES[status] = "%d %s" % (status, reason_phrase(status))
             self.status_line = line
         self._buffer = []
@@ -903,7 +905,7 @@ class Request:
         held = self._held
         if held:
             data = held[0] if len(held) == 1 else b"".join(held)
-            held.clear()
+            del held[:]
             self._send(data)
 
     def _out_apart(self, first, pieces, last):
