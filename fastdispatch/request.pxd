@@ -24,8 +24,10 @@ cdef class Request:
     cdef public object connection, request_time, expecting_100, useragent_ip
 
     # The output path every response runs through is cpdef: one method calls
-    # the next in C, not through a bound-method lookup (an attribute set on
-    # the instance still overrides one, as on the plain class).
+    # the next in C, not through a bound-method lookup. The type is final
+    # (above), so no call checks the instance for an override: an attribute
+    # set on a request is what a handler's call finds, but these methods
+    # still call each other directly (docs/internals.md, its opening part).
     cpdef write(self, data, flush=*)
     cpdef flush(self)
     cpdef _send_head(self, final)

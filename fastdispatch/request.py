@@ -1454,7 +1454,6 @@ def drop_request_body(body):
     return None
 
 
-
 def _merge_vary(first, more):
     """``first``'s Vary tokens, then those of ``more`` it lacks, in one value."""
     tokens = [t.strip() for t in first.split(",")]
@@ -1468,6 +1467,7 @@ def _has_field(headers, name):
         if k.lower() == name:
             return True
     return False
+
 
 def _place(headers, length_at, type_at, type_first, content_length, ctype):
     """Insert the length and the type where the handler's table had them
