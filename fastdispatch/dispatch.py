@@ -47,6 +47,7 @@ MAX_REDIRECTS = 10
 ROUTE_TTL = 1.0             # seconds a cached route is trusted (as its parts)
 ROUTE_CACHE_SIZE = 4096
 _monotonic = time.monotonic
+_DROPS_CONNECTION = errorpages.DROPS_CONNECTION     # (read for every response)
 
 
 # phases a route's config may have handlers for and still be "plain"
@@ -1102,7 +1103,7 @@ class Dispatcher:
                 # a filter already ended the response: nothing may follow it
                 req._close = True
                 return req.status
-            if status in errorpages.DROPS_CONNECTION:
+            if status in _DROPS_CONNECTION:
                 req._close = True   # as Apache's ap_die: this response ends the connection
             req._filters = None
             doc = (req._dir_config or self.global_dir).error_documents.get(
@@ -1128,7 +1129,7 @@ class Dispatcher:
                                             notes=_expect(req, status)))
             return req.status
         if (req._clength_in or req._chunked_in) and req.main is None \
-                and status not in errorpages.DROPS_CONNECTION \
+                and status not in _DROPS_CONNECTION \
                 and not (req.expecting_100 and req._continue_owed()):
             # ap_die reads and drops the request body before the error
             # page, as for any response the connection may outlive; a body
@@ -1225,7 +1226,7 @@ class Dispatcher:
             location = req.headers_out.get("Location")
             if location is not None:
                 sub.headers_out["Location"] = location
-        if status in errorpages.DROPS_CONNECTION:
+        if status in _DROPS_CONNECTION:
             sub._error_response = True
         sub.status = status
         sub.method = "GET" if req.method != "HEAD" else "HEAD"
@@ -1473,7 +1474,6 @@ def _latin1(value):
 
 
 _TOKENS = re.compile(r'[\s,;="]+')
-_DROPS_CONNECTION = errorpages.DROPS_CONNECTION     # (read for every response)
 
 
 def _keep_alive_value(timeout, left):

@@ -26,6 +26,7 @@ RELOAD_CHECK_INTERVAL = 1.0  # seconds between mtime checks of a handler file
 _checked = {}      # file path -> monotonic time of its last mtime check
 _by_path = {}      # absolute file path -> (module, mtime)
 _added_paths = set()
+_monotonic = time.monotonic     # (resolve reads it for every request)
 
 # ---------------------------------------------------------------- aliases
 
@@ -89,7 +90,7 @@ def _find_file(name, directories):
     """The file a handler module name means in ``directories``; answers are
     kept for RELOAD_CHECK_INTERVAL so a request does not stat for it."""
     key = (name, tuple(directories))
-    now = time.monotonic()
+    now = _monotonic()
     hit = _found.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
@@ -184,7 +185,7 @@ def import_file(filename, autoreload=True, log=False, name=None):
             return module
         # mod_python stats the file on every request; once a second is
         # enough to notice an edit, and keeps stat() off the hot path.
-        now = time.monotonic()
+        now = _monotonic()
         if now - _checked.get(filename, 0.0) < RELOAD_CHECK_INTERVAL:
             return module
         _checked[filename] = now
@@ -223,9 +224,6 @@ def _maybe_reload_plain(module):
 
 class HandlerNotFound(Exception):
     """The module imported but has no such object (silent handlers decline)."""
-
-
-_monotonic = time.monotonic     # (resolve reads it for every request)
 
 
 def resolve(entry, req, autoreload=True, python_path=None):
