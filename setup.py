@@ -70,7 +70,9 @@ def _extensions():
             # (the C of a layer goes to build/, not beside its .py)
             built.extend(cythonize(
                 [ext],
-                include_path=["src"],
+                # (".": fastdispatch/_http.pxd declares src/_http.pyx's type,
+                # beside the layers that cimport it)
+                include_path=["src", os.path.dirname(os.path.abspath(__file__))],
                 build_dir=None if src.endswith(".pyx") else os.path.join("build", "cython"),
                 compiler_directives={"language_level": "3"},
                 annotate=os.environ.get("FASTDISPATCH_ANNOTATE") == "1",

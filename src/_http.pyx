@@ -64,6 +64,7 @@ cdef enum:
     VCHAR_OBS = 2      # 0x21-0x7E and obs-text 0x80-0xFF
     WS = 4             # SP, HT
     HEX = 8
+    LOG_ESCAPED = 16   # '"', '\\' and obs-text: what a log line escapes (plain_line)
 
 cdef unsigned char CLS[256]
 
@@ -78,6 +79,8 @@ cdef void _init_classes():
             CLS[c] |= TCHAR
         if (0x30 <= c <= 0x39) or (0x41 <= c <= 0x46) or (0x61 <= c <= 0x66):
             CLS[c] |= HEX
+        if c >= 0x80 or c == 0x22 or c == 0x5C:
+            CLS[c] |= LOG_ESCAPED
     for c in b"!#$%&'*+-.^_`|~":
         CLS[c] |= TCHAR
     CLS[0x20] |= WS
@@ -134,23 +137,14 @@ cdef inline bint _ieq(cbytes p, Py_ssize_t n, const char *lower, Py_ssize_t m) n
 
 
 cdef class RequestHead:
-    """A parsed request head: plain attributes, one object per request."""
-
-    cdef public object method
-    cdef public object target
-    cdef public object version
-    cdef public int version_num
-    cdef public object headers
-    cdef public long long content_length
-    cdef public bint chunked
-    cdef public bint keep_alive
-    cdef public bint expect_continue
-    cdef public object request_line
-    cdef public bint plain_headers
+    """A parsed request head: plain attributes, one object per request
+    (its fields are declared in fastdispatch/_http.pxd, where the compiled
+    layers cimport it)."""
 
     def __init__(self, method="GET", target="/", version="HTTP/1.1", version_num=11,
                  headers=None, content_length=-1, chunked=False, keep_alive=True,
-                 expect_continue=False, request_line=None, plain_headers=False):
+                 expect_continue=False, request_line=None, plain_headers=False,
+                 plain_line=False):
         self.method = method
         self.target = target
         self.version = version
@@ -164,6 +158,7 @@ cdef class RequestHead:
             request_line = "%s %s %s" % (method, target, version)
         self.request_line = request_line
         self.plain_headers = plain_headers
+        self.plain_line = plain_line
 
     def __repr__(self):
         return "<RequestHead %r headers=%d content_length=%d chunked=%r keep_alive=%r>" % (
@@ -242,6 +237,7 @@ cdef struct ReqLine:
     Py_ssize_t target_start
     Py_ssize_t target_end
     int version_num
+    bint plain_target     # no byte of the target is LOG_ESCAPED
 
 
 cdef int _parse_request_line(cbytes p, Py_ssize_t start, Py_ssize_t end,
@@ -249,6 +245,7 @@ cdef int _parse_request_line(cbytes p, Py_ssize_t start, Py_ssize_t end,
     """method SP target SP HTTP-version on p[start:end] (no line ending)."""
     cdef Py_ssize_t i = start
     cdef cbytes v
+    cdef unsigned char seen = 0
     if memchr(p + start, 0x0D, end - start) != NULL:
         raise _bad("bare CR in request line")
     while i < end and CLS[p[i]] & TCHAR:
@@ -259,10 +256,12 @@ cdef int _parse_request_line(cbytes p, Py_ssize_t start, Py_ssize_t end,
     i += 1
     out.target_start = i
     while i < end and CLS[p[i]] & VCHAR_OBS:
+        seen |= CLS[p[i]]
         i += 1
     if i == out.target_start or i >= end or p[i] != 0x20:
         raise _bad("malformed request line")
     out.target_end = i
+    out.plain_target = not (seen & LOG_ESCAPED)
     i += 1
     # HTTP/<1-9>.<0-9>
     v = p + i
@@ -541,6 +540,9 @@ cdef tuple _parse_head(cbytes p, Py_ssize_t n, Py_ssize_t start, Py_ssize_t max_
         head.version = _latin1(v, 8)
     head.version_num = rl.version_num
     head.request_line = _latin1(p + pos, line_end - pos)
+    # plain_line (see the twin): the method is a token and the version
+    # fixed, so the target decides
+    head.plain_line = rl.plain_target
 
     # The field lines, up to the empty line (the CRLF at end - 2: every line
     # before it ends with CRLF, or _line_end raises).

@@ -119,6 +119,25 @@ def test_plain_headers_says_when_the_fields_need_no_merging(impl_http, fields, p
     assert impl_http.RequestHead().plain_headers is False   # (made by hand: look)
 
 
+@pytest.mark.parametrize("target, plain", [
+    (b"/hello/hellohandler.py", True),
+    (b"/a?b=c&d=%22e%22", True),                # (escaped: as sent)
+    (b"*", True),
+    (b'/say?what="hi"', False),                 # a quote
+    (b"/a\\b", False),                         # a backslash
+    (b"/caf\xc3\xa9", False),                   # obs-text
+    (b"/~x{|}", True),
+])
+def test_plain_line_says_when_the_request_line_is_printable_ascii(impl_http, target, plain):
+    method = b"OPTIONS" if target == b"*" else b"GET"
+    head, _ = parse(impl_http, method + b" " + target + b" HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert head.plain_line is plain
+    line = head.request_line
+    assert plain == (line.isascii() and line.isprintable() and '"' not in line
+                     and "\\" not in line)
+    assert impl_http.RequestHead().plain_line is False      # (made by hand: look)
+
+
 def test_ows_stripped_names_as_sent(impl_http):
     head, _ = parse(impl_http, req(b"x-LOWER:value", b"Spaced: \t a b \t ", b"Empty:", b"E2:   "))
     assert head.headers[1:] == [("x-LOWER", "value"), ("Spaced", "a b"), ("Empty", ""), ("E2", "")]

@@ -49,7 +49,7 @@ def head_summary(result):
         return None, end
     return (head.method, head.target, head.version, head.version_num, head.headers,
             head.content_length, head.chunked, head.keep_alive, head.expect_continue,
-            head.request_line, head.plain_headers), end
+            head.request_line, head.plain_headers, head.plain_line), end
 
 
 def parse_both(data, **kw):

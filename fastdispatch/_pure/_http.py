@@ -46,6 +46,9 @@ Strictness, per RFC 9112 and Apache 2.4's ``HttpProtocolOptions Strict``
   every value is ASCII, and there are at most ``PLAIN_MAX_FIELDS`` fields.
   The request layer then takes the fields as they are, without merging
   repeated ones or decoding UTF-8 values (a shortcut: false means "look").
+* ``plain_line``: the request line is printable ASCII without a ``"`` or a
+  ``\\`` (its target has none of them, nor obs-text): a log writes it as it
+  is, and the request layer takes it without decoding UTF-8 (a shortcut too).
 * Limits, as Apache applies LimitRequestLine / LimitRequestFieldSize (measured
   on Apache 2.4: with 8190, a line of 8191 bytes passes and 8192 does not): a
   request line longer than ``max_line + 1`` bytes is 414, reported as soon as
@@ -162,11 +165,12 @@ class RequestHead:
 
     __slots__ = ("method", "target", "version", "version_num", "headers",
                  "content_length", "chunked", "keep_alive", "expect_continue",
-                 "request_line", "plain_headers")
+                 "request_line", "plain_headers", "plain_line")
 
     def __init__(self, method="GET", target="/", version="HTTP/1.1", version_num=11,
                  headers=None, content_length=-1, chunked=False, keep_alive=True,
-                 expect_continue=False, request_line=None, plain_headers=False):
+                 expect_continue=False, request_line=None, plain_headers=False,
+                 plain_line=False):
         self.method = method
         self.target = target
         self.version = version
@@ -180,6 +184,7 @@ class RequestHead:
             request_line = "%s %s %s" % (method, target, version)
         self.request_line = request_line
         self.plain_headers = plain_headers
+        self.plain_line = plain_line
 
     def __repr__(self):
         return "<RequestHead %r headers=%d content_length=%d chunked=%r keep_alive=%r>" % (
@@ -414,10 +419,12 @@ def parse_head(buf, start=0, max_line=LIMIT_REQUEST_LINE,
     plain = (len(headers) <= PLAIN_MAX_FIELDS
              and all(value.isascii() for _, value in headers)
              and len({name.lower() for name, _ in headers}) == len(headers))
+    # (the method is a token and the version fixed: the target decides)
+    plain_line = target.isascii() and b'"' not in target and b"\\" not in target
     head = RequestHead(method.decode("latin-1"), target.decode("latin-1"),
                        version.decode("latin-1"), version_num, headers,
                        content_length, chunked, keep_alive, expect_continue,
-                       request_line.decode("latin-1"), plain)
+                       request_line.decode("latin-1"), plain, plain_line)
     return head, end
 
 
