@@ -39,7 +39,10 @@ COMPILED_LAYERS = (
 # A layer whose build cimports another layer's extension type (names it in
 # its .pxd, to reach that type's fields in C) loads only beside that layer's
 # build: it runs from its source whenever the other does.
+# The same holds for a hot path's type (fastdispatch/_http.pxd): such a layer
+# runs from its source whenever the hot path runs as its pure-Python twin.
 CIMPORTS = {
+    "fastdispatch.request": ("fastdispatch._http",),
     "fastdispatch.dispatch": ("fastdispatch.request",),
-    "fastdispatch.server._worker": ("fastdispatch.server._connection",),
+    "fastdispatch.server._worker": ("fastdispatch.server._connection", "fastdispatch._http"),
 }

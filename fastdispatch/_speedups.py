@@ -134,6 +134,13 @@ LAYERS = {}        # layer module name -> "compiled", "source" (asked for),
 #                    build needs X's build (CIMPORTS) while X runs from source
 
 
+def _state(name):
+    """A layer's state, or a hot path's: "compiled", else why not."""
+    if name in LAYERS:
+        return LAYERS[name]
+    return "compiled" if EXTENSIONS.get(name.split(".", 1)[1]) else "pure-Python twin"
+
+
 def _pick_layers():
     files = {name: layer_files(name) for name in COMPILED_LAYERS}
     stale = []
@@ -142,10 +149,16 @@ def _pick_layers():
         LAYERS[name] = state
         if state == "stale":
             stale.append(name)
-    for name, needed in CIMPORTS.items():
-        for other in needed:
-            if LAYERS[name] == "compiled" and LAYERS[other] != "compiled":
-                LAYERS[name] = "source (%s is)" % other.split(".", 1)[1]
+    # (until nothing changes: a layer run from source makes the layers that
+    # cimport it run so too)
+    changed = True
+    while changed:
+        changed = False
+        for name, needed in CIMPORTS.items():
+            for other in needed:
+                if LAYERS[name] == "compiled" and _state(other) != "compiled":
+                    LAYERS[name] = "source (%s is)" % other.split(".", 1)[1]
+                    changed = True
     sources = {name: source for name, (source, compiled) in files.items()
                if LAYERS[name] != "compiled" and compiled is not None}
     if stale:

@@ -27,8 +27,13 @@ from fastdispatch.request import (HeadRefused, Request, ServerInfo, _host_port, 
                                   drop_request_body)
 from fastdispatch.transport import Outcome
 
-_uri = _speedups.uri
 _headers = _speedups.headers
+# the URI hot path's functions, read once (a module attribute read is a dict
+# lookup each time; these run for every request)
+_split_target = _speedups.uri.split_target
+_unquote_path = _speedups.uri.unquote_path
+_normalize_path = _speedups.uri.normalize_path
+_map_to_storage = _speedups.uri.map_to_storage
 
 log = logging.getLogger("fastdispatch.error")
 
@@ -236,7 +241,7 @@ class Dispatcher:
         if head.method == "CONNECT":
             return self._connect(head, body, conn, send)
         try:
-            path_raw, query = _uri.split_target(head.target)
+            path_raw, query = _split_target(head.target)
             if path_raw == "*" and head.method != "OPTIONS":
                 raise HTTPError(400, "'*' is only a target for OPTIONS")
         except HTTPError as exc:
@@ -246,7 +251,7 @@ class Dispatcher:
         if path_raw == "*":
             return self._options_star(head, body, conn, send)
         try:
-            path = _uri.normalize_path(_uri.unquote_path(path_raw))
+            path = _normalize_path(_unquote_path(path_raw))
         except HTTPError as exc:
             error = exc
             path, query = head.target.split("?", 1)[0], None
@@ -582,7 +587,7 @@ class Dispatcher:
             req._link_checked = None
             return
         try:
-            req.filename, req.path_info = _uri.map_to_storage(root, rel)
+            req.filename, req.path_info = _map_to_storage(root, rel)
         except HTTPError as exc:
             # a component the file system refuses (a name too long, no
             # search permission): Apache's directory walk answers 403
@@ -911,9 +916,8 @@ class Dispatcher:
         req._alias = sub._alias
         req.content_type, req.handler = sub.content_type, sub.handler
         req._server_type = sub.content_type     # (this request's code set none)
-        for name in ("content_encoding", "content_languages"):
-            if name in sub.__dict__:
-                setattr(req, name, getattr(sub, name))
+        req.content_encoding = sub.content_encoding
+        req.content_languages = sub.content_languages
         if sub.user is not None:
             req.user = sub.user
         req._dir_config = sub._dir_config
@@ -1142,7 +1146,7 @@ class Dispatcher:
             if failed is not None:
                 req._late_status = failed
                 req._error_response = True
-                err = req.__dict__.get("err_headers_out")
+                err = req._err_headers
                 if err:
                     del err["WWW-Authenticate"]
                 self._send_error(req, failed, failed_document=status)
@@ -1324,8 +1328,8 @@ class Dispatcher:
             # no path: Apache's ap_parse_uri makes it "/"
             path_raw, query = "/", new_uri[1:] if new_uri else None
         else:
-            path_raw, query = _uri.split_target(new_uri)
-        path = _uri.normalize_path(_uri.unquote_path(path_raw))
+            path_raw, query = _split_target(new_uri)
+        path = _normalize_path(_unquote_path(path_raw))
         sub = copy.copy(req)     # (its fields and its __dict__)
         sub.uri, sub.args = path, query
         sub.unparsed_uri = new_uri
@@ -1450,7 +1454,7 @@ def _check_assigned(req):
         req.content_type = None
     for name in ("headers_out", "err_headers_out"):
         # (err_headers_out is made on first use: not here)
-        table = req.headers_out if name == "headers_out" else req.__dict__.get(name)
+        table = req.headers_out if name == "headers_out" else req._err_headers
         if table and not all(_latin1(v) for _, v in table.items()):
             error = error or "not an ISO-8859-1 string"
             setattr(req, name, _headers.Table(

@@ -6,6 +6,7 @@
 # A field declared here must not have a class-level default in request.py.
 
 cimport cython
+from fastdispatch._http cimport RequestHead
 
 @cython.final
 cdef class Request:
@@ -17,7 +18,8 @@ cdef class Request:
     cdef public object phase, hlist, main, prev, next, bytes_sent, _dir_config
     cdef public object _head_sent, _chunked, _buffered, _content_length, _read_bytes
     cdef public object _error_response, _unsized_error, _late_status, _drop_after
-    cdef public object _filters, _filter_ended
+    cdef public object _filters, _filter_ended, _err_headers
+    cdef public object content_encoding, content_languages
     cdef public object _send, _body, _dispatcher, _buffer, _close
     cdef public object the_request, method, method_number, protocol, proto_num
     cdef public object unparsed_uri, uri, args, headers_in, headers_out, server
@@ -28,6 +30,11 @@ cdef class Request:
     # (above), so no call checks the instance for an override: an attribute
     # set on a request is what a handler's call finds, but these methods
     # still call each other directly (docs/internals.md, its opening part).
+    # the parser's head, typed: its fields read as struct members (so this
+    # module runs from its source whenever _http runs as its twin)
+    @cython.locals(head=RequestHead)
+    cpdef _take_head(self, head, args, conn)
+
     cpdef write(self, data, flush=*)
     cpdef flush(self)
     cpdef _send_head(self, final)

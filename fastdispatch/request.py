@@ -190,7 +190,6 @@ class Request:
 
     # Made on first use: most requests never touch these tables, and few
     # handlers read the values derived from the head.
-    err_headers_out = _Lazy(lambda req: Table())
     subprocess_env = _Lazy(lambda req: Table())
     # mod_python's own note, set before any handler runs
     notes = _Lazy(lambda req: Table([("python_init_ran", "1")]))
@@ -203,8 +202,6 @@ class Request:
     # The fields the pipeline reads for every request are set in __init__
     # instead: the compiled build declares them (request.pxd), and there a
     # declared field is a slot of the object, not a class attribute.
-    content_encoding = None
-    content_languages = ()
     ap_auth_type = None
     used_path_info = 2   # AP_REQ_DEFAULT_PATH_INFO
     mtime = 0.0
@@ -262,15 +259,28 @@ class Request:
         self._drop_after = False
         self._filters = None        # filters.Chain of the response output, when it has one
         self._filter_ended = False  # a filter closed (sent the end) before the handler did
+        self._err_headers = None    # err_headers_out, once something asked for it
+        self.content_encoding = None
+        self.content_languages = ()
 
         self._send = send
         self._body = body
         self._dispatcher = dispatcher
         self._buffer = []
+        self.uri = uri
+        self.server = server
+        self._take_head(head, args, conn)
+
+    def _take_head(self, head, args, conn):
+        """__init__'s fields that come from the parsed head. (A method of its
+        own: compiled, it types ``head`` as the parser's RequestHead and reads
+        its fields as struct members, request.pxd.)"""
         self._close = not head.keep_alive
 
         self.the_request = line = head.request_line
-        if not line.isascii():
+        # (plain_line: the parser saw printable ASCII alone, target included)
+        plain = head.plain_line
+        if not plain and not line.isascii():
             # mod_python hands request-line text over as UTF-8 (the wire
             # bytes are latin-1 decoded here); not UTF-8 stays as it is,
             # where mod_python raises UnicodeDecodeError on reading it
@@ -279,20 +289,24 @@ class Request:
                 wire, args = args, _utf8(args)
                 self._args_wire = (args, wire)      # for FieldStorage's parser
         self.method = method = head.method
-        self.method_number = _METHOD_NUMBERS.get(method, _M_INVALID)
+        try:
+            self.method_number = _METHOD_NUMBERS[method]
+        except KeyError:
+            self.method_number = _M_INVALID
         self.protocol = v = head.version
         # "HTTP/1.2" -> 1002, as Apache's r->proto_num
-        self.proto_num = _PROTO_NUMS.get(v) or (
-            1000 * (ord(v[5]) - 48) + ord(v[7]) - 48 if len(v) == 8 else 1001)
+        try:
+            self.proto_num = _PROTO_NUMS[v]
+        except KeyError:
+            self.proto_num = 1000 * (ord(v[5]) - 48) + ord(v[7]) - 48 if len(v) == 8 else 1001
         self.unparsed_uri = target = head.target
-        if not target.isascii():
+        if not plain and not target.isascii():
             self.unparsed_uri = _utf8(target)
-        self.uri = uri
         self.args = args
         headers = head.headers
         # (plain_headers: the parser saw no repeated name and no non-ASCII value)
         self.headers_in = headers_in = Table(
-            headers if getattr(head, "plain_headers", False) else _merge_repeated(headers))
+            headers if head.plain_headers else _merge_repeated(headers))
         if target[0] != "/" and "://" in target:
             # absolute-form: the target's authority replaces Host (RFC 9112
             # 3.2.2), lower-cased, as Apache does for its own scheme only
@@ -300,8 +314,7 @@ class Request:
             if authority:
                 headers_in["Host"] = authority
         self.headers_out = Table()
-        self.server = server
-        self.connection = mp = _connection_for(conn, server)
+        self.connection = mp = _connection_for(conn, self.server)
         # bytes waiting for one send (see _out), when coalescing
         self._held = [] if mp._coalesce else None
         self.header_only = 1 if method == "HEAD" else 0
@@ -310,6 +323,19 @@ class Request:
         self.expecting_100 = 1 if head.expect_continue else 0
         self._clength_in = head.content_length if head.content_length > 0 else 0
         self.useragent_ip = conn.remote_ip
+
+    @property
+    def err_headers_out(self):
+        """Headers sent with any response, an error's too; made on first use
+        (most responses have none, and the head is built without looking)."""
+        table = self._err_headers
+        if table is None:
+            table = self._err_headers = Table()
+        return table
+
+    @err_headers_out.setter
+    def err_headers_out(self, table):
+        self._err_headers = table
 
     @property
     def sent_bodyct(self):
@@ -659,8 +685,9 @@ class Request:
         """Send the head (and any buffered body). ``final``: the handler is
         done, so the whole body is known and gets a Content-Length."""
         self._head_sent = True
-        headers = self.headers_out.items()
-        err = vars(self).get("err_headers_out")
+        out = self.headers_out
+        headers = out.items() if out else []
+        err = self._err_headers
         if err:
             # Apache sends err_headers_out first
             headers[:0] = err.items()
@@ -762,7 +789,7 @@ class Request:
             body = b"%x\r\n" % buffered if chunked else b""
             self.bytes_sent += buffered
         elif chunked and buffered:
-            body = b"%x\r\n%s\r\n" % (buffered, b"".join(self._buffer))
+            body = b"".join([_chunk_size_line(buffered), *self._buffer, b"\r\n"])
             self.bytes_sent += buffered
         else:
             body = b"".join(self._buffer)
@@ -844,7 +871,7 @@ class Request:
                 faults.add(fault)
         for name in ("headers_out", "err_headers_out"):
             # (err_headers_out is made on first use: not here)
-            table = self.headers_out if name == "headers_out" else vars(self).get(name)
+            table = self.headers_out if name == "headers_out" else self._err_headers
             if not table:
                 continue
             found = {_header_fault(k) or _header_fault(v) for k, v in table.items()} - {None}
@@ -958,7 +985,7 @@ class Request:
             return
         self.bytes_sent += n
         if self._chunked:
-            self._out(b"%x\r\n%s\r\n" % (n, data))
+            self._out(b"".join((_chunk_size_line(n), data, b"\r\n")))
         else:
             self._out(data)
 
@@ -1394,6 +1421,21 @@ HELD_MAX = 65536     # coalescing: bytes kept back at most before a send
 SEND_APART = 65536   # a body this large is sent after its head, not joined to it
 _PROTO_NUMS = {"HTTP/1.1": 1001, "HTTP/1.0": 1000}
 _STATUS_LINES = {}   # status -> "200 OK", made as statuses are sent
+_CHUNK_SIZE_LINES = {}   # size -> b"<hex>\r\n", kept for the first sizes sent
+_CHUNK_SIZES_KEPT = 1024
+
+
+def _chunk_size_line(size):
+    """The line that opens a chunk of ``size`` bytes (formatting it is most
+    of what framing a small chunk costs; a worker sends few sizes)."""
+    try:
+        return _CHUNK_SIZE_LINES[size]
+    except KeyError:
+        line = b"%x\r\n" % size
+        if len(_CHUNK_SIZE_LINES) < _CHUNK_SIZES_KEPT:
+            _CHUNK_SIZE_LINES[size] = line
+        return line
+
 
 _FINFO_TUPLE = ("protection", "inode", "device", "nlink", "user", "group", "size", "atime",
                 "mtime", "ctime", "fname", "name")

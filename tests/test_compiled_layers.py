@@ -118,9 +118,46 @@ def test_a_layer_follows_the_one_it_cimports():
 
 
 def test_cimports_name_layers():
+    hot_paths = {"fastdispatch." + name for name in _speedups.HOT_PATHS}
     for name, needed in CIMPORTS.items():
         assert name in COMPILED_LAYERS
-        assert set(needed) <= set(COMPILED_LAYERS), name
+        assert set(needed) <= set(COMPILED_LAYERS) | hot_paths, name
+
+
+# a process whose compiled _http cannot be imported (as when it alone failed
+# to build): the parser is its twin, whose heads are not the compiled type
+_WITHOUT_COMPILED_HTTP = """
+import sys
+class _Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name == "fastdispatch._http":
+            raise ImportError("refused by the test")
+sys.meta_path.insert(0, _Refuse())
+import fastdispatch.server._worker, fastdispatch._speedups as s
+from fastdispatch.dispatch import Dispatcher
+from fastdispatch.testing import Client
+print(s.EXTENSIONS["_http"])
+for name in ("request", "dispatch", "server._worker", "server._connection"):
+    print(s.LAYERS["fastdispatch." + name])
+r = Client(Dispatcher.build(DocumentRoot=sys.argv[1])).get("/a.txt")
+print(r.status, r.body.decode())
+"""
+
+
+def test_layers_that_type_the_head_follow_the_parser(tmp_path):
+    """request and the worker type the parsed head as _http's RequestHead
+    (request.pxd, _worker.pxd): with the parser's twin in use they run from
+    their source, and so does dispatch, which cimports request."""
+    if not BUILT or _speedups.NO_EXTENSIONS:
+        pytest.skip("the layers are not built in this install")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("FASTDISPATCH_NO_EXTENSIONS", "FASTDISPATCH_SOURCE_LAYERS")}
+    (tmp_path / "a.txt").write_text("served")
+    out = subprocess.run([sys.executable, "-c", _WITHOUT_COMPILED_HTTP, str(tmp_path)],
+                         env=env, capture_output=True, text=True, timeout=60, cwd="/")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["False", "source (_http is)", "source (request is)",
+                                       "source (_http is)", "compiled", "200 served"]
 
 
 def test_source_layers_keep_the_hot_paths_compiled():
@@ -190,6 +227,13 @@ def _self_targets(statements):
     import ast
     names = set()
     for stmt in statements:
+        if isinstance(stmt, ast.Try) and stmt.handlers:
+            # set on every way through: the try's body and each handler
+            common = _self_targets(stmt.body)
+            for handler in stmt.handlers:
+                common &= _self_targets(handler.body)
+            names |= common
+            continue
         targets = stmt.targets if isinstance(stmt, ast.Assign) else \
             [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
         for target in targets:
@@ -216,10 +260,17 @@ def test_declared_fields_are_set_by_init_and_have_no_class_default():
                 for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]):
                     class_level |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
         assert not fields & class_level, (module, cls, sorted(fields & class_level))
-        init = next(n for n in node.body if isinstance(n, ast.FunctionDef)
-                    and n.name == "__init__")
-        # (top-level statements only: one inside an if may not run)
-        missing = fields - _self_targets(init.body)
+        methods = {n.name: n for n in node.body if isinstance(n, ast.FunctionDef)}
+        # (top-level statements only: one inside an if may not run; with
+        # those of a method __init__ calls at its top level, self._x(...))
+        statements = list(methods["__init__"].body)
+        for stmt in methods["__init__"].body:
+            call = stmt.value if isinstance(stmt, ast.Expr) else None
+            if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                    and isinstance(call.func.value, ast.Name) and call.func.value.id == "self"
+                    and call.func.attr in methods):
+                statements += methods[call.func.attr].body
+        missing = fields - _self_targets(statements)
         assert not missing, (module, cls, sorted(missing))
 
 

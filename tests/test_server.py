@@ -1412,9 +1412,12 @@ def test_access_line_format_and_escaping(tmp_path):
     handler = FdHandler(str(path))
     lg.addHandler(handler)
     try:
+        from fastdispatch import _speedups
         heads = [
-            types.SimpleNamespace(request_line="GET /a HTTP/1.1", headers=[("Host", "h")]),
-            types.SimpleNamespace(
+            # parsed (plain_line: the parser saw nothing to escape), and made
+            # by hand (plain_line false: the line is looked at)
+            _speedups.http.parse_head(b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n")[0],
+            _speedups.http.RequestHead(
                 request_line='GET /q"\\\x01\xe9 HTTP/1.1',
                 headers=[("Referer", 'http://r/"x"'), ("User-Agent", "ua\tz"),
                          ("Host", "h")]),

@@ -212,10 +212,13 @@ def logging_configured():
 # ---------------------------------------------------------------------------
 # the access log
 
-# What ap_escape_logitem escapes: controls, DEL and above, '"' and '\'.
 _time_time = time.time
 _MONTHS = (None, "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
            "Nov", "Dec")
+# %>s as text, looked up: formatting the int with %d is a line's dearest
+# step. (The table holds Apache's whole range, 100-999; log() formats what
+# it does not hold.)
+_STATUS_TEXT = {status: str(status) for status in range(100, 1000)}
 
 
 HOLD_MAX_LINES = 64     # a held batch is written at this size at the latest
@@ -320,15 +323,20 @@ class AccessLog:
             elif n == 10 and name.lower() == "user-agent":
                 agent = log_escape(value)
         request_line = head.request_line
-        if not (request_line.isascii() and request_line.isprintable()) \
-                or '"' in request_line or "\\" in request_line:
+        # (plain_line: the parser saw nothing there that needs escaping)
+        if not head.plain_line:
             request_line = log_escape(request_line)
         stamp = self._stamp if int(_time_time()) == self._stamp_sec else self._time()
         user = outcome.user
         count = sent_bytes if self._combined_sent else outcome.bytes_sent
-        line = '%s - %s [%s] "%s" %d %s "%s" "%s"\n' % (
+        status = outcome.status
+        try:
+            status = _STATUS_TEXT[status]
+        except KeyError:
+            status = "%d" % status
+        line = '%s - %s [%s] "%s" %s %s "%s" "%s"\n' % (
             info.remote_ip, "-" if user is None else (log_escape(user) or '""'), stamp,
-            request_line, outcome.status, count or "-", referer, agent)
+            request_line, status, count or "-", referer, agent)
         held = self._held
         if held is not None:
             held.append(line.encode("latin-1", "backslashreplace"))

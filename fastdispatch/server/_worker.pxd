@@ -2,9 +2,11 @@
 # its fields become slots, which the listener loop and the serving threads
 # read directly. Other attributes live in the instance __dict__.
 # fastdispatch._speedups runs this module from its source whenever
-# server._connection runs from its own (this one cimports Connection).
+# server._connection runs from its own (this one cimports Connection), or
+# _http runs as its twin (_serve types the parsed head).
 
 import cython
+from fastdispatch._http cimport RequestHead
 from fastdispatch.server._connection cimport Connection
 
 cdef class Worker:
@@ -24,7 +26,7 @@ cdef class Worker:
     # instance still overrides one); ``conn`` is the compiled Connection
     @cython.locals(conn=Connection)
     cpdef _ready(self, conn)
-    @cython.locals(conn=Connection)
+    @cython.locals(conn=Connection, head=RequestHead)
     cpdef _serve(self, conn)
     @cython.locals(conn=Connection)
     cpdef _park(self, conn, since=*)
