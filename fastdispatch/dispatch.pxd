@@ -20,7 +20,8 @@ cdef class Dispatcher:
     cdef dict __dict__
     cdef object __weakref__     # (as the plain class: a weak reference may be taken)
     cdef public object config, server_config, server_info, server_header, document_root
-    cdef public object global_dir, lookup, _location_handlers, _routes, _aliases
+    cdef public object global_dir, lookup, _location_handlers, _aliases
+    cdef public dict _routes        # (a dict: looked up in C for every request)
     cdef public object _redirects, _location_redirects, _server_phases
 
     @cython.locals(req=Request)
@@ -35,9 +36,10 @@ cdef class Dispatcher:
     cpdef _route(self, req)
     @cython.locals(req=Request)
     cpdef _respond(self, req, dc)
-    @cython.locals(req=Request)
+    # (handlers: a config's phase -> entries, a dict: .get in C)
+    @cython.locals(req=Request, handlers=dict)
     cpdef _phase(self, req, phase, abort=*)
     @cython.locals(req=Request)
     cpdef _call(self, req, entry)
-    @cython.locals(req=Request)
+    @cython.locals(req=Request, handlers=dict)
     cpdef _log_and_cleanup(self, req)

@@ -963,7 +963,8 @@ class Dispatcher:
         the phase's code. With ``abort``, a code other than OK/DECLINED ends
         the request (_Abort)."""
         dc = req._dir_config
-        entries = dc.handlers.get(phase)
+        handlers = dc.handlers
+        entries = handlers.get(phase)
         if not entries:
             return DECLINED
         if phase in dc.ext_phases:

@@ -20,7 +20,7 @@ cdef class Worker:
     cdef public object _ka_timeout, _max_head, _parse_head, _poller, _pool_lock, _queue
     cdef public object _self_poll, _shed, _slot, _stall_mark, _stall_since, _stopping
     cdef public object _take_mark, _take_since, _threads, _timeout
-    cdef public object _holding
+    cdef public object _holding, _head_limits, _keep_alive, _max_ka
 
     # the per-request steps call each other in C (an attribute set on the
     # instance still overrides one); ``conn`` is the compiled Connection

@@ -261,6 +261,11 @@ class Worker:
         self._max_head = (cfg.limit_request_line + 2
                           + cfg.limit_request_fields * (cfg.limit_request_fieldsize + 2) + 2
                           + 256)
+        # what _serve reads for every request, read here once
+        self._head_limits = (cfg.limit_request_line, cfg.limit_request_fieldsize,
+                             cfg.limit_request_fields)
+        self._keep_alive = cfg.keep_alive
+        self._max_ka = cfg.max_keep_alive_requests
         # thread pool
         self._queue = queue.SimpleQueue()
         self._pool_lock = threading.Lock()
@@ -868,14 +873,11 @@ class Worker:
         else:
             buf = data
         pos = 0
-        cfg = self.cfg
         parse = self._parse_head
         handle = self._handle
         access = self._access
         info = conn.info
-        max_line = cfg.limit_request_line
-        max_field = cfg.limit_request_fieldsize
-        max_fields = cfg.limit_request_fields
+        max_line, max_field, max_fields = self._head_limits
         while True:
             try:
                 head, end = parse(buf, pos, max_line, max_field, max_fields)
@@ -915,12 +917,12 @@ class Worker:
 
             keepalives = info.keepalives
             if head.keep_alive:
-                max_ka = cfg.max_keep_alive_requests
-                if (not cfg.keep_alive or self._stopping
+                max_ka = self._max_ka
+                if (not self._keep_alive or self._stopping
                         or (max_ka and keepalives >= max_ka)):
                     head.keep_alive = False
             if head.content_length > 0 or head.chunked:
-                body = BodyReader(conn, buf, end, head, cfg.limit_request_body)
+                body = BodyReader(conn, buf, end, head, self.cfg.limit_request_body)
             elif head.expect_continue:
                 body = EXPECTING_EMPTY_BODY
             else:
