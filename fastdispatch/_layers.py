@@ -44,5 +44,7 @@ COMPILED_LAYERS = (
 CIMPORTS = {
     "fastdispatch.request": ("fastdispatch._http",),
     "fastdispatch.dispatch": ("fastdispatch.request",),
-    "fastdispatch.server._worker": ("fastdispatch.server._connection", "fastdispatch._http"),
+    "fastdispatch.server._logs": ("fastdispatch._http", "fastdispatch.transport"),
+    "fastdispatch.server._worker": ("fastdispatch.server._connection", "fastdispatch._http",
+                                    "fastdispatch.server._logs"),
 }

@@ -137,7 +137,7 @@ import fastdispatch.server._worker, fastdispatch._speedups as s
 from fastdispatch.dispatch import Dispatcher
 from fastdispatch.testing import Client
 print(s.EXTENSIONS["_http"])
-for name in ("request", "dispatch", "server._worker", "server._connection"):
+for name in ("request", "dispatch", "server._worker", "server._logs", "server._connection"):
     print(s.LAYERS["fastdispatch." + name])
 r = Client(Dispatcher.build(DocumentRoot=sys.argv[1])).get("/a.txt")
 print(r.status, r.body.decode())
@@ -145,9 +145,10 @@ print(r.status, r.body.decode())
 
 
 def test_layers_that_type_the_head_follow_the_parser(tmp_path):
-    """request and the worker type the parsed head as _http's RequestHead
-    (request.pxd, _worker.pxd): with the parser's twin in use they run from
-    their source, and so does dispatch, which cimports request."""
+    """request, the worker and the access log type the parsed head as
+    _http's RequestHead (request.pxd, _worker.pxd, _logs.pxd): with the
+    parser's twin in use they run from their source, and so does dispatch,
+    which cimports request."""
     if not BUILT or _speedups.NO_EXTENSIONS:
         pytest.skip("the layers are not built in this install")
     env = {k: v for k, v in os.environ.items()
@@ -157,7 +158,8 @@ def test_layers_that_type_the_head_follow_the_parser(tmp_path):
                          env=env, capture_output=True, text=True, timeout=60, cwd="/")
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["False", "source (_http is)", "source (request is)",
-                                       "source (_http is)", "compiled", "200 served"]
+                                       "source (_http is)", "source (_http is)", "compiled",
+                                       "200 served"]
 
 
 def test_source_layers_keep_the_hot_paths_compiled():
