@@ -25,16 +25,17 @@ cdef class Request:
     cdef public object unparsed_uri, uri, args, headers_in, headers_out, server
     cdef public object connection, request_time, expecting_100, useragent_ip
 
+    # __init__'s half that reads the parser's head, typed: its fields read as
+    # struct members (so this module runs from its source whenever _http runs
+    # as its twin)
+    @cython.locals(head=RequestHead)
+    cpdef _take_head(self, head, args, conn)
+
     # The output path every response runs through is cpdef: one method calls
     # the next in C, not through a bound-method lookup. The type is final
     # (above), so no call checks the instance for an override: an attribute
     # set on a request is what a handler's call finds, but these methods
     # still call each other directly (docs/internals.md, its opening part).
-    # the parser's head, typed: its fields read as struct members (so this
-    # module runs from its source whenever _http runs as its twin)
-    @cython.locals(head=RequestHead)
-    cpdef _take_head(self, head, args, conn)
-
     cpdef write(self, data, flush=*)
     cpdef flush(self)
     cpdef _send_head(self, final)
