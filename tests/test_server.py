@@ -1170,16 +1170,20 @@ CHUNKED = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
 EXPECT = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"
 
 
-@pytest.fixture
-def corked():
-    """(conn, client): a corked Connection (as --inline makes them) on one
-    end of a socketpair, the client's socket on the other."""
+@pytest.fixture(params=["inline", "holding"])
+def corked(request):
+    """(conn, client): a corked Connection (as --inline makes them, or
+    holding, as epoll's serving threads make them) on one end of a
+    socketpair, the client's socket on the other."""
     from fastdispatch.server._connection import Connection, ServerConnInfo
     a, b = socket.socketpair()
     a.setblocking(False)
     b.settimeout(LIMIT)
     conn = Connection(a, ServerConnInfo("127.0.0.1", 1, "127.0.0.1", 2), LIMIT)
     conn.cork = []
+    if request.param == "holding":
+        conn.holding = []
+        conn.lock = threading.Lock()
     yield conn, b
     a.close()
     b.close()
@@ -1257,9 +1261,9 @@ def test_uncork_to_a_gone_client_raises_client_gone(corked):
 @pytest.fixture
 def held():
     """(conn, client): a Connection that holds (as epoll's serving threads
-    have them: sends wait in the kernel for a push, see Connection.send),
-    on one end of a TCP connection over the loopback (MSG_MORE is TCP's),
-    the client on the other."""
+    have them: corked, listed for the listener's push, a lock ordering the
+    threads' sends; see Connection.send) on one end of a TCP connection
+    over the loopback, the client on the other."""
     from fastdispatch.server._connection import Connection, ServerConnInfo
     listener = socket.create_server(("127.0.0.1", 0))
     client = socket.create_connection(listener.getsockname(), timeout=LIMIT)
@@ -1268,53 +1272,115 @@ def held():
     ours.setblocking(False)
     ours.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     conn = Connection(ours, ServerConnInfo("127.0.0.1", 1, "127.0.0.1", 2), LIMIT)
+    conn.cork = []
     conn.holding = []
+    conn.lock = threading.Lock()
     yield conn, client
     ours.close()
     client.close()
 
 
-def _held_back(conn, client, data):
-    """Send ``data``; whether the client saw none of it 50 ms later (None
-    when this process lost the CPU for long enough that the kernel's own
-    timer, 200 ms, may have sent it)."""
-    start = time.monotonic()
-    conn.send(data)
-    pending = _pending(client)
-    if time.monotonic() - start > 0.15:
-        return None
-    return not pending
-
-
-def test_held_sends_leave_together_at_the_push(held):
+def test_holding_lists_a_corked_send_for_the_listeners_push(held):
     conn, client = held
-    assert _held_back(conn, client, b"one;") in (True, None)
+    conn.send(b"one;")
     since = conn.held
     assert since and conn.holding == [conn]     # (listed for the listener)
     assert conn.sent and conn.sent_bytes == 4
     conn.send(b"two;")
     assert conn.held == since and conn.holding == [conn]
+    assert not _pending(client)
     conn.push()
-    assert not conn.held
+    assert not conn.held and conn.cork == [] and conn.corked == 0
     assert _recv_exactly(client, 8) == b"one;two;"
     assert conn.sent_bytes == 8
     conn.send(b"three;")
-    assert conn.held and conn.holding == [conn, conn]   # held again: listed again
+    assert conn.held and conn.holding == [conn, conn]   # corked again: listed again
+    conn.uncork()                           # (its thread's: nothing left to push)
+    assert not conn.held and _recv_exactly(client, 6) == b"three;"
+    conn.send(b"four;")
     conn.close()
     conn.push()                             # (closed meanwhile: nothing to do)
     assert not conn.held
 
 
+def test_a_push_leaves_a_send_in_progress_alone(held):
+    """The listener never waits: while a thread sends (holds the lock), its
+    push does nothing, and that thread's next uncork sends it all."""
+    conn, client = held
+    conn.send(b"one;")
+    with conn.lock:
+        conn.push()
+        assert conn.cork == [b"one;"] and conn.held
+    conn.uncork_unless_sending()
+    assert _recv_exactly(client, 4) == b"one;" and not conn.held
+
+
+def test_what_the_client_cannot_take_stays_corked_for_the_next_push(held):
+    conn, client = held
+    conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    filled = 0
+    while True:                 # the client reads nothing: fill both buffers
+        try:
+            filled += conn.sock.send(b"f" * 65536)
+        except BlockingIOError:
+            break
+    conn.send(b"tail;")
+    conn.holding.clear()
+    conn.push()
+    assert conn.cork == [b"tail;"] and conn.corked == 5
+    assert conn.held and conn.holding == [conn]     # listed again
+    got = []
+    reader = threading.Thread(target=lambda: got.append(_recv_exactly(client, filled + 5)))
+    reader.start()
+    end = time.monotonic() + LIMIT
+    while conn.cork and time.monotonic() < end:
+        conn.push()
+        time.sleep(0.001)
+    reader.join(LIMIT)
+    assert got and got[0] == b"f" * filled + b"tail;"
+
+
+def test_pushes_and_a_threads_sends_keep_the_bytes_in_order(held):
+    """A serving thread sends (small and large, corked and not, uncorking)
+    while the listener pushes as fast as it can: the client gets every byte,
+    in order (bounded: 3000 sends)."""
+    from fastdispatch.server._connection import CORK_MAX
+    conn, client = held
+    pieces = [(b"%05d;" % i) * (1 + (CORK_MAX // 6 if i % 97 == 0 else i % 7))
+              for i in range(3000)]
+    expected = b"".join(pieces)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(_recv_exactly(client, len(expected))))
+    reader.start()
+    done = threading.Event()
+
+    def pusher():
+        while not done.is_set():
+            conn.push()
+
+    listener = threading.Thread(target=pusher)
+    listener.start()
+    try:
+        for i, piece in enumerate(pieces):
+            conn.send(piece)
+            if i % 5 == 4:
+                conn.uncork()
+        conn.uncork()
+    finally:
+        done.set()
+        listener.join(LIMIT)
+    reader.join(LIMIT)
+    assert got and got[0] == expected
+    assert conn.sent_bytes == len(expected)
+
+
 def test_a_file_region_sends_what_is_held_before_it(held, tmp_path):
     conn, client = held
     _send_head_and_file(conn, tmp_path)
-    assert not conn.held
     assert _recv_exactly(client, 9) == b"head;file" and conn.sent_bytes == 9
 
 
-def test_a_send_larger_than_the_socket_buffers_needs_no_push(held):
-    """Full segments leave whatever MSG_MORE says; the tail goes with the
-    client's acknowledgements, or with the plain sends that follow a wait."""
+def test_a_send_larger_than_the_socket_buffers_goes_after_what_is_held(held):
     conn, client = held
     big = bytes(range(256)) * 16384     # 4 MiB: more than the socket buffers
     got = []
@@ -1326,10 +1392,11 @@ def test_a_send_larger_than_the_socket_buffers_needs_no_push(held):
     assert got == [b"head;" + big]
 
 
-def test_waiting_for_the_client_pushes_what_is_held(held):
+def test_waiting_for_the_client_sends_what_is_held_first(held):
     """A client may wait for the answer before it sends more."""
     conn, client = held
-    assert _held_back(conn, client, b"HTTP/1.1 100 Continue\r\n\r\n") in (True, None)
+    conn.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+    assert not _pending(client)
     client.send(b"body")
     assert conn.recv_wait() == b"body"
     assert not conn.held

@@ -5,10 +5,13 @@
 cdef class Connection:
     cdef public object sock, fd, info, buf, state, since, partial, broken
     cdef public object sent, sent_bytes, timeout, linger_until, current, stuck
-    cdef public object cork, corked, holding, held
+    cdef public object cork, corked, holding, held, lock
 
     # (no instance __dict__: a cpdef method is called in C, nothing to check)
     cpdef send(self, data)
     cpdef uncork(self)
-    cpdef _send_now(self, data)
+    cpdef uncork_unless_sending(self)
+    cpdef _uncork(self)
+    cpdef _take_corked(self)
     cpdef push(self)
+    cpdef _send_now(self, data)

@@ -21,9 +21,6 @@ RECV_SIZE = 65536
 CORK_MAX = 16384
 
 _monotonic = time.monotonic
-_MSG_MORE = socket.MSG_MORE
-_IPPROTO_TCP = socket.IPPROTO_TCP
-_TCP_NODELAY = socket.TCP_NODELAY
 # ``since`` of a busy connection while it waits (at most Timeout) for its
 # client: that time is not the handler making no progress (HandlerTimeout)
 _WAITING = float("inf")
@@ -63,7 +60,7 @@ def _wait(fd, events, timeout):
 class Connection:
     __slots__ = ("sock", "fd", "info", "buf", "state", "since", "partial", "broken",
                  "sent", "sent_bytes", "timeout", "linger_until", "current", "stuck",
-                 "cork", "corked", "held", "holding")
+                 "cork", "corked", "held", "holding", "lock")
 
     def __init__(self, sock, info, timeout):
         self.sock = sock
@@ -82,12 +79,13 @@ class Connection:
         self.linger_until = 0.0
         self.current = None     # the head of the request being served (for logs)
         self.stuck = None       # the head already reported as stuck
-        self.cork = None        # corking (inline mode): small sends kept back (see send)
+        self.cork = None        # corking: small sends kept back (see send)
         self.corked = 0         # their bytes
-        self.holding = None     # holding (default mode, TCP): the worker's list of
-        #                         connections with sends the kernel keeps back
-        self.held = 0.0         # monotonic time of the first send kept back since
-        #                         the last push, or 0
+        self.holding = None     # holding (default mode): the worker's list of
+        #                         connections with corked sends for its listener
+        self.held = 0.0         # monotonic time of the first send corked since
+        #                         the last uncork or push, or 0
+        self.lock = None        # holding: a Lock that orders the threads' sends
 
     def __repr__(self):
         return "<Connection fd=%d %s:%d state=%d>" % (
@@ -101,58 +99,126 @@ class Connection:
         """Write all of ``data`` (blocking, ``Timeout`` for each wait): bytes,
         or a FileRegion of an open file.
 
-        Corked (``cork`` a list: the worker's inline mode), small bytes wait
-        in it, up to CORK_MAX, for the worker to ``uncork`` at the end of
-        its poll round: many connections' responses then leave back to back,
+        Corked (``cork`` a list), small bytes wait in it, up to CORK_MAX,
+        for ``uncork``: many connections' responses then leave back to back,
         and the client wakes once for them, not once for each (the wake-up
-        costs the sender more than the send). Anything else, and any wait
-        for the client (``recv_wait``), sends what is corked first.
+        costs the sender more than the send); a response written in several
+        sends (a flushed head and chunk, then the last chunk) leaves in one.
+        Anything else, and any wait for the client (``recv_wait``), sends
+        what is corked first. Inline, the worker uncorks at the end of its
+        poll round.
 
         Holding (``holding`` a list: the default mode, where a handler may
-        block, so nothing may wait in this thread's hands), every send goes
-        at once but with MSG_MORE: the kernel keeps a partly filled segment
-        back until ``push``. A response written in several sends (a flushed
-        head and chunk, then the last chunk) then leaves in one segment,
-        and a serving thread pushes the responses of a batch of ready
-        connections together, so the client wakes once for them. A
-        connection that holds is listed in ``holding`` for the worker's
-        listener, which pushes what a blocked handler left held (within a
-        few ms); waiting for the client (``recv_wait``) pushes first."""
+        block after it flushed), the serving thread uncorks the connections
+        it served once it has no ready one left, and the first send corked
+        since the last uncork lists the connection in ``holding`` (``held``
+        its time) for the worker's listener: it ``push``es what a blocked
+        handler left corked, within a few ms. The listener and the serving
+        threads then both send: ``lock`` orders their sends."""
         self.sent = True
         cork = self.cork
         if cork is not None:
             if data.__class__ is bytes and self.corked + len(data) <= CORK_MAX:
+                # (list.append is atomic: a push may take the list meanwhile)
                 cork.append(data)
                 self.corked += len(data)
                 self.sent_bytes += len(data)
+                if not self.held and self.holding is not None:
+                    self.held = _monotonic()
+                    self.holding.append(self)
+                return
+            lock = self.lock
+            if lock is not None:
+                with lock:
+                    if cork:
+                        self._uncork()
+                    self._send_now(data)
                 return
             if cork:
-                self.uncork()
+                self._uncork()
         self._send_now(data)
 
     def uncork(self):
-        """Send what corking kept back."""
+        """Send what corking kept back (blocking)."""
+        lock = self.lock
+        if lock is None:
+            self._uncork()
+        else:
+            with lock:
+                self._uncork()
+
+    def uncork_unless_sending(self):
+        """(A serving thread's batch done) uncork, unless another thread
+        sends meanwhile (holds ``lock``): that one sends what is corked
+        before its own bytes, or, a push, takes it."""
+        lock = self.lock
+        if lock is None:
+            self._uncork()
+        elif lock.acquire(False):
+            try:
+                self._uncork()
+            finally:
+                lock.release()
+
+    def _uncork(self):
+        # (``held`` first: what a thread corks from here on is listed again)
+        self.held = 0.0
+        data = self._take_corked()
+        if data is not None:
+            self.sent_bytes -= len(data)    # (counted when corked; counted again below)
+            self._send_now(data)
+
+    def _take_corked(self):
+        """What is corked, joined, and the cork emptied; None if nothing is.
+        (Slice, then delete the slice: what another thread appends between
+        the two stays corked, for the next uncork.)"""
         cork = self.cork
-        data = cork[0] if len(cork) == 1 else b"".join(cork)
-        cork.clear()
+        n = len(cork)
+        if not n:
+            return None
+        data = cork[0] if n == 1 else b"".join(cork[:n])
+        del cork[:n]
         self.corked = 0
-        self.sent_bytes -= len(data)        # (counted when corked; counted again below)
-        self._send_now(data)
+        return data
+
+    def push(self):
+        """(The listener) send what is corked, never waiting: its thread may
+        block in a handler that flushed. A thread sending meanwhile (``lock``
+        taken) sends it itself; what the client's socket cannot take now
+        stays corked, listed again. Harmless on a closed connection (its
+        socket refuses)."""
+        lock = self.lock
+        if not lock.acquire(False):
+            return
+        try:
+            self.held = 0.0
+            data = self._take_corked()
+            if data is None:
+                return
+            try:
+                n = self.sock.send(data)
+            except BlockingIOError:
+                n = 0
+            except OSError:
+                return          # closed, or the client gone: its thread finds out
+            if n < len(data):
+                self.cork.insert(0, data[n:])
+                self.corked += len(data) - n
+                self.held = _monotonic()
+                self.holding.append(self)
+        finally:
+            lock.release()
 
     def _send_now(self, data):
-        self.since = now = _monotonic()
-        holding = self.holding
+        self.since = _monotonic()
         try:
-            n = self.sock.send(data, 0 if holding is None else _MSG_MORE)
+            n = self.sock.send(data)
         except BlockingIOError:
             n = 0
         except TypeError:
             # (checked here, not before each send: bytes are the common case)
             if data.__class__ is not FileRegion:
                 raise
-            # (a sendfile ends without MSG_MORE: nothing stays back; sending
-            # the file by reads instead holds again)
-            self.held = 0.0
             self._send_file(data)
             return
         except OSError as exc:
@@ -160,21 +226,7 @@ class Connection:
             raise ClientGone(exc.errno, "sending to the client: %s" % exc.strerror) from exc
         if n != len(data):
             self._send_rest(data, n)
-            self.held = 0.0     # (sent without MSG_MORE: nothing stays back)
-        elif holding is not None and not self.held:
-            self.held = now
-            holding.append(self)
         self.sent_bytes += len(data)
-
-    def push(self):
-        """Send what the kernel keeps back (see send): setting TCP_NODELAY
-        sends a socket's queue. Harmless when nothing is held, or the
-        connection was closed meanwhile."""
-        self.held = 0.0
-        try:
-            self.sock.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
-        except OSError:
-            pass
 
     def _send_rest(self, data, n):
         view = memoryview(data).cast("B")
@@ -257,8 +309,6 @@ class Connection:
         """Receive what is there, waiting up to ``Timeout``; b"" at EOF."""
         if self.cork:
             self.uncork()       # the client may wait for it before sending more
-        elif self.held:
-            self.push()         # (the same)
         sock = self.sock
         self.since = _monotonic()
         while True:

@@ -28,14 +28,13 @@ less than half a CPU, handlers waiting on I/O); while it is saturated,
 extra takers are asked to step back after their current request, since a
 second thread running Python only adds GIL hand-offs.
 
-Those threads' sends go with MSG_MORE (``Connection.send``, holding): the
-kernel keeps them back until a push. A thread pushes the responses of the
-ready connections it took together once it has served them, and the
-listener pushes what has been held for HOLD_SECS (a handler that flushed
-and then blocks, or the responses served before it). A response then
-leaves in one segment, and a batch of them wakes the client once, as
-inline's corking does, while no byte waits in the hands of a thread that
-may block.
+Those threads cork their connections' small sends (``Connection.send``,
+holding) and send the responses of the ready connections they took
+together once they have served them; the listener pushes what has been
+corked for HOLD_SECS (a handler that flushed and then blocks, or the
+responses its thread served before it). A response then leaves in one
+send, and a batch of them wakes the client once, as inline's corking does,
+while nothing a handler flushed waits long on a thread that blocks.
 
 ``inline=True`` serves every request on the listener thread itself: no thread
 hand-off at all, the fastest mode, but a handler (or a request body) that
@@ -93,10 +92,10 @@ STOP_FRESH_SECS = 1.0       # graceful stop: a new connection's time to send its
 STALL_SECS = 0.005          # no request finished for this long: the pool grows
 TAKE_WAIT = 0.02            # a serving thread waits this long for the next ready
 #                             connection before the listener watches them again
-HOLD_SECS = 0.002           # (holding) bytes the kernel keeps back for this long
-#                             are pushed at the listener's next look (every
-#                             STALL_SECS while a thread serves): their handler
-#                             blocks, or their thread's batch does
+HOLD_SECS = 0.002           # (holding) bytes corked for this long are pushed at
+#                             the listener's next look (every STALL_SECS while
+#                             a thread serves): their handler blocks, or their
+#                             thread's batch does
 
 _monotonic = time.monotonic
 
@@ -200,11 +199,19 @@ def _first_line(buf, start, limit):
     return line.rstrip(b"\r").decode("latin-1")
 
 
-def _push_all(conns):
-    """Push what the kernel keeps back for each of ``conns`` (emptied)."""
+def _uncork_served(conns):
+    """(A serving thread) send what is corked for each of ``conns``, the
+    connections it served (emptied). One another thread sends on meanwhile
+    is left to that one (``uncork_unless_sending``); a client gone is found
+    by the connection's next owner."""
     for conn in conns:
-        if conn.held:
-            conn.push()
+        if conn.cork:
+            try:
+                conn.uncork_unless_sending()
+            except ClientGone:
+                pass
+            except Exception:       # (never out of the serving thread)
+                log.exception("internal error sending to %r", conn)
     conns.clear()
 
 
@@ -274,8 +281,8 @@ class Worker:
         self._backlog = 0       # queued connections no thread is claimed for
         self._finished = 0      # requests finished by the pool (progress)
         self._corked = []       # (inline) connections parked with corked bytes
-        self._holding = []      # (holding) connections with sends the kernel may
-        #                         still keep back (_push_held)
+        self._holding = []      # (holding) connections with sends their thread
+        #                         may still have corked (_push_held)
         self._closing = []      # (inline) and those to close once theirs are sent
         self._stall_mark = 0    # _finished when the backlog was last seen moving
         self._stall_since = 0.0
@@ -392,7 +399,7 @@ class Worker:
             self._linger_read(conn)
 
     def _push_held(self, now):
-        """(Listener) Push what the kernel has kept back for HOLD_SECS
+        """(Listener) Push what has been corked for HOLD_SECS
         (Connection.send): a handler that flushed and then blocks, or the
         responses its thread served before it, must still reach their
         clients. (No wake-up of its own: while a thread serves, the listener
@@ -406,7 +413,10 @@ class Worker:
             if not since:
                 continue        # sent with the response's next send
             if now - since >= HOLD_SECS:
-                conn.push()
+                try:
+                    conn.push()
+                except Exception:       # (never out of the listener loop)
+                    log.exception("internal error sending to %r", conn)
             else:
                 holding.append(conn)
 
@@ -512,11 +522,14 @@ class Worker:
                 conn.info.coalesce = self.inline
                 if self.inline:
                     conn.cork = []      # and its small responses wait for the round's end
-                elif self._self_poll and sock.family != socket.AF_UNIX:
+                elif self._self_poll:
                     # and with serving threads that take ready connections,
-                    # the kernel keeps sends back for a push: a batch's
-                    # responses leave together (Connection.send, _pool_thread)
+                    # a batch's responses leave together too; the listener
+                    # pushes what a blocked handler flushed (Connection.send,
+                    # _pool_thread)
+                    conn.cork = []
                     conn.holding = self._holding
+                    conn.lock = threading.Lock()
             except OSError:
                 sock.close()
                 continue
@@ -575,6 +588,8 @@ class Worker:
                                            **self._refusal_facts(conn.buf, 0, 408))
         except Exception:
             data = _fallback_response(408)
+        if conn.cork and conn.lock is not None:
+            conn.push()         # (a response before, not sent yet: first)
         try:
             conn.sock.send(data)
         except OSError:
@@ -670,14 +685,14 @@ class Worker:
                 self._serve_guarded(conn)
             else:
                 self._taking(1)
-                # connections whose responses the kernel keeps back (see
-                # Connection.send): pushed together once this thread has
-                # served the ready connections it holds, so the client wakes
-                # once for them (as inline's corking)
+                # connections with corked responses (see Connection.send):
+                # sent together once this thread has served the ready
+                # connections it took, so the client wakes once for them (as
+                # inline's corking)
                 held = []
                 try:
                     self._serve_guarded(conn)
-                    if conn.held:
+                    if conn.cork:
                         held.append(conn)
                     # the next ready connection is served here: no hand-off
                     # (queued ones first: they are claimed below)
@@ -685,7 +700,7 @@ class Worker:
                         if self._shed and self._step_back():
                             break
                         if held and not has_ready():
-                            _push_all(held)
+                            _uncork_served(held)
                         conn = take(0)
                         if conn is None:
                             flush_log()         # before waiting
@@ -693,11 +708,11 @@ class Worker:
                             if conn is None:
                                 break
                         self._serve_taken(conn)
-                        if conn.__class__ is Connection and conn.held:
+                        if conn.__class__ is Connection and conn.cork:
                             held.append(conn)
                 finally:
                     if held:
-                        _push_all(held)
+                        _uncork_served(held)
                     self._untake()
                     self._taking(-1)
             flush_log()
@@ -766,8 +781,9 @@ class Worker:
     def _park(self, conn, since=None):
         """Give the connection back to the listener (the caller no longer
         touches it afterwards: another thread may own it at once)."""
-        if conn.cork:
-            self._corked.append(conn)       # (inline: sent at the round's end)
+        if conn.cork and self.inline:
+            self._corked.append(conn)       # (sent at the round's end; holding:
+            #                                 by its thread, _pool_thread)
         if self._stopping and conn.info.keepalives:     # (a fresh one: see _fresh)
             self._close(conn)
             return
@@ -803,7 +819,12 @@ class Worker:
             return          # closed already: its fd number may be another's now
         if conn.cork:
             try:
-                conn.uncork()
+                if conn.state == BUSY:
+                    conn.uncork()       # (its thread's)
+                else:
+                    # (the listener, which never waits for a send; holding,
+                    # a serving thread may be sending this one's response)
+                    conn.uncork_unless_sending()
             except ClientGone:
                 pass
         self._poller.drop(conn)
@@ -962,8 +983,8 @@ class Worker:
                 # unread input (body, pipelined requests) calls for a lingering
                 # close, or the client could see a reset instead of our answer
                 if conn.broken or (pos >= len(buf) and (no_body or body.at_end())):
-                    if conn.cork:
-                        self._closing.append(conn)  # (inline) closed at the round's end
+                    if conn.cork and self.inline:
+                        self._closing.append(conn)  # closed at the round's end
                     else:
                         self._close(conn)
                 else:
