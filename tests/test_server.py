@@ -1374,6 +1374,21 @@ def test_pushes_and_a_threads_sends_keep_the_bytes_in_order(held):
     assert conn.sent_bytes == len(expected)
 
 
+def test_a_head_before_an_empty_file_is_not_kept_back(held, tmp_path):
+    """What is corked goes with MSG_MORE before a file (it then shares the
+    file's first segment), but not before an empty one: nothing would
+    follow to send it."""
+    from fastdispatch.transport import FileRegion
+    conn, client = held
+    path = tmp_path / "empty"
+    path.write_bytes(b"")
+    with open(path, "rb") as f:
+        conn.send(b"head;")
+        conn.send(FileRegion(f.fileno(), 0, 0))
+    assert _pending(client)
+    assert _recv_exactly(client, 5) == b"head;" and not conn.held
+
+
 def test_a_file_region_sends_what_is_held_before_it(held, tmp_path):
     conn, client = held
     _send_head_and_file(conn, tmp_path)

@@ -21,6 +21,7 @@ RECV_SIZE = 65536
 CORK_MAX = 16384
 
 _monotonic = time.monotonic
+_MSG_MORE = socket.MSG_MORE
 # ``since`` of a busy connection while it waits (at most Timeout) for its
 # client: that time is not the handler making no progress (HandlerTimeout)
 _WAITING = float("inf")
@@ -48,6 +49,11 @@ class ServerConnInfo(ConnInfo):
     def __init__(self, remote_ip, remote_port, local_ip, local_port, is_https=False):
         ConnInfo.__init__(self, remote_ip, remote_port, local_ip, local_port, is_https)
         self.keepalives = 0
+
+
+def _more_follows(data):
+    """Whether sending ``data`` sends bytes (a FileRegion may be empty)."""
+    return data.__class__ is not FileRegion or data.count > 0
 
 
 def _wait(fd, events, timeout):
@@ -105,8 +111,9 @@ class Connection:
         costs the sender more than the send); a response written in several
         sends (a flushed head and chunk, then the last chunk) leaves in one.
         Anything else, and any wait for the client (``recv_wait``), sends
-        what is corked first. Inline, the worker uncorks at the end of its
-        poll round.
+        what is corked first (before anything else, with MSG_MORE: see
+        _send_now). Inline, the worker uncorks at the end of its poll
+        round.
 
         Holding (``holding`` a list: the default mode, where a handler may
         block after it flushed), the serving thread uncorks the connections
@@ -131,11 +138,11 @@ class Connection:
             if lock is not None:
                 with lock:
                     if cork:
-                        self._uncork()
+                        self._uncork(_more_follows(data))
                     self._send_now(data)
                 return
             if cork:
-                self._uncork()
+                self._uncork(_more_follows(data))
         self._send_now(data)
 
     def uncork(self):
@@ -160,13 +167,13 @@ class Connection:
             finally:
                 lock.release()
 
-    def _uncork(self):
+    def _uncork(self, more=False):
         # (``held`` first: what a thread corks from here on is listed again)
         self.held = 0.0
         data = self._take_corked()
         if data is not None:
             self.sent_bytes -= len(data)    # (counted when corked; counted again below)
-            self._send_now(data)
+            self._send_now(data, more)
 
     def _take_corked(self):
         """What is corked, joined, and the cork emptied; None if nothing is.
@@ -209,10 +216,14 @@ class Connection:
         finally:
             lock.release()
 
-    def _send_now(self, data):
+    def _send_now(self, data, more=False):
+        """Send all of ``data``; ``more``: bytes follow at once (MSG_MORE:
+        the kernel sends no partly filled segment of these, it fills it
+        with what follows -- a head before its file leaves with the file's
+        first bytes, not in a small packet of its own)."""
         self.since = _monotonic()
         try:
-            n = self.sock.send(data)
+            n = self.sock.send(data, _MSG_MORE if more else 0)
         except BlockingIOError:
             n = 0
         except TypeError:

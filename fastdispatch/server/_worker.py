@@ -819,12 +819,12 @@ class Worker:
             return          # closed already: its fd number may be another's now
         if conn.cork:
             try:
-                if conn.state == BUSY:
-                    conn.uncork()       # (its thread's)
+                if conn.lock is None or conn.state == BUSY:
+                    conn.uncork()       # (inline, or its thread's)
                 else:
-                    # (the listener, which never waits for a send; holding,
-                    # a serving thread may be sending this one's response)
-                    conn.uncork_unless_sending()
+                    # (holding: the listener, which never waits for a
+                    # client; what this one cannot take now goes with it)
+                    conn.push()
             except ClientGone:
                 pass
         self._poller.drop(conn)
