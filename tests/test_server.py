@@ -1311,6 +1311,7 @@ def test_a_push_leaves_a_send_in_progress_alone(held):
     with conn.lock:
         conn.push()
         assert conn.cork == [b"one;"] and conn.held
+        assert conn.holding == [conn, conn]     # (listed again: look next time)
     conn.uncork_unless_sending()
     assert _recv_exactly(client, 4) == b"one;" and not conn.held
 

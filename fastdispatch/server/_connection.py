@@ -111,9 +111,9 @@ class Connection:
         costs the sender more than the send); a response written in several
         sends (a flushed head and chunk, then the last chunk) leaves in one.
         Anything else, and any wait for the client (``recv_wait``), sends
-        what is corked first (before anything else, with MSG_MORE: see
-        _send_now). Inline, the worker uncorks at the end of its poll
-        round.
+        what is corked first (before more bytes, with MSG_MORE: it shares
+        their first segment, see _send_now). Inline, the worker uncorks at
+        the end of its poll round.
 
         Holding (``holding`` a list: the default mode, where a handler may
         block after it flushed), the serving thread uncorks the connections
@@ -190,12 +190,15 @@ class Connection:
 
     def push(self):
         """(The listener) send what is corked, never waiting: its thread may
-        block in a handler that flushed. A thread sending meanwhile (``lock``
-        taken) sends it itself; what the client's socket cannot take now
-        stays corked, listed again. Harmless on a closed connection (its
-        socket refuses)."""
+        block in a handler that flushed. While another thread sends (holds
+        ``lock``), and when the client's socket cannot take it all now,
+        what is corked stays so, listed again for the listener's next look.
+        Harmless on a closed connection (its socket refuses)."""
         lock = self.lock
         if not lock.acquire(False):
+            # (that thread may be a batch's end sending an earlier slice,
+            # while this one's owner corked more and may now block)
+            self.holding.append(self)
             return
         try:
             self.held = 0.0
