@@ -60,8 +60,8 @@ class EchoApp:
         elif path == "/held":
             return self._held(head, send)
         elif path == "/held-at-start":
-            # whether the connection's last response was still kept back
-            # by the kernel as this request began (it was pushed if not)
+            # whether the connection's last response was still corked as
+            # this request began (it was sent if not)
             payload = b"%d" % bool(send.__self__.held)
         elif path == "/nobody":
             payload = b"not read\n"
@@ -85,9 +85,10 @@ class EchoApp:
     @staticmethod
     def _held(head, send):
         """A handler that flushes, then waits on something other than its
-        client. With a connection that holds (default mode, epoll: the
-        kernel keeps sends back until a push, see Connection.send) the
-        listener must push the flushed bytes while the handler waits: it
+        client. With a connection that holds (default mode, epoll: small
+        sends stay corked until its thread's batch is served, see
+        Connection.send) the listener must push the flushed bytes while
+        the handler waits: it
         waits (bounded) until the Connection behind ``send`` says so, and
         ends the body with what it saw."""
         owner = send.__self__
@@ -256,10 +257,10 @@ def test_a_blocked_handlers_flushed_bytes_are_pushed(make_server, client_factory
 
 def test_a_serving_thread_pushes_the_responses_it_served(make_server, client_factory,
                                                           mode, monkeypatch):
-    """Each response a serving thread holds is pushed once it has served
+    """Each response a serving thread corks is sent once it has served
     the ready connections at hand, not left for the listener (which waits
-    HOLD_SECS, here made a minute) or the kernel's own timer: as each
-    next request begins, the response before it is no longer held."""
+    HOLD_SECS, here made a minute): as each next request begins, the
+    response before it is no longer held."""
     from fastdispatch.server import _worker
     monkeypatch.setattr(_worker, "HOLD_SECS", 60.0)
     srv = make_server()
