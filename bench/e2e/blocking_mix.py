@@ -30,6 +30,8 @@ import threading
 import time
 from pathlib import Path
 
+from wire import Client, free_port
+
 E2E = Path(__file__).resolve().parent
 SITE = E2E / "site"
 SLEEP = 0.3
@@ -48,12 +50,6 @@ def handler(req):
 ''' % SLEEP
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def write_site(tmp, port):
     slow = Path(tmp) / "slow"
     slow.mkdir()
@@ -70,65 +66,16 @@ def write_site(tmp, port):
 
 
 def sleeper(port, stop, errors):
-    """Keep one flush-then-sleep request in the server until ``stop``."""
+    """Keep one flush-then-sleep request in the server until ``stop`` (a
+    new connection each time, closed by the client after its response)."""
     while not stop.is_set():
-        # (a new connection each time, closed by the client once its
-        # chunked response has ended)
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-            s.sendall(b"GET /slow/flusher.py HTTP/1.1\r\nHost: x\r\n\r\n")
-            data = b""
-            while not data.endswith(b"\r\n0\r\n\r\n"):
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        if b"first\n" not in data or b"second\n" not in data:
-            errors.append(data[:200])
-
-
-class Responses:
-    """Reads HTTP/1.1 responses (Content-Length or chunked) off a socket."""
-
-    def __init__(self, sock):
-        self.sock, self.buf = sock, b""
-
-    def _fill(self):
-        data = self.sock.recv(65536)
-        if not data:
-            raise ConnectionError("closed by the server")
-        self.buf += data
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, _, self.buf = self.buf.partition(b"\r\n")
-        return line
-
-    def _take(self, n):
-        while len(self.buf) < n:
-            self._fill()
-        data, self.buf = self.buf[:n], self.buf[n:]
-        return data
-
-    def next(self):
-        status = int(self._line().split()[1])
-        fields = {}
-        while True:
-            line = self._line()
-            if not line:
-                break
-            name, _, value = line.partition(b":")
-            fields[name.strip().lower()] = value.strip()
-        if b"content-length" in fields:
-            return status, self._take(int(fields[b"content-length"]))
-        body = b""
-        while True:
-            size = int(self._line(), 16)
-            if not size:
-                self._line()
-                return status, body
-            body += self._take(size)
-            self._take(2)
+        client = Client(port)
+        try:
+            status, _, body = client.request("GET", "/slow/flusher.py")
+        finally:
+            client.close()
+        if status != 200 or body != b"first\nsecond\n":
+            errors.append(("/slow/flusher.py", status, body[:100]))
 
 
 def checking_client(port, stop, errors, seed, expected):
@@ -136,18 +83,20 @@ def checking_client(port, stop, errors, seed, expected):
     against the first one seen for its path."""
     rnd = random.Random(seed)
     while not stop.is_set():
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-            reader = Responses(s)
+        client = Client(port)
+        try:
             for _ in range(rnd.randint(1, 20)):
                 paths = [rnd.choice(MIX) for _ in range(rnd.randint(1, 4))]
                 if rnd.random() < 0.05:
                     paths.insert(rnd.randint(0, len(paths)), "/slow/flusher.py")
-                s.sendall(b"".join(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % p.encode()
-                                   for p in paths))
                 for path in paths:
-                    status, body = reader.next()
+                    client.send("GET", path)
+                for path in paths:
+                    status, _, body = client.response()
                     if status != 200 or expected.setdefault(path, body) != body:
                         errors.append((path, status, body[:100]))
+        finally:
+            client.close()
 
 
 def measure(port, sleepers, seconds):

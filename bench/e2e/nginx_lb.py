@@ -25,6 +25,8 @@ import tempfile
 import threading
 import time
 
+from wire import Client, free_port
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TUTORIAL_CONF = os.path.join(ROOT, "examples", "tutorial", "site.conf")
@@ -34,14 +36,6 @@ TEMPLATE = os.path.join(HERE, "nginx_lb.conf")
 def find_nginx():
     return shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Proc:
@@ -130,65 +124,6 @@ def start_nginx(nginx, prefix, port, backends, timeout=15):
                 p.stop()
                 raise RuntimeError("nginx did not listen:\n" + "".join(p.lines))
             time.sleep(0.05)
-
-
-# ------------------------------------------------------------------ a tiny client
-
-class Client:
-    def __init__(self, port, timeout=10):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.buf = b""
-
-    def close(self):
-        self.sock.close()
-
-    def _fill(self):
-        data = self.sock.recv(65536)
-        if not data:
-            raise EOFError("closed")
-        self.buf += data
-
-    def _until(self, marker):
-        while marker not in self.buf:
-            self._fill()
-        i = self.buf.index(marker) + len(marker)
-        out, self.buf = self.buf[:i], self.buf[i:]
-        return out
-
-    def _exact(self, n):
-        while len(self.buf) < n:
-            self._fill()
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
-
-    def request(self, method, path, headers=(), body=b""):
-        hdrs = [("Host", "localhost")] + list(headers)
-        if body:
-            hdrs.append(("Content-Length", str(len(body))))
-        self.sock.sendall(("%s %s HTTP/1.1\r\n" % (method, path)
-                           + "".join("%s: %s\r\n" % h for h in hdrs) + "\r\n").encode()
-                          + body)
-        head = self._until(b"\r\n\r\n").decode("latin-1")
-        status = int(head.split(" ", 2)[1])
-        fields = {}
-        for line in head.split("\r\n")[1:]:
-            k, _, v = line.partition(":")
-            fields[k.strip().lower()] = v.strip()
-        if method == "HEAD" or status in (204, 304):
-            data = b""
-        elif fields.get("transfer-encoding", "").lower() == "chunked":
-            parts = []
-            while True:
-                size = int(self._until(b"\r\n").split(b";")[0], 16)
-                if size == 0:
-                    self._until(b"\r\n")
-                    break
-                parts.append(self._exact(size))
-                self._exact(2)
-            data = b"".join(parts)
-        else:
-            data = self._exact(int(fields.get("content-length", "0")))
-        return status, fields, data
 
 
 AUTH = ("Authorization", "Basic " + base64.b64encode(b"spam:eggs").decode())

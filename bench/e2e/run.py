@@ -43,7 +43,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -73,6 +72,7 @@ SERVER_CORE = str(_CPUS[1]) if len(_CPUS) >= 2 else None
 
 sys.path.insert(0, str(E2E))
 from apache_instance import MODULES_DIR, MPM_TUNING, ApacheInstance  # noqa: E402
+from wire import free_port  # noqa: E402
 
 # Debian 12's /etc/apache2/mods-available/mpm_event.conf, what `apt-get
 # install apache2` runs with. apache_instance.py's own small-footprint
@@ -183,12 +183,6 @@ PEER_SCENARIOS = ["hello", "publisher", "static", "static-1m", "post-form"]
 
 # ---------------------------------------------------------------------------
 # processes
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def session_pids(sid):
     """Pids of every process in session ``sid`` (a server and its children)."""
